@@ -1,0 +1,161 @@
+//! borescope's command line, as clap derive types. Only types live here; the binary turns them
+//! into settings and runs them. The doc comments are the `--help` text a newcomer reads.
+
+#![deny(missing_docs)]
+
+mod budget;
+mod session;
+
+pub use budget::BudgetArgs;
+pub use session::*;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 = success (probe: a location was hit), 1 = the program did not stop where asked \
+(not reached, exception, timeout) or a session command failed, 2 = bad input or usage.
+
+Quick start:
+  borescope probe app.py:12                       run `python3 app.py` until line 12 runs
+  borescope probe app.py:12 --if 'n > 3' -- python3 app.py --flag
+  borescope start --break app.py:12 -- python3 app.py   interactive session (needs debugpy)
+  borescope vars; borescope eval 'order.total'; borescope next; borescope stop";
+
+/// Look inside running Python and Node.js programs: one-shot probes and debugger sessions,
+/// with reports written for people and AI agents alike.
+#[derive(Debug, Parser)]
+#[command(name = "borescope", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Commands,
+
+    /// Print JSON (one object, stable schema) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// More diagnostics on stderr (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Output budgets.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+
+    /// Which session a session command talks to.
+    #[command(flatten)]
+    pub session: SessionArg,
+}
+
+/// Every subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run a program until a line runs, print what it looked like there, and end the program.
+    ///
+    /// Reports exactly one of: the breakpoint hit (source, stack, locals, --eval results), an
+    /// uncaught exception, "exited without reaching" (with exit code and last output lines), or
+    /// a timeout (with where the program was). Needs nothing installed in the program's
+    /// environment: borescope loads its own small agent.
+    Probe(ProbeArgs),
+    /// Start a program under the debugger in a named session that later commands drive.
+    Start(StartArgs),
+    /// Set, list or delete breakpoints in a session.
+    Break(BreakArgs),
+    /// Resume until the next stop and print its report.
+    Continue(RunArgs),
+    /// Step over one line and print where the program stopped.
+    Next(RunArgs),
+    /// Step into the call on this line and print where the program stopped.
+    Step(RunArgs),
+    /// Run until the current function returns and print where the program stopped.
+    Out(RunArgs),
+    /// Pause the running program and print where it was.
+    Pause(RunArgs),
+    /// Show the stopped thread's stack.
+    Stack,
+    /// List the program's threads.
+    Threads,
+    /// Select frame N of the stack (0 = innermost) for `vars` and `eval`, and show its locals.
+    Frame(FrameArgs),
+    /// Show the selected frame's locals, or drill into one: `vars order.items[0]`.
+    Vars(VarsArgs),
+    /// Evaluate an expression in the selected frame.
+    Eval(EvalArgs),
+    /// Show the program's output (stdout and stderr).
+    Output(OutputArgs),
+    /// Show a session's state.
+    Status,
+    /// End a session: stops the program (or detaches from an attached one).
+    Stop,
+    /// List all sessions.
+    Sessions,
+    /// Run the session daemon in the foreground (started automatically; rarely needed by hand).
+    #[command(hide = true)]
+    Daemon(DaemonArgs),
+}
+
+/// Languages borescope debugs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    /// CPython 3.9+.
+    Python,
+    /// Node.js.
+    Node,
+}
+
+/// Options shared by commands that start a program.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// Interpreter to use instead of the command's (default command: `python3 FILE`).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
+    /// Working directory of the program; relative FILE paths resolve against it too.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment variable for the program (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Language of the program, when it cannot be told from the command.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+}
+
+/// `borescope probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Where to look: FILE:LINE (several allowed; the first one that runs is reported).
+    #[arg(required = true, value_name = "FILE:LINE")]
+    pub locations: Vec<String>,
+    /// The program to run, after `--` (default: `python3 FILE` or `node FILE`). Any Python
+    /// entry works: `python3 app.py args`, `python3 -m pkg`, `python3 -m pytest t.py::test`,
+    /// a console script.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Only stop when this expression is true in the line's frame.
+    #[arg(long = "if", value_name = "EXPR")]
+    pub condition: Option<String>,
+    /// Stop the Nth time the line runs (with the condition true).
+    #[arg(long, value_name = "N")]
+    pub hit: Option<u32>,
+    /// Collect up to N hits without stopping, report every one, then end the program.
+    #[arg(long, value_name = "N")]
+    pub hits: Option<u32>,
+    /// Expression to evaluate in the frame at the hit (repeatable).
+    #[arg(long = "eval", value_name = "EXPR")]
+    pub evals: Vec<String>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// How the program is started.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+}
+
+/// `borescope daemon`.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Exit after this many seconds without sessions (default: BORESCOPE_DAEMON_IDLE_SECS or 600).
+    #[arg(long, value_name = "SECS")]
+    pub idle_secs: Option<u64>,
+}

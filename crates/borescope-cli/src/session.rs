@@ -1,0 +1,120 @@
+//! Arguments of the interactive session commands.
+
+use crate::LaunchArgs;
+use borescope_static::EnvVars;
+use clap::{Args, ValueEnum};
+
+/// Which session a command talks to.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArg {
+    /// Session name (several programs can be debugged at once).
+    #[arg(long, short = 's', global = true, env = EnvVars::BORESCOPE_SESSION, default_value = borescope_static::DEFAULT_SESSION)]
+    pub session: String,
+}
+
+/// Which exceptions stop the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExceptionsArg {
+    /// Exceptions nothing catches.
+    Uncaught,
+    /// Every raised exception.
+    Raised,
+    /// None.
+    None,
+}
+
+/// `borescope start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// The program to run, after `--`, e.g. `-- python3 app.py --port 8000`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Breakpoint to set before the first line runs (repeatable). With any --break or
+    /// --stop-on-entry, `start` waits for the first stop and prints it.
+    #[arg(long = "break", value_name = "FILE:LINE")]
+    pub breakpoints: Vec<String>,
+    /// Stop before the program's first line.
+    #[arg(long)]
+    pub stop_on_entry: bool,
+    /// Which exceptions stop the program.
+    #[arg(long, value_enum, default_value_t = ExceptionsArg::Uncaught)]
+    pub exceptions: ExceptionsArg,
+    /// If the interpreter lacks debugpy, install it into borescope's cache and use it from
+    /// there (the program's environment is not changed).
+    #[arg(long)]
+    pub provision_debugpy: bool,
+    /// Seconds to wait for the first stop.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// How the program is started.
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+}
+
+/// `borescope break`.
+#[derive(Debug, Args)]
+pub struct BreakArgs {
+    /// Where: FILE:LINE.
+    #[arg(value_name = "FILE:LINE", required_unless_present_any = ["list", "delete", "clear"])]
+    pub location: Option<String>,
+    /// Only stop when this expression is true.
+    #[arg(long = "if", value_name = "EXPR")]
+    pub condition: Option<String>,
+    /// Only stop on the Nth hit.
+    #[arg(long, value_name = "N")]
+    pub hit: Option<u32>,
+    /// Log this message instead of stopping (`{expr}` is interpolated); never pauses.
+    #[arg(long, value_name = "MESSAGE")]
+    pub log: Option<String>,
+    /// List breakpoints.
+    #[arg(long, conflicts_with_all = ["delete", "clear", "condition", "hit", "log"])]
+    pub list: bool,
+    /// Delete the breakpoint at FILE:LINE.
+    #[arg(long, value_name = "FILE:LINE", conflicts_with_all = ["clear", "condition", "hit", "log"])]
+    pub delete: Option<String>,
+    /// Delete every breakpoint.
+    #[arg(long, conflicts_with_all = ["condition", "hit", "log"])]
+    pub clear: bool,
+}
+
+/// Arguments of run commands (`continue`, `next`, ...).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Seconds to wait for the program to stop before reporting it still runs.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+/// `borescope frame`.
+#[derive(Debug, Args)]
+pub struct FrameArgs {
+    /// Frame number from `borescope stack` (0 = innermost).
+    pub index: usize,
+}
+
+/// `borescope vars`.
+#[derive(Debug, Args)]
+pub struct VarsArgs {
+    /// What to expand: a name, then `.attr` or `[index]` / `['key']` steps.
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+}
+
+/// `borescope eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The expression (several words are joined with spaces).
+    #[arg(required = true, num_args = 1.., value_name = "EXPR", allow_hyphen_values = true)]
+    pub expression: Vec<String>,
+}
+
+/// `borescope output`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Only lines after this cursor (printed as `next cursor` by the previous call).
+    #[arg(long, value_name = "CURSOR", default_value_t = 0)]
+    pub since: u64,
+    /// At most this many lines.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub limit: usize,
+}

@@ -1,0 +1,21 @@
+//! The session daemon: one per user, holding every interactive session between short CLI (and
+//! MCP) calls.
+//!
+//! * [`server`]: the Unix socket (in the 0700 runtime directory), peer-uid check, one request
+//!   per connection, idle exit, clean shutdown on SIGTERM/SIGINT.
+//! * [`registry`]: the named sessions, plus on-disk records so a daemon that died is noticed by
+//!   the next one and its sessions are reported truthfully ("ended when the daemon stopped").
+//! * [`handlers`]: maps each request onto the debugger capability.
+//!
+//! It is started on demand by clients (`borescope daemon` in the background) and exits after a
+//! while without sessions.
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+// Reason: a panic would end every session of the user at once.
+
+mod handlers;
+mod registry;
+mod server;
+
+pub use server::{run, DaemonError};

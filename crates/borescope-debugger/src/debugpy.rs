@@ -1,0 +1,70 @@
+//! debugpy as borescope provides it: a pure-Python copy in the cache, used only when the user
+//! consents (`--provision-debugpy`) or when attaching to a process that lacks one.
+//!
+//! The copy is the universal (`py2.py3-none-any`) wheel, so any CPython 3.8+ can import it from
+//! `sys.path`; the program's own environment is never modified.
+
+use crate::DebuggerError;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+/// The debugpy version borescope provisions.
+pub const DEBUGPY_VERSION: &str = "1.8.22";
+
+/// Directory holding the cached `debugpy` package (put it on `sys.path`).
+pub fn cached_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("debugpy").join(DEBUGPY_VERSION)
+}
+
+/// Returns the cached copy, downloading it with pip (from PyPI or the configured index) if
+/// it is missing.
+pub async fn provision(cache_dir: &Path) -> Result<PathBuf, DebuggerError> {
+    let dir = cached_dir(cache_dir);
+    if dir.join("debugpy").join("__init__.py").is_file() {
+        return Ok(dir);
+    }
+    let staging = dir.with_extension(format!("staging-{}", std::process::id()));
+    let fail = |message: String| DebuggerError::Provision {
+        dir: dir.clone(),
+        message,
+    };
+    let _ = std::fs::remove_dir_all(&staging);
+    let output = tokio::process::Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"])
+        .args(["--only-binary=:all:", "--platform", "any", "--target"])
+        .arg(&staging)
+        .arg(format!("debugpy=={DEBUGPY_VERSION}"))
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| fail(format!("cannot run `python3 -m pip`: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(fail(format!(
+            "pip failed: {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
+        )));
+    }
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+    }
+    match std::fs::rename(&staging, &dir) {
+        Ok(()) => Ok(dir),
+        Err(_) if dir.join("debugpy").is_dir() => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Ok(dir)
+        }
+        Err(e) => Err(fail(e.to_string())),
+    }
+}
+
+/// A random hex token (128 bits from the kernel), for debugpy's access check.
+pub fn random_token() -> Result<String, DebuggerError> {
+    let mut bytes = [0u8; 16];
+    let mut file = std::fs::File::open("/dev/urandom")
+        .map_err(DebuggerError::io("opening /dev/urandom"))?;
+    std::io::Read::read_exact(&mut file, &mut bytes).map_err(DebuggerError::io("reading /dev/urandom"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}

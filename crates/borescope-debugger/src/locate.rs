@@ -1,0 +1,129 @@
+//! Checking `FILE:LINE` locations before anything runs.
+//!
+//! Paths are resolved against the working directory and canonicalised (so symlinks and `..`
+//! name the same file the interpreter reports). A missing file, a line past the end, and a
+//! blank or comment-only line are refused here with the nearest lines that have code. Finer
+//! checks that need the language's compiler (the middle of a docstring, a lone `else:`) are
+//! made by the Python agent before the program's own code starts.
+
+use crate::error::LocationProblem;
+use borescope_model::{Language, Location};
+use std::path::Path;
+
+/// Resolves and checks one location. On success the file is absolute and symlink-free.
+pub fn resolve_location(
+    location: &Location,
+    base: &Path,
+    language: Option<Language>,
+) -> Result<Location, LocationProblem> {
+    let problem = |reason: String, before: Option<u32>, after: Option<u32>| LocationProblem {
+        file: location.file.clone(),
+        line: location.line,
+        reason,
+        before,
+        after,
+    };
+    let joined = base.join(&location.file);
+    let canonical = match joined.canonicalize() {
+        Ok(path) => path,
+        Err(_) => {
+            return Err(problem(
+                format!("file not found (looked for `{}`)", joined.display()),
+                None,
+                None,
+            ));
+        }
+    };
+    if !canonical.is_file() {
+        return Err(problem("not a regular file".into(), None, None));
+    }
+    let text = match std::fs::read(&canonical) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(error) => return Err(problem(format!("cannot read it: {error}"), None, None)),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let language = language.or_else(|| crate::command::language_of_file(&canonical));
+    let index = location.line as usize;
+    if index > lines.len() {
+        let last = (1..=lines.len()).rev().find(|&n| has_code(lines[n - 1], language));
+        return Err(problem(
+            format!("the file has only {} lines", lines.len()),
+            last.map(|n| n as u32),
+            None,
+        ));
+    }
+    let line = lines[index - 1];
+    if !has_code(line, language) {
+        let before = (1..index).rev().find(|&n| has_code(lines[n - 1], language));
+        let after = (index + 1..=lines.len()).find(|&n| has_code(lines[n - 1], language));
+        let what = if line.trim().is_empty() {
+            "blank line"
+        } else {
+            "comment line"
+        };
+        return Err(problem(
+            format!("no code on this line ({what})"),
+            before.map(|n| n as u32),
+            after.map(|n| n as u32),
+        ));
+    }
+    Ok(Location {
+        file: canonical.display().to_string(),
+        line: location.line,
+    })
+}
+
+/// Whether a line could hold code: not blank and not only a comment.
+fn has_code(line: &str, language: Option<Language>) -> bool {
+    let trimmed = line.trim();
+    if trimmed.is_empty() {
+        return false;
+    }
+    match language {
+        Some(Language::Python) => !trimmed.starts_with('#'),
+        Some(Language::Node) => {
+            !(trimmed.starts_with("//") || trimmed.starts_with("/*") || trimmed.starts_with('*'))
+        }
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, line: u32) -> Result<Location, LocationProblem> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), text).unwrap();
+        resolve_location(
+            &Location { file: "a.py".into(), line },
+            dir.path(),
+            None,
+        )
+    }
+
+    #[test]
+    fn blank_and_comment_lines_name_neighbours() {
+        let text = "x = 1\n\n# note\ny = 2\n";
+        let err = check(text, 2).unwrap_err();
+        assert_eq!((err.before, err.after), (Some(1), Some(4)));
+        assert!(err.reason.contains("blank"));
+        let err = check(text, 3).unwrap_err();
+        assert!(err.reason.contains("comment"));
+        assert!(check(text, 4).is_ok());
+    }
+
+    #[test]
+    fn past_the_end_and_missing() {
+        let err = check("x = 1\n", 9).unwrap_err();
+        assert!(err.reason.contains("only 1 lines"), "{}", err.reason);
+        let dir = tempfile::tempdir().unwrap();
+        let err = resolve_location(
+            &Location { file: "nope.py".into(), line: 1 },
+            dir.path(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.reason.contains("not found"));
+    }
+}

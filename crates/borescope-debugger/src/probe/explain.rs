@@ -1,0 +1,93 @@
+//! Saying why a probe's lines were not reached, from what the agents reported at exit.
+
+use crate::agent::{Hello, Summary};
+use borescope_model::{Location, Notice};
+
+/// What the agents told us during the run.
+#[derive(Debug, Default)]
+pub(crate) struct Observations {
+    pub hellos: Vec<Hello>,
+    pub summaries: Vec<Summary>,
+}
+
+/// Notices explaining an unreached location (one or more per location).
+pub(crate) fn not_reached(
+    obs: &Observations,
+    locations: &[Location],
+    condition: Option<&str>,
+    hit: Option<u32>,
+    show: &dyn Fn(&Location) -> String,
+) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    if obs.hellos.is_empty() {
+        notices.push(Notice::with_hint(
+            "borescope's Python agent never started in this program, so nothing was watched",
+            "the command must run Python without -I/-E (they ignore PYTHONPATH); try `-- python3 FILE`",
+        ));
+        return notices;
+    }
+    if obs.summaries.is_empty() {
+        notices.push(Notice::plain(
+            "the program did not exit through the interpreter's normal shutdown (killed, os._exit or a crash), \
+             so borescope cannot say which code ran",
+        ));
+        return notices;
+    }
+    for location in locations {
+        let place = show(location);
+        let file_name = show(&Location {
+            file: location.file.clone(),
+            line: 0,
+        });
+        let file_name = file_name.trim_end_matches(":0");
+        let loaded = obs
+            .summaries
+            .iter()
+            .any(|s| s.loaded.iter().any(|f| *f == location.file));
+        let count = |lists: fn(&Summary) -> &Vec<crate::agent::LineCount>| -> u64 {
+            obs.summaries
+                .iter()
+                .flat_map(|s| lists(s).iter())
+                .filter(|c| c.file == location.file && c.line == location.line)
+                .map(|c| c.count)
+                .sum()
+        };
+        let ran = count(|s| &s.ran);
+        let matched = count(|s| &s.matched);
+        if !loaded {
+            notices.push(Notice::with_hint(
+                format!("`{file_name}` was never loaded: no code from it ran"),
+                "check that the command imports or runs this file",
+            ));
+        } else if ran == 0 {
+            notices.push(Notice::plain(format!(
+                "`{file_name}` was loaded, but line {} never ran",
+                location.line
+            )));
+        } else if let Some(condition) = condition.filter(|_| matched == 0) {
+            notices.push(Notice::plain(format!(
+                "{place} ran {ran} time(s); --if `{condition}` was never true"
+            )));
+        } else if let Some(hit) = hit {
+            notices.push(Notice::plain(format!(
+                "{place} ran {ran} time(s) ({matched} with the condition true); --hit {hit} waits for the {hit}th"
+            )));
+        }
+    }
+    let mut errors: Vec<(String, u64)> = Vec::new();
+    for summary in &obs.summaries {
+        for e in &summary.condition_errors {
+            match errors.iter_mut().find(|(text, _)| *text == e.error) {
+                Some(entry) => entry.1 += e.count,
+                None => errors.push((e.error.clone(), e.count)),
+            }
+        }
+    }
+    for (error, count) in errors {
+        notices.push(Notice::with_hint(
+            format!("the --if condition raised {error} ({count} time(s)); those runs counted as false"),
+            "fix the expression; it runs in the frame of the line",
+        ));
+    }
+    notices
+}

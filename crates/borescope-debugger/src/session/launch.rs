@@ -1,0 +1,155 @@
+//! Starting a Python program with debugpy listening inside it, ready for a DAP client.
+
+use crate::agent::{AgentListener, AgentMessage, Hello};
+use crate::command::resolve_command;
+use crate::locate::resolve_location;
+use crate::probe::agent_env;
+use crate::process::{ProgramProcess, StdinMode};
+use crate::{debugpy, DebuggerError};
+use borescope_model::{Budget, BreakpointSpec, ExceptionMode, Language};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Everything `borescope start` asks for.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    /// The command (after `--`).
+    pub command: Vec<String>,
+    /// Absolute working directory (also the base for relative breakpoint paths).
+    pub cwd: PathBuf,
+    /// The caller's full environment, which the program gets.
+    pub base_env: Vec<(String, String)>,
+    /// `--env` overrides.
+    pub env: Vec<(String, String)>,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+    /// `--lang`.
+    pub language: Option<Language>,
+    /// Breakpoints to set before the first line runs.
+    pub breakpoints: Vec<BreakpointSpec>,
+    /// Stop before the first line.
+    pub stop_on_entry: bool,
+    /// Which exceptions stop.
+    pub exceptions: ExceptionMode,
+    /// Consent to use borescope's cached debugpy.
+    pub provision_debugpy: bool,
+    /// How long to wait for the first stop.
+    pub timeout: Duration,
+    /// Budget for the first stop report.
+    pub budget: Budget,
+}
+
+/// The run-control commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAction {
+    /// Resume (or keep waiting) until the next stop.
+    Continue,
+    /// Step over.
+    Next,
+    /// Step in.
+    Step,
+    /// Step out.
+    Out,
+    /// Pause.
+    Pause,
+}
+
+/// How long debugpy may take to start listening.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A program started with the listen job, debugpy listening.
+pub(super) struct Listening {
+    pub process: ProgramProcess,
+    pub hello: Hello,
+    pub port: u16,
+    pub token: String,
+    pub argv: Vec<String>,
+    pub breakpoints: Vec<BreakpointSpec>,
+}
+
+/// Checks the spec, starts the program with the agent's listen job and waits until debugpy
+/// listens. Nothing is started if a breakpoint location is bad.
+pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Result<Listening, DebuggerError> {
+    let program = resolve_command(&spec.command, None, spec.python.as_deref(), spec.language, &spec.cwd)?;
+    if program.language != Language::Python {
+        return Err(DebuggerError::BadCommand(
+            "this session backend debugs Python; Node programs use the Node backend".into(),
+        ));
+    }
+    let mut breakpoints = Vec::new();
+    let mut problems = Vec::new();
+    for bp in &spec.breakpoints {
+        match resolve_location(&bp.location, &spec.cwd, Some(Language::Python)) {
+            Ok(location) => breakpoints.push(BreakpointSpec { location, ..bp.clone() }),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(DebuggerError::BadLocation(problems));
+    }
+    let agent_dir = borescope_pyagent::materialize(cache_dir)?;
+    let debugpy_path = if spec.provision_debugpy {
+        Some(debugpy::provision(cache_dir).await?)
+    } else {
+        None
+    };
+    let token = debugpy::random_token()?;
+    let mut listener = AgentListener::bind()?;
+    let job = json!({
+        "kind": "listen",
+        "token": token,
+        "stop_on_entry": spec.stop_on_entry,
+        "debugpy_path": debugpy_path,
+    });
+    let env = agent_env(&agent_dir, listener.path(), &job, Some(&spec.base_env), &spec.env);
+    let mut process = ProgramProcess::spawn_with(
+        &program.argv,
+        &spec.cwd,
+        Some(&spec.base_env),
+        &env,
+        StdinMode::Null,
+    )?;
+    let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+    let mut hello = None;
+    loop {
+        tokio::select! {
+            message = listener.recv() => match message {
+                Some((_, AgentMessage::Hello(h))) => hello = Some(h),
+                Some((_, AgentMessage::NoDebugpy { executable, .. })) => {
+                    process.terminate().await;
+                    return Err(DebuggerError::NoDebugpy { executable });
+                }
+                Some((_, AgentMessage::AgentError { message })) => {
+                    process.terminate().await;
+                    return Err(DebuggerError::Agent(message));
+                }
+                Some((_, AgentMessage::Listening { port, .. })) => {
+                    let hello = hello.ok_or_else(|| DebuggerError::Protocol("agent listened before greeting".into()))?;
+                    return Ok(Listening { process, hello, port, token, argv: program.argv, breakpoints });
+                }
+                Some(_) => {}
+                None => {}
+            },
+            exit = process.wait() => {
+                process.drain_output().await;
+                if hello.is_none() {
+                    return Err(DebuggerError::AgentNotLoaded);
+                }
+                let tail = process.output.tail_since(0, 5);
+                let lines: Vec<String> = tail.lines.iter().map(|l| format!("  {}", l.text)).collect();
+                let mut message = exit.describe();
+                if !lines.is_empty() {
+                    message.push_str(&format!("; its last output:\n{}", lines.join("\n")));
+                }
+                return Err(DebuggerError::ExitedEarly(message));
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                process.terminate().await;
+                return Err(DebuggerError::Timeout(format!(
+                    "debugpy did not start listening within {}s", LISTEN_TIMEOUT.as_secs()
+                )));
+            }
+        }
+    }
+}

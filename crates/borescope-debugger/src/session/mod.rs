@@ -1,0 +1,134 @@
+//! Interactive sessions: one debuggee each, driven by commands that arrive one at a time or
+//! concurrently (a `continue` may be waiting while `pause` or `status` arrives).
+//!
+//! [`Session`] is the language-neutral face the daemon uses. The Python backend speaks DAP to
+//! debugpy running inside the program; the Node backend speaks CDP to V8. Both answer with
+//! `borescope-model` types, so every front door renders the same reports.
+
+mod breakpoints;
+mod dap_report;
+mod launch;
+mod python;
+mod state;
+
+pub use launch::{LaunchSpec, RunAction};
+pub use python::PythonSession;
+pub use state::RunState;
+
+use crate::DebuggerError;
+use borescope_model::{
+    Answer, Budget, BreakpointSpec, Location, SessionInfo, SessionReport,
+};
+use std::path::Path;
+use std::time::Duration;
+
+/// One live (or ended) debug session.
+pub enum Session {
+    /// A Python program under debugpy.
+    Python(PythonSession),
+}
+
+/// What `break` should do.
+#[derive(Debug, Clone)]
+pub enum BreakOp {
+    /// Add or replace the breakpoint at its location.
+    Set(BreakpointSpec),
+    /// Delete the breakpoint at this location.
+    Delete(Location),
+    /// Delete every breakpoint.
+    Clear,
+    /// Only list.
+    List,
+}
+
+impl Session {
+    /// Starts a program under the debugger.
+    pub async fn launch(name: &str, spec: LaunchSpec, cache_dir: &Path) -> Result<(Session, SessionReport), DebuggerError> {
+        let (session, report) = PythonSession::launch(name, spec, cache_dir).await?;
+        Ok((Session::Python(session), report))
+    }
+
+    /// Summary for `sessions` / `status`.
+    pub fn info(&self) -> SessionInfo {
+        match self {
+            Session::Python(s) => s.info(),
+        }
+    }
+
+    /// True while the program has not ended.
+    pub fn is_alive(&self) -> bool {
+        match self {
+            Session::Python(s) => !matches!(s.state(), RunState::Exited(_)),
+        }
+    }
+
+    /// `continue`, `next`, `step`, `out`, `pause`.
+    pub async fn run(&self, action: RunAction, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+        match self {
+            Session::Python(s) => s.run(action, timeout, budget).await,
+        }
+    }
+
+    /// `break`.
+    pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.breakpoints(op, cwd).await,
+        }
+    }
+
+    /// `stack`.
+    pub async fn stack(&self) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.stack().await,
+        }
+    }
+
+    /// `threads`.
+    pub async fn threads(&self) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.threads().await,
+        }
+    }
+
+    /// `frame N`.
+    pub async fn select_frame(&self, index: usize, budget: &Budget) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.select_frame(index, budget).await,
+        }
+    }
+
+    /// `vars [PATH]`.
+    pub async fn vars(&self, path: Option<&str>, budget: &Budget) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.vars(path, budget).await,
+        }
+    }
+
+    /// `eval EXPR`.
+    pub async fn eval(&self, expression: &str, budget: &Budget) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.eval(expression, budget).await,
+        }
+    }
+
+    /// `output`.
+    pub fn output(&self, since: u64, limit: usize) -> Answer {
+        match self {
+            Session::Python(s) => s.output(since, limit),
+        }
+    }
+
+    /// `status`.
+    pub fn status(&self) -> Answer {
+        match self {
+            Session::Python(s) => s.status(),
+        }
+    }
+
+    /// `stop`: ends the program (or detaches) and releases everything.
+    pub async fn stop(&self) -> Answer {
+        match self {
+            Session::Python(s) => s.stop().await,
+        }
+    }
+}

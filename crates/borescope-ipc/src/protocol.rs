@@ -1,0 +1,247 @@
+//! Requests and responses. Every request travels in an [`Envelope`] carrying the client's
+//! version, so a daemon left over from another borescope version answers with a clear error
+//! instead of misreading fields.
+
+use borescope_model::{Answer, Budget, BreakpointSpec, ExceptionMode, Language, Location};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Protocol version; bump when a request or answer changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A request with the client's protocol version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// [`PROTOCOL_VERSION`] of the client.
+    pub version: u32,
+    /// [`build_identity`] of the client's executable: a daemon started from a different build
+    /// (an upgrade, a rebuild) is replaced rather than trusted to agree on every detail.
+    #[serde(default)]
+    pub build: String,
+    /// The request.
+    pub request: Request,
+}
+
+/// Identifies the running executable: version, size and modification time of the file.
+pub fn build_identity() -> String {
+    let meta = std::env::current_exe().and_then(std::fs::metadata);
+    let (size, modified) = match meta {
+        Ok(meta) => (
+            meta.len(),
+            meta.modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        ),
+        Err(_) => (0, 0),
+    };
+    format!("{}+{size}+{modified}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Run-control actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunActionArg {
+    /// Resume until the next stop.
+    Continue,
+    /// Step over.
+    Next,
+    /// Step in.
+    Step,
+    /// Step out.
+    Out,
+    /// Pause.
+    Pause,
+}
+
+/// What `start` carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartRequest {
+    /// The command.
+    pub command: Vec<String>,
+    /// Absolute working directory.
+    pub cwd: PathBuf,
+    /// The caller's environment (the program gets it, not the daemon's).
+    pub env: Vec<(String, String)>,
+    /// `--env` overrides.
+    pub overrides: Vec<(String, String)>,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+    /// `--lang`.
+    pub language: Option<Language>,
+    /// Initial breakpoints (paths relative to `cwd` allowed).
+    pub breakpoints: Vec<BreakpointSpec>,
+    /// Stop before the first line.
+    pub stop_on_entry: bool,
+    /// Which exceptions stop.
+    pub exceptions: ExceptionMode,
+    /// Consent to use the cached debugpy.
+    pub provision_debugpy: bool,
+    /// How long to wait for the first stop, in milliseconds.
+    pub timeout_ms: u64,
+    /// Budget.
+    pub budget: Budget,
+}
+
+/// What `break` does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BreakRequest {
+    /// Set (or replace) one.
+    Set {
+        /// The breakpoint.
+        spec: BreakpointSpec,
+    },
+    /// Delete one.
+    Delete {
+        /// Where.
+        location: Location,
+    },
+    /// Delete all.
+    Clear,
+    /// List.
+    List,
+}
+
+/// Every request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Liveness check; answers with the sessions list.
+    Ping,
+    /// Start a program in a new session.
+    Start {
+        /// Session name.
+        session: String,
+        /// What to start.
+        spec: Box<StartRequest>,
+    },
+    /// Change or list breakpoints.
+    Break {
+        /// Session name.
+        session: String,
+        /// Base for relative paths.
+        cwd: PathBuf,
+        /// The operation.
+        op: BreakRequest,
+    },
+    /// Run control.
+    Run {
+        /// Session name.
+        session: String,
+        /// What to do.
+        action: RunActionArg,
+        /// How long to wait for a stop, in milliseconds.
+        timeout_ms: u64,
+        /// Budget for the stop report.
+        budget: Budget,
+    },
+    /// The stack.
+    Stack {
+        /// Session name.
+        session: String,
+    },
+    /// The threads.
+    Threads {
+        /// Session name.
+        session: String,
+    },
+    /// Select a frame.
+    Frame {
+        /// Session name.
+        session: String,
+        /// Frame index.
+        index: usize,
+        /// Budget.
+        budget: Budget,
+    },
+    /// Locals or children of a path.
+    Vars {
+        /// Session name.
+        session: String,
+        /// Optional path.
+        path: Option<String>,
+        /// Budget.
+        budget: Budget,
+    },
+    /// Evaluate.
+    Eval {
+        /// Session name.
+        session: String,
+        /// Expression.
+        expression: String,
+        /// Budget.
+        budget: Budget,
+    },
+    /// Output since a cursor.
+    Output {
+        /// Session name.
+        session: String,
+        /// Cursor.
+        since: u64,
+        /// Max lines.
+        limit: usize,
+    },
+    /// One session's state.
+    Status {
+        /// Session name.
+        session: String,
+    },
+    /// End a session.
+    Stop {
+        /// Session name.
+        session: String,
+    },
+    /// List sessions.
+    Sessions,
+    /// Exit the daemon if it has no live sessions (answered even across versions).
+    Shutdown,
+}
+
+/// Classes of errors, so clients can pick an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request was wrong (bad location, unknown session): exit code 2.
+    Input,
+    /// The request was fine but failed: exit code 1.
+    Failed,
+    /// Client and daemon speak different protocol versions.
+    Version,
+}
+
+/// The daemon's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Response {
+    /// Success.
+    Ok {
+        /// The answer.
+        answer: Box<Answer>,
+    },
+    /// Failure, with a message that may carry `hint:` lines.
+    Error {
+        /// Which kind.
+        kind: ErrorKind,
+        /// The message.
+        message: String,
+    },
+}
+
+impl Response {
+    /// An error response.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+        Response::Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A success response.
+    pub fn ok(answer: Answer) -> Response {
+        Response::Ok {
+            answer: Box::new(answer),
+        }
+    }
+}

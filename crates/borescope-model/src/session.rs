@@ -1,0 +1,268 @@
+//! Interactive sessions: their state, breakpoints, and every answer the daemon gives.
+
+use crate::{
+    EvalResult, ExitInfo, Frame, Location, Notice, OutputLine, OutputTail, Stop, ThreadRef,
+    Variable,
+};
+use serde::{Deserialize, Serialize};
+
+/// Schema name and version of session answers ([`SessionReport`] and the others in this module).
+pub const SESSION_SCHEMA: &str = "borescope.session/1";
+
+/// Language of a debuggee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// CPython, debugged through debugpy (sessions) or the borescope agent (probes).
+    Python,
+    /// Node.js, debugged through the Chrome DevTools Protocol.
+    Node,
+}
+
+impl Language {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Python => "python",
+            Language::Node => "node",
+        }
+    }
+}
+
+/// Which exceptions stop a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionMode {
+    /// Only exceptions nothing catches (the default).
+    #[default]
+    Uncaught,
+    /// Every raised exception, caught or not.
+    Raised,
+    /// Never stop on exceptions.
+    None,
+}
+
+/// Where a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// The program runs.
+    Running,
+    /// The program is paused; a stop report is available.
+    Paused,
+    /// The program has ended (or we detached from it).
+    Exited,
+}
+
+/// A breakpoint as the user asked for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakpointSpec {
+    /// Where.
+    pub location: Location,
+    /// Stop only when this expression is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Stop only on this hit (1 = first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hit: Option<u32>,
+    /// Log this message instead of stopping (`{expr}` is interpolated). Never pauses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+/// Whether the debugger has bound a breakpoint to code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BreakpointState {
+    /// Bound to code at `line`.
+    Verified {
+        /// The line it bound to (may differ from the requested one).
+        line: u32,
+    },
+    /// Not bound yet: the script has not been loaded. It binds when it loads.
+    Pending,
+    /// The debugger refused it.
+    Rejected {
+        /// The debugger's reason.
+        message: String,
+    },
+}
+
+/// A breakpoint in a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakpointInfo {
+    /// borescope's id for it (stable within the session).
+    pub id: u32,
+    /// What was asked.
+    pub spec: BreakpointSpec,
+    /// What the debugger did with it.
+    #[serde(flatten)]
+    pub state: BreakpointState,
+}
+
+/// Summary of one session, for `sessions` and `status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    /// Session name.
+    pub name: String,
+    /// Language.
+    pub language: Language,
+    /// State.
+    pub state: SessionState,
+    /// Debuggee process id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Command line (or `attach PID`).
+    pub command: Vec<String>,
+    /// True when the session attached to an existing process (stop detaches).
+    #[serde(default)]
+    pub attached: bool,
+    /// Where it is paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// How it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitInfo>,
+    /// Number of breakpoints.
+    pub breakpoints: usize,
+}
+
+/// The answer to a command that runs the program (`start`, `continue`, `next`, `step`, `out`,
+/// `pause`): what state it is in now, and the stop report if it stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionReport {
+    /// Session name.
+    pub session: String,
+    /// State after the command.
+    pub state: SessionState,
+    /// The stop, when paused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
+    /// How the program ended, when it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitInfo>,
+    /// Output printed since the previous command (tail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputTail>,
+    /// Caveats (e.g. "still running after 30 s").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// Program output since a cursor, for `borescope output`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputChunk {
+    /// Cursor the lines start at.
+    pub cursor: u64,
+    /// Pass this as `--since` to get only what comes after.
+    pub next_cursor: u64,
+    /// Lines dropped because they fell out of the buffer before being read.
+    pub dropped: u64,
+    /// The lines.
+    pub lines: Vec<OutputLine>,
+}
+
+/// A thread and where it is, for `borescope threads`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadState {
+    /// The thread.
+    pub thread: ThreadRef,
+    /// True for the thread the current stop report follows.
+    pub current: bool,
+    /// Its innermost frame, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<Frame>,
+}
+
+/// Every answer the session daemon gives, as `--json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Answer {
+    /// A run command's result.
+    Report(SessionReport),
+    /// The stopped thread's stack.
+    Stack {
+        /// Session name.
+        session: String,
+        /// The thread.
+        thread: ThreadRef,
+        /// Frames, innermost first.
+        frames: Vec<Frame>,
+        /// Index of the selected frame.
+        selected: usize,
+    },
+    /// All threads.
+    Threads {
+        /// Session name.
+        session: String,
+        /// The threads.
+        threads: Vec<ThreadState>,
+    },
+    /// A frame was selected; its locals follow.
+    Variables {
+        /// Session name.
+        session: String,
+        /// The frame the variables belong to.
+        frame: Frame,
+        /// The path that was expanded (`order.items[0]`), if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// The variables or children.
+        variables: Vec<Variable>,
+        /// How many were left out by the budget.
+        #[serde(default)]
+        omitted: usize,
+    },
+    /// An evaluated expression.
+    Eval {
+        /// Session name.
+        session: String,
+        /// The frame it ran in.
+        frame: Frame,
+        /// The result.
+        result: EvalResult,
+    },
+    /// The session's breakpoints.
+    Breakpoints {
+        /// Session name.
+        session: String,
+        /// All breakpoints, in id order.
+        breakpoints: Vec<BreakpointInfo>,
+        /// What changed, in words.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<String>,
+    },
+    /// Program output.
+    Output {
+        /// Session name.
+        session: String,
+        /// The chunk.
+        chunk: OutputChunk,
+    },
+    /// One session's status.
+    Status {
+        /// The session.
+        info: SessionInfo,
+        /// The current stop, when paused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stop: Option<Stop>,
+    },
+    /// All sessions.
+    Sessions {
+        /// The sessions, by name.
+        sessions: Vec<SessionInfo>,
+    },
+    /// A session was stopped.
+    Ended {
+        /// Session name.
+        session: String,
+        /// True when we detached and left the process running.
+        detached: bool,
+        /// How the program ended, when we ended it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit: Option<ExitInfo>,
+        /// The last output lines.
+        #[serde(default)]
+        output: OutputTail,
+    },
+}

@@ -1,0 +1,129 @@
+//! The Python agent that runs inside debugged programs, embedded in the binary.
+//!
+//! The agent's source lives in the repository under `python/` (a stdlib-only package plus a
+//! `sitecustomize.py` bootstrap). This crate embeds those files with `include_str!` and unpacks
+//! them into a content-addressed directory of the cache on first use, so users never install
+//! anything to probe, and two borescope versions never share a half-updated copy.
+//!
+//! It owns nothing else: what a job looks like and how reports are read belong to the debugger
+//! crate.
+
+#![deny(missing_docs)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Every agent file, as (path relative to the agent root, contents).
+pub const FILES: &[(&str, &str)] = &[
+    ("sitecustomize.py", include_str!("../../../python/sitecustomize.py")),
+    ("borescope_agent/__init__.py", include_str!("../../../python/borescope_agent/__init__.py")),
+    ("borescope_agent/boot.py", include_str!("../../../python/borescope_agent/boot.py")),
+    ("borescope_agent/capture.py", include_str!("../../../python/borescope_agent/capture.py")),
+    ("borescope_agent/channel.py", include_str!("../../../python/borescope_agent/channel.py")),
+    ("borescope_agent/lines.py", include_str!("../../../python/borescope_agent/lines.py")),
+    ("borescope_agent/listen.py", include_str!("../../../python/borescope_agent/listen.py")),
+    ("borescope_agent/probe.py", include_str!("../../../python/borescope_agent/probe.py")),
+];
+
+/// Name of the marker file written last; a directory without it is incomplete.
+const COMPLETE_MARKER: &str = ".complete";
+
+/// Why the agent could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// Writing into the cache failed.
+    #[error("cannot unpack the Python agent into `{path}`")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A short hash of every file's path and contents (FNV-1a, 64 bits), naming the directory.
+pub fn content_hash() -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for (path, text) in FILES {
+        for byte in path.bytes().chain([0u8]).chain(text.bytes()).chain([0u8]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x100000001b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// Unpacks the agent under `cache_dir/agent/<hash>` if needed and returns that directory (the
+/// one to put first on `PYTHONPATH`).
+pub fn materialize(cache_dir: &Path) -> Result<PathBuf, AgentError> {
+    let root = cache_dir.join("agent");
+    let target = root.join(content_hash());
+    if target.join(COMPLETE_MARKER).exists() {
+        return Ok(target);
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| AgentError::Io { path, source }
+    };
+    fs::create_dir_all(&root).map_err(io(&root))?;
+    let staging = root.join(format!(".staging-{}", std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    for (rel, text) in FILES {
+        let path = staging.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let mut file = fs::File::create(&path).map_err(io(&path))?;
+        file.write_all(text.as_bytes()).map_err(io(&path))?;
+    }
+    let marker = staging.join(COMPLETE_MARKER);
+    fs::write(&marker, b"").map_err(io(&marker))?;
+    match fs::rename(&staging, &target) {
+        Ok(()) => {}
+        // Another process unpacked the same version first: theirs is identical, use it.
+        Err(_) if target.join(COMPLETE_MARKER).exists() => {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        Err(source) => {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(AgentError::Io {
+                path: target,
+                source,
+            });
+        }
+    }
+    tracing::debug!(dir = %target.display(), "unpacked python agent");
+    Ok(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn materialize_is_idempotent_and_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = materialize(dir.path()).unwrap();
+        let second = materialize(dir.path()).unwrap();
+        assert_eq!(first, second);
+        for (rel, text) in FILES {
+            assert_eq!(&fs::read_to_string(first.join(rel)).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn every_python_file_in_the_package_is_embedded() {
+        let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/borescope_agent");
+        for entry in fs::read_dir(package).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".py") {
+                let rel = format!("borescope_agent/{name}");
+                assert!(FILES.iter().any(|(p, _)| *p == rel), "{rel} is not embedded");
+            }
+        }
+    }
+}

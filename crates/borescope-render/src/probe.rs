@@ -1,0 +1,104 @@
+//! Rendering a [`ProbeReport`]: one of four outcomes, then the stop(s), output and notes.
+
+use crate::RenderContext;
+use crate::stop::{write_stack, write_stop};
+use crate::text::Notes;
+use borescope_model::{OutputStream, OutputTail, ProbeOutcome, ProbeReport};
+
+/// Renders a probe report as text.
+pub fn render_probe(report: &ProbeReport, ctx: &RenderContext) -> String {
+    let mut out = String::new();
+    let mut notes = Notes::default();
+    let targets = report
+        .locations
+        .iter()
+        .map(|l| ctx.paths.location(&l.file, Some(l.line)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let seconds = report.elapsed_ms as f64 / 1000.0;
+    match report.outcome {
+        ProbeOutcome::Hit => {
+            if report.hits_requested > 1 {
+                out.push_str(&format!(
+                    "Collected {} of {} requested hits of {targets} in {seconds:.2}s\n",
+                    report.stops.len(),
+                    report.hits_requested
+                ));
+                if let Some(exit) = &report.exit {
+                    out.push_str(&format!(
+                        "The program exited ({}) before all hits arrived.\n",
+                        exit.describe()
+                    ));
+                }
+                for (i, stop) in report.stops.iter().enumerate() {
+                    out.push_str(&format!("=== hit {} of {} ===\n", i + 1, report.stops.len()));
+                    write_stop(&mut out, stop, ctx, &mut notes);
+                }
+            } else if let Some(stop) = report.stops.first() {
+                write_stop(&mut out, stop, ctx, &mut notes);
+            }
+        }
+        ProbeOutcome::Exception => {
+            if let Some(stop) = report.stops.first() {
+                write_stop(&mut out, stop, ctx, &mut notes);
+            }
+            out.push_str(&format!("(the program ended before reaching {targets})\n"));
+            write_output(&mut out, &report.output, 20);
+        }
+        ProbeOutcome::NotReached => {
+            let how = report
+                .exit
+                .map(|e| e.describe())
+                .unwrap_or_else(|| "exit status unknown".to_string());
+            out.push_str(&format!(
+                "Exited without reaching {targets} ({how}, after {seconds:.2}s)\n"
+            ));
+            write_output(&mut out, &report.output, 20);
+        }
+        ProbeOutcome::Timeout => {
+            out.push_str(&format!(
+                "Timeout: {targets} not reached within {}s; borescope ended the program\n",
+                report.timeout_secs
+            ));
+            if !report.threads.is_empty() {
+                out.push_str("--- where the program was ---\n");
+                for snapshot in &report.threads {
+                    out.push_str(&format!("thread {}:\n", snapshot.thread.name));
+                    write_stack(&mut out, &snapshot.stack, None, ctx);
+                }
+            }
+            write_output(&mut out, &report.output, 20);
+        }
+    }
+    notes.extend(&report.notices);
+    notes.write(&mut out);
+    crate::text::cap(out, ctx)
+}
+
+/// Writes the output tail section (at most `max` lines).
+pub(crate) fn write_output(out: &mut String, tail: &OutputTail, max: usize) {
+    if tail.lines.is_empty() {
+        out.push_str("--- output ---\n(none)\n");
+        return;
+    }
+    let skip = tail.lines.len().saturating_sub(max);
+    let omitted = tail.omitted + skip as u64;
+    if omitted > 0 {
+        out.push_str(&format!(
+            "--- output (last {} lines; {omitted} earlier) ---\n",
+            tail.lines.len() - skip
+        ));
+    } else {
+        out.push_str("--- output ---\n");
+    }
+    for line in &tail.lines[skip..] {
+        let stream = match line.stream {
+            OutputStream::Stdout => "out",
+            OutputStream::Stderr => "err",
+        };
+        let (text, _) = crate::text::cut(&line.text, 500);
+        let line = format!("{stream}| {text}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}

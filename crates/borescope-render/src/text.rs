@@ -1,0 +1,136 @@
+//! Small text pieces shared by the renderers: value cutting, variable lines, notes, the size cap.
+
+use crate::RenderContext;
+use borescope_model::{Notice, Variable};
+
+/// Notes collected while rendering, printed once at the end.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    items: Vec<Notice>,
+}
+
+impl Notes {
+    pub(crate) fn add(&mut self, notice: Notice) {
+        if !self.items.contains(&notice) {
+            self.items.push(notice);
+        }
+    }
+
+    pub(crate) fn extend<'a>(&mut self, notices: impl IntoIterator<Item = &'a Notice>) {
+        for notice in notices {
+            self.add(notice.clone());
+        }
+    }
+
+    /// Appends the `--- notes ---` section, if there is anything to say.
+    pub(crate) fn write(&self, out: &mut String) {
+        if self.items.is_empty() {
+            return;
+        }
+        out.push_str("--- notes ---\n");
+        for notice in &self.items {
+            out.push_str("- ");
+            out.push_str(&notice.message);
+            if let Some(hint) = &notice.hint {
+                out.push_str(" (");
+                out.push_str(hint);
+                out.push(')');
+            }
+            out.push('\n');
+        }
+    }
+}
+
+/// Cuts `text` to at most `max` characters, returning the kept text and whether it was cut.
+pub(crate) fn cut(text: &str, max: usize) -> (String, bool) {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => (format!("{}...", &text[..end]), true),
+        None => (text.to_string(), false),
+    }
+}
+
+/// Replaces control characters so one value stays on one line.
+fn one_line(text: &str) -> String {
+    if !text.contains(['\n', '\r', '\t']) {
+        return text.to_string();
+    }
+    text.replace('\n', "\\n").replace('\r', "\\r").replace('\t', "\\t")
+}
+
+/// `name: type = value` for one variable, cut to the value budget, with nested children
+/// indented below it.
+pub(crate) fn variable_line(
+    out: &mut String,
+    var: &Variable,
+    indent: usize,
+    ctx: &RenderContext,
+    notes: &mut Notes,
+) {
+    for _ in 0..indent {
+        out.push_str("  ");
+    }
+    out.push_str(&var.name);
+    if let Some(type_name) = &var.type_name {
+        if !type_name.is_empty() {
+            out.push_str(": ");
+            out.push_str(type_name);
+        }
+    }
+    out.push_str(" = ");
+    if var.redacted {
+        out.push_str("<redacted>");
+        notes.add(Notice::with_hint(
+            "values of secret-looking names are hidden",
+            "--no-redact shows them",
+        ));
+    } else {
+        let (value, was_cut) = cut(&one_line(&var.value), ctx.budget.max_value);
+        out.push_str(&value);
+        let full = var.full_length.or(if was_cut {
+            Some(var.value.chars().count())
+        } else {
+            None
+        });
+        if let Some(full) = full {
+            out.push_str(&format!(" [cut, {full} chars]"));
+            notes.add(Notice::with_hint(
+                format!("values longer than {} characters were cut", ctx.budget.max_value),
+                "--max-value N shows more",
+            ));
+        }
+    }
+    out.push('\n');
+    for child in &var.children {
+        variable_line(out, child, indent + 1, ctx, notes);
+    }
+}
+
+/// Applies the total size cap: cuts at a line boundary and says so.
+pub(crate) fn cap(mut out: String, ctx: &RenderContext) -> String {
+    let max = ctx.budget.max_bytes;
+    if out.len() <= max {
+        return out;
+    }
+    let mut end = max.saturating_sub(120).min(out.len());
+    while end > 0 && !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = out[..end].rfind('\n').map(|i| i + 1).unwrap_or(end);
+    let total = out.len();
+    out.truncate(end);
+    out.push_str(&format!(
+        "... report cut at {end} of {total} bytes (--max-output {total} shows all)\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_counts_characters_not_bytes() {
+        assert_eq!(cut("héllo", 2), ("hé...".to_string(), true));
+        assert_eq!(cut("hi", 2), ("hi".to_string(), false));
+    }
+}

@@ -1,0 +1,97 @@
+//! Every environment variable borescope reads or sets, and every default path it uses.
+//!
+//! Keeping the names here, documented in one place, lets tests clear them all (so a developer's
+//! own settings never leak into a test) and keeps the agent protocol's variable names in one
+//! spot on the Rust side (the Python agent reads the same names).
+//!
+//! This crate does no I/O beyond reading the environment and the user id.
+
+use std::path::PathBuf;
+
+/// Names of environment variables, as documented constants.
+pub struct EnvVars;
+
+impl EnvVars {
+    /// Directory holding the session daemon's socket, log and pid file. Default:
+    /// `$XDG_RUNTIME_DIR/borescope`, else `/tmp/borescope-<uid>`. Always created mode 0700.
+    pub const BORESCOPE_RUNTIME_DIR: &'static str = "BORESCOPE_RUNTIME_DIR";
+    /// Directory for cached helpers (the embedded Python agent, provisioned debugpy). Default:
+    /// `$XDG_CACHE_HOME/borescope`, else `~/.cache/borescope`.
+    pub const BORESCOPE_CACHE_DIR: &'static str = "BORESCOPE_CACHE_DIR";
+    /// Session name used when `--session` is not given. Default: `default`.
+    pub const BORESCOPE_SESSION: &'static str = "BORESCOPE_SESSION";
+    /// Seconds the daemon stays alive with no sessions before it exits. Default: 600.
+    pub const BORESCOPE_DAEMON_IDLE_SECS: &'static str = "BORESCOPE_DAEMON_IDLE_SECS";
+    /// Log filter (tracing `EnvFilter` syntax); overrides `-v`.
+    pub const RUST_LOG: &'static str = "RUST_LOG";
+
+    /// Set for a debuggee: path of the Unix socket the Python agent reports to.
+    pub const BORESCOPE_AGENT_CHANNEL: &'static str = "BORESCOPE_AGENT_CHANNEL";
+    /// Set for a debuggee: JSON job description for the Python agent (`probe` or `listen`).
+    pub const BORESCOPE_AGENT_JOB: &'static str = "BORESCOPE_AGENT_JOB";
+    /// Set for a debuggee: the agent directory we prepended to `PYTHONPATH`, so the agent can
+    /// remove itself from the path the program sees.
+    pub const BORESCOPE_AGENT_PATH: &'static str = "BORESCOPE_AGENT_PATH";
+    /// Standard Python search path variable; the agent directory is prepended to it.
+    pub const PYTHONPATH: &'static str = "PYTHONPATH";
+
+    /// Every variable a test should clear before running borescope.
+    pub const ALL: &'static [&'static str] = &[
+        Self::BORESCOPE_RUNTIME_DIR,
+        Self::BORESCOPE_CACHE_DIR,
+        Self::BORESCOPE_SESSION,
+        Self::BORESCOPE_DAEMON_IDLE_SECS,
+        Self::RUST_LOG,
+        Self::BORESCOPE_AGENT_CHANNEL,
+        Self::BORESCOPE_AGENT_JOB,
+        Self::BORESCOPE_AGENT_PATH,
+    ];
+}
+
+/// Default session name.
+pub const DEFAULT_SESSION: &str = "default";
+
+/// File name of the daemon socket inside the runtime directory.
+pub const DAEMON_SOCKET: &str = "daemon.sock";
+
+/// File name of the daemon log inside the runtime directory.
+pub const DAEMON_LOG: &str = "daemon.log";
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The runtime directory for this user (not created here).
+pub fn runtime_dir() -> PathBuf {
+    if let Some(dir) = env_path(EnvVars::BORESCOPE_RUNTIME_DIR) {
+        return dir;
+    }
+    if let Some(xdg) = env_path("XDG_RUNTIME_DIR") {
+        return xdg.join("borescope");
+    }
+    PathBuf::from(format!("/tmp/borescope-{}", nix::unistd::getuid()))
+}
+
+/// The cache directory for this user (not created here).
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = env_path(EnvVars::BORESCOPE_CACHE_DIR) {
+        return dir;
+    }
+    if let Some(xdg) = env_path("XDG_CACHE_HOME") {
+        return xdg.join("borescope");
+    }
+    if let Some(home) = env_path("HOME") {
+        return home.join(".cache").join("borescope");
+    }
+    PathBuf::from(format!("/tmp/borescope-cache-{}", nix::unistd::getuid()))
+}
+
+/// The session name to use when none was given on the command line.
+pub fn default_session() -> String {
+    std::env::var(EnvVars::BORESCOPE_SESSION)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_SESSION.to_string())
+}

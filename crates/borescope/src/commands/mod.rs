@@ -1,0 +1,26 @@
+//! One module per subcommand; each takes parsed arguments and returns an exit code.
+
+mod daemon;
+mod probe;
+mod session;
+
+use crate::failure::Failure;
+use borescope_cli::{Cli, Commands};
+use std::process::ExitCode;
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match &cli.command {
+        Commands::Probe(args) => probe::run(&cli, args),
+        Commands::Daemon(args) => daemon::run(args),
+        _ => session::run(&cli),
+    }
+}
+
+/// A single-threaded runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failed(format!("cannot start the async runtime: {e}")))
+}

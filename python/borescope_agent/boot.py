@@ -1,0 +1,48 @@
+"""Starts the job borescope described in BORESCOPE_AGENT_JOB (JSON)."""
+
+import json
+import os
+import sys
+
+from . import channel as _channel
+
+
+def start(job_text, agent_dir):
+    job = json.loads(job_text)
+    path = os.environ.get("BORESCOPE_AGENT_CHANNEL")
+    chan = _channel.Channel.connect(path) if path else None
+    hello = {
+        "type": "hello",
+        "pid": os.getpid(),
+        "ppid": os.getppid(),
+        "version": "Python %d.%d.%d" % sys.version_info[:3],
+        "executable": sys.executable,
+        "agent_dir": agent_dir,
+        "runtime_dirs": _runtime_dirs(),
+    }
+    kind = job.get("kind")
+    if kind == "probe":
+        from . import probe
+
+        probe.start(job, chan, hello)
+    elif kind == "listen":
+        from . import listen
+
+        listen.start(job, chan, hello)
+    elif chan is not None:
+        chan.send({"type": "agent_error", "message": "unknown job kind %r" % (kind,)})
+
+
+def _runtime_dirs():
+    """Directories holding the standard library, so frames there can be told apart."""
+    import sysconfig
+
+    dirs = []
+    for key in ("stdlib", "platstdlib"):
+        try:
+            value = sysconfig.get_paths().get(key)
+        except Exception:
+            value = None
+        if value and value not in dirs:
+            dirs.append(os.path.realpath(value))
+    return dirs

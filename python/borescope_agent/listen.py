@@ -1,0 +1,146 @@
+"""The listen job: start debugpy inside this program so borescope can drive it over DAP.
+
+debugpy runs with its adapter in-process (pydevd speaks DAP itself), listening on 127.0.0.1 on a
+random port and requiring an access token that only borescope knows. The port is reported over
+the agent channel; the program then waits until borescope has connected and configured its
+breakpoints, so not a line of user code runs unobserved. If debugpy cannot be imported, the
+program is ended before any user code runs and borescope is told exactly why.
+"""
+
+import os
+import socket
+import sys
+
+
+def start(job, chan, hello):
+    hello = dict(hello, engine="debugpy")
+    if chan is None:
+        return
+    extra = job.get("debugpy_path")
+    if extra and extra not in sys.path:
+        sys.path.append(extra)
+    # Without this pydevd warns about frozen modules on every start; borescope's breakpoints
+    # are on user files, which are never frozen.
+    had_validation = "PYDEVD_DISABLE_FILE_VALIDATION" in os.environ
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    try:
+        import debugpy
+    except ImportError as exc:
+        chan.send(hello)
+        chan.send({"type": "no_debugpy", "executable": sys.executable, "error": str(exc)})
+        chan.wait_closed()
+        os._exit(97)
+    hello["debugpy"] = getattr(debugpy, "__version__", "?")
+    chan.send(hello)
+    agent_dir = hello.get("agent_dir")
+    try:
+        host, port = listen(debugpy, job.get("token"), agent_dir)
+    finally:
+        if not had_validation:
+            os.environ.pop("PYDEVD_DISABLE_FILE_VALIDATION", None)
+    chan.send({"type": "listening", "host": host, "port": port})
+    debugpy.wait_for_client()
+    tune_socket()
+    install_exception_stop(debugpy)
+    if job.get("stop_on_entry"):
+        request_stop_on_entry()
+
+
+def install_exception_stop(debugpy):
+    """Makes an uncaught exception in the main thread stop in the debugger (honouring the
+    client's exception filters) while its frames are still alive. pydevd cannot see the end of
+    a main module it did not start itself, so without this the program would just exit."""
+    previous = sys.excepthook
+
+    def excepthook(etype, value, tb):
+        try:
+            trigger = getattr(debugpy, "trigger_exception_handler", None)
+            if trigger is not None:
+                trigger((etype, value, tb))
+            else:  # debugpy < 1.8.21
+                import threading
+
+                import pydevd
+                from _pydevd_bundle.pydevd_breakpoints import stop_on_unhandled_exception
+
+                py_db = pydevd.get_global_debugger()
+                if py_db is not None:
+                    thread = threading.current_thread()
+                    info = py_db.set_additional_thread_info(thread)
+                    stop_on_unhandled_exception(py_db, thread, info, (etype, value, tb))
+        except Exception:
+            pass
+        previous(etype, value, tb)
+
+    sys.excepthook = excepthook
+
+
+def listen(debugpy, token, hidden_dir):
+    """debugpy.listen with the in-process adapter, an access token, and our own files hidden
+    from the debugger (so a step never lands in borescope code)."""
+    try:
+        debugpy.configure(subProcess=False)
+    except Exception:
+        pass
+    api = None
+    original = None
+    try:
+        from debugpy.server import api as api
+
+        original = api._settrace
+
+        def settrace_with_token(*args, **kwargs):
+            if token:
+                kwargs["access_token"] = token
+            if hidden_dir:
+                patterns = tuple(kwargs.get("dont_trace_start_patterns") or ())
+                kwargs["dont_trace_start_patterns"] = patterns + (hidden_dir,)
+            return original(*args, **kwargs)
+
+        api._settrace = settrace_with_token
+    except Exception:
+        api = None
+    try:
+        host, port = debugpy.listen(("127.0.0.1", 0), in_process_debug_adapter=True)
+    finally:
+        if api is not None and original is not None:
+            api._settrace = original
+    if not port:
+        port = _bound_port()
+    return host, port
+
+
+def _bound_port():
+    """Older debugpy returns port 0 for an OS-chosen port; ask pydevd where it listens."""
+    import pydevd
+
+    debugger = pydevd.get_global_debugger()
+    for _ in range(500):
+        name = getattr(debugger, "_server_socket_name", None)
+        if name:
+            return name[1]
+        import time
+
+        time.sleep(0.01)
+    raise RuntimeError("debugpy did not report its port")
+
+
+def tune_socket():
+    """pydevd writes each message's header and body in two send() calls; without TCP_NODELAY
+    every reply then waits ~40 ms for the client's delayed ACK."""
+    try:
+        import pydevd
+
+        writer = pydevd.get_global_debugger().writer
+        writer.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except Exception:
+        pass
+
+
+def request_stop_on_entry():
+    try:
+        from _pydevd_bundle.pydevd_api import PyDevdAPI
+
+        PyDevdAPI().stop_on_entry()
+    except Exception as exc:
+        sys.stderr.write("borescope agent: stop-on-entry unavailable: %r\n" % (exc,))
