@@ -4,8 +4,8 @@
 set -euo pipefail
 CACHE="${BORESCOPE_CACHE:-$HOME/.cache/borescope}"
 ROOT="$CACHE/sid-rootfs"
-STAMP="$ROOT/.borescope-complete-v1"
-PKGS="python3.14,python3.13,python3-debugpy,python3-uvicorn,python3-flask,procps"
+STAMP="$ROOT/.borescope-complete-v2"
+PKGS="python3.14,python3.13,python3-debugpy,python3-pytest,python3-uvicorn,python3-flask,procps"
 if [ -f "$STAMP" ]; then echo "sid rootfs ready: $ROOT"; exit 0; fi
 if ! command -v debootstrap >/dev/null; then
   apt-get install -y debootstrap >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y debootstrap >/dev/null; }

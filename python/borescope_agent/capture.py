@@ -57,21 +57,21 @@ class _Text(object):
 
 
 def value_text(value, budget):
-    """(text, full_length or None) for a value within the budget."""
+    """(text, full_length or None, cut) for a value within the budget."""
     limit = int(budget.get("max_value", 200))
     depth = int(budget.get("depth", 2))
     redact = bool(budget.get("redact", True))
     if isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
         text = repr(value[:limit])
-        return text[:-1] + "...", len(value)
+        return text[:-1] + "...", len(value), True
     out = _Text(limit)
     try:
         _write(out, value, depth, redact)
     except _Full:
         pass
     except Exception as exc:  # a value we could not walk: say so, never fail the capture
-        return "<unavailable: %s>" % type(exc).__name__, None
-    return out.value(), None
+        return "<unavailable: %s>" % type(exc).__name__, None, False
+    return out.value(), None, out.cut
 
 
 def _write(out, value, depth, redact):
@@ -104,7 +104,7 @@ def _write_sequence(out, value, depth, redact):
         out.add("set()")
         return
     if depth <= 0 and len(value):
-        out.add("%s%s...%d items%s%s" % (prefix, open_, len(value), close, suffix))
+        out.add("%s%s...%s%s%s" % (prefix, open_, _items(len(value)), close, suffix))
         return
     out.add(prefix + open_)
     for i, item in enumerate(value):
@@ -120,7 +120,7 @@ def _write_mapping(out, value, depth, redact):
     kind = type(value)
     prefix = "" if kind is dict else kind.__name__ + "("
     if depth <= 0 and value:
-        out.add("%s{...%d items}%s" % (prefix, len(value), ")" if prefix else ""))
+        out.add("%s{...%s}%s" % (prefix, _items(len(value)), ")" if prefix else ""))
         return
     out.add(prefix + "{")
     for i, (key, item) in enumerate(list(value.items())):
@@ -133,6 +133,10 @@ def _write_mapping(out, value, depth, redact):
         else:
             _write(out, item, depth - 1, redact)
     out.add("}" + (")" if prefix else ""))
+
+
+def _items(count):
+    return "1 item" if count == 1 else "%d items" % count
 
 
 def _write_object(out, value, depth, redact):
@@ -201,10 +205,12 @@ def type_name(value):
 def variable(name, value, budget):
     if budget.get("redact", True) and is_secret_name(name):
         return {"name": name, "type_name": type_name(value), "value": "", "redacted": True}
-    text, full = value_text(value, budget)
+    text, full, cut = value_text(value, budget)
     result = {"name": name, "type_name": type_name(value), "value": text}
     if full is not None:
         result["full_length"] = full
+    if cut:
+        result["cut"] = True
     return result
 
 
@@ -258,10 +264,12 @@ def evaluate(code, expression, frame, budget):
         value = eval(code, frame.f_globals, frame.f_locals)
     except Exception as exc:
         return {"expression": expression, "error": "%s: %s" % (type(exc).__name__, exc)}
-    text, full = value_text(value, budget)
+    text, full, cut = value_text(value, budget)
     result = {"name": expression, "type_name": type_name(value), "value": text}
     if full is not None:
         result["full_length"] = full
+    if cut:
+        result["cut"] = True
     return {"expression": expression, "value": result}
 
 

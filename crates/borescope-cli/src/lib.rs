@@ -110,7 +110,7 @@ pub struct LaunchArgs {
     /// Interpreter to use instead of the command's (default command: `python3 FILE`).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
-    /// Working directory of the program; relative FILE paths resolve against it too.
+    /// Working directory of the program (FILE:LINE paths stay relative to yours).
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
     /// Extra environment variable for the program (repeatable).

@@ -152,6 +152,7 @@ async fn start(ctx: &Context, name: &str, spec: StartRequest) -> Response {
     let launch = LaunchSpec {
         command: spec.command,
         cwd: spec.cwd,
+        location_base: spec.client_cwd,
         base_env: spec.env,
         env: spec.overrides,
         python: spec.python,

@@ -56,6 +56,7 @@ pub async fn run(paths: RuntimePaths, idle: Duration) -> Result<(), DaemonError>
     let _ = std::fs::remove_file(&socket); // stale socket from a dead daemon
     let listener = UnixListener::bind(&socket).map_err(io("binding the daemon socket"))?;
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "session daemon listening");
+    let _ = std::fs::write(paths.pid(), std::process::id().to_string());
     let ctx = Arc::new(Context {
         registry: Mutex::new(Registry::new(paths.sessions())),
         cache_dir: borescope_static::cache_dir(),
@@ -96,6 +97,7 @@ pub async fn run(paths: RuntimePaths, idle: Duration) -> Result<(), DaemonError>
     }
     stop_all(&ctx).await;
     let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(paths.pid());
     tracing::info!("session daemon stopped");
     Ok(())
 }

@@ -60,8 +60,10 @@ pub enum RunActionArg {
 pub struct StartRequest {
     /// The command.
     pub command: Vec<String>,
-    /// Absolute working directory.
+    /// Absolute working directory of the program.
     pub cwd: PathBuf,
+    /// The caller's working directory (base for relative breakpoint paths).
+    pub client_cwd: PathBuf,
     /// The caller's environment (the program gets it, not the daemon's).
     pub env: Vec<(String, String)>,
     /// `--env` overrides.
@@ -70,7 +72,7 @@ pub struct StartRequest {
     pub python: Option<PathBuf>,
     /// `--lang`.
     pub language: Option<Language>,
-    /// Initial breakpoints (paths relative to `cwd` allowed).
+    /// Initial breakpoints (paths relative to `client_cwd` allowed).
     pub breakpoints: Vec<BreakpointSpec>,
     /// Stop before the first line.
     pub stop_on_entry: bool,

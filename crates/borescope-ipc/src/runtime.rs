@@ -31,6 +31,11 @@ impl RuntimePaths {
         self.dir.join(borescope_static::DAEMON_LOG)
     }
 
+    /// The running daemon's pid.
+    pub fn pid(&self) -> PathBuf {
+        self.dir.join("daemon.pid")
+    }
+
     /// The lock only one daemon can hold.
     pub fn lock(&self) -> PathBuf {
         self.dir.join("daemon.lock")

@@ -84,9 +84,12 @@ pub struct Variable {
     pub type_name: Option<String>,
     /// Display text of the value, already cut to the budget.
     pub value: String,
-    /// Full length in characters when `value` was cut.
+    /// Full length in characters when `value` was cut and the length is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_length: Option<usize>,
+    /// True when `value` was already cut where it was captured (it ends with `...`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cut: bool,
     /// True when the value was hidden because the name looks secret.
     #[serde(default, skip_serializing_if = "is_false")]
     pub redacted: bool,

@@ -171,8 +171,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             }
         }
     }
-    notes.write(&mut out);
-    crate::text::cap(out, ctx)
+    crate::text::finish(out, &notes, ctx)
 }
 
 fn write_report(out: &mut String, report: &SessionReport, ctx: &RenderContext, notes: &mut Notes) {

@@ -70,9 +70,28 @@ pub fn render_probe(report: &ProbeReport, ctx: &RenderContext) -> String {
             write_output(&mut out, &report.output, 20);
         }
     }
+    out.push_str(&footer(report));
     notes.extend(&report.notices);
-    notes.write(&mut out);
-    crate::text::cap(out, ctx)
+    crate::text::finish(out, &notes, ctx)
+}
+
+/// `-- Python 3.14.0 via sys.monitoring, pid 42, 0.12s`: what watched, and for how long.
+fn footer(report: &ProbeReport) -> String {
+    let mut parts = Vec::new();
+    match (&report.runtime, &report.engine) {
+        (Some(runtime), Some(engine)) => parts.push(format!("{runtime} via {engine}")),
+        (Some(runtime), None) => parts.push(runtime.clone()),
+        (None, Some(engine)) => parts.push(engine.clone()),
+        (None, None) => {}
+    }
+    if let Some(pid) = report.pid {
+        parts.push(format!("pid {pid}"));
+    }
+    parts.push(format!("{:.2}s", report.elapsed_ms as f64 / 1000.0));
+    if report.outcome == ProbeOutcome::Hit && report.exit.is_none() {
+        parts.push("program ended by borescope".into());
+    }
+    format!("-- {}\n", parts.join(", "))
 }
 
 /// Writes the output tail section (at most `max` lines).

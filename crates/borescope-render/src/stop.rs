@@ -9,8 +9,7 @@ pub fn render_stop(stop: &Stop, ctx: &RenderContext) -> String {
     let mut out = String::new();
     let mut notes = Notes::default();
     write_stop(&mut out, stop, ctx, &mut notes);
-    notes.write(&mut out);
-    crate::text::cap(out, ctx)
+    crate::text::finish(out, &notes, ctx)
 }
 
 /// The one-line reason, e.g. `Stopped at breakpoint app.py:6 in total (thread MainThread)`.

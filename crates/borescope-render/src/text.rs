@@ -86,13 +86,11 @@ pub(crate) fn variable_line(
     } else {
         let (value, was_cut) = cut(&one_line(&var.value), ctx.budget.max_value);
         out.push_str(&value);
-        let full = var.full_length.or(if was_cut {
-            Some(var.value.chars().count())
-        } else {
-            None
-        });
-        if let Some(full) = full {
-            out.push_str(&format!(" [cut, {full} chars]"));
+        if was_cut || var.cut || var.full_length.is_some() {
+            match var.full_length {
+                Some(full) => out.push_str(&format!(" [cut, {full} chars]")),
+                None => out.push_str(" [cut]"),
+            }
             notes.add(Notice::with_hint(
                 format!("values longer than {} characters were cut", ctx.budget.max_value),
                 "--max-value N shows more",
@@ -105,23 +103,30 @@ pub(crate) fn variable_line(
     }
 }
 
-/// Applies the total size cap: cuts at a line boundary and says so.
-pub(crate) fn cap(mut out: String, ctx: &RenderContext) -> String {
+/// Appends the notes and applies the total size cap. When the report is too big its body is
+/// cut at a line boundary and said so; the notes always survive, since they say how to see
+/// what was cut.
+pub(crate) fn finish(mut body: String, notes: &Notes, ctx: &RenderContext) -> String {
+    let mut tail = String::new();
+    notes.write(&mut tail);
     let max = ctx.budget.max_bytes;
-    if out.len() <= max {
-        return out;
+    if body.len() + tail.len() <= max {
+        body.push_str(&tail);
+        return body;
     }
-    let mut end = max.saturating_sub(120).min(out.len());
-    while end > 0 && !out.is_char_boundary(end) {
+    let total = body.len() + tail.len();
+    let room = max.saturating_sub(tail.len() + 100);
+    let mut end = room.min(body.len());
+    while end > 0 && !body.is_char_boundary(end) {
         end -= 1;
     }
-    let end = out[..end].rfind('\n').map(|i| i + 1).unwrap_or(end);
-    let total = out.len();
-    out.truncate(end);
-    out.push_str(&format!(
+    let end = body[..end].rfind('\n').map(|i| i + 1).unwrap_or(end);
+    body.truncate(end);
+    body.push_str(&format!(
         "... report cut at {end} of {total} bytes (--max-output {total} shows all)\n"
     ));
-    out
+    body.push_str(&tail);
+    body
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub struct ProbeRequest {
     pub timeout: Duration,
     /// Interpreter replacing the command's.
     pub python: Option<PathBuf>,
-    /// Working directory for the program (and base for relative locations).
+    /// Working directory for the program (locations stay relative to ours).
     pub cwd: Option<PathBuf>,
     /// Extra environment.
     pub env: Vec<(String, String)>,
@@ -76,13 +76,14 @@ pub(crate) fn check(request: ProbeRequest) -> Result<(CheckedProbe, Language), D
         return Err(DebuggerError::BadCommand("give at least one FILE:LINE".into()));
     }
     let cwd = working_dir(request.cwd.as_deref())?;
+    let here = working_dir(None)?;
     let hint = request
         .language
         .or_else(|| request.locations.first().and_then(|l| language_of_file(Path::new(&l.file))));
     let mut problems: Vec<LocationProblem> = Vec::new();
     let mut locations = Vec::new();
     for location in &request.locations {
-        match resolve_location(location, &cwd, hint) {
+        match resolve_location(location, &here, hint) {
             Ok(resolved) => {
                 if !locations.contains(&resolved) {
                     locations.push(resolved);

@@ -240,6 +240,7 @@ pub(super) fn variable_from_dap(
             value.to_string()
         },
         full_length: None,
+        cut: false,
         redacted,
         expandable: reference > 0,
         children: Vec::new(),

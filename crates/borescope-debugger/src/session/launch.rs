@@ -16,8 +16,10 @@ use std::time::Duration;
 pub struct LaunchSpec {
     /// The command (after `--`).
     pub command: Vec<String>,
-    /// Absolute working directory (also the base for relative breakpoint paths).
+    /// Absolute working directory of the program.
     pub cwd: PathBuf,
+    /// Base for relative breakpoint paths (the caller's working directory).
+    pub location_base: PathBuf,
     /// The caller's full environment, which the program gets.
     pub base_env: Vec<(String, String)>,
     /// `--env` overrides.
@@ -80,7 +82,7 @@ pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Resu
     let mut breakpoints = Vec::new();
     let mut problems = Vec::new();
     for bp in &spec.breakpoints {
-        match resolve_location(&bp.location, &spec.cwd, Some(Language::Python)) {
+        match resolve_location(&bp.location, &spec.location_base, Some(Language::Python)) {
             Ok(location) => breakpoints.push(BreakpointSpec { location, ..bp.clone() }),
             Err(problem) => problems.push(problem),
         }

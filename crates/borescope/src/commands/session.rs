@@ -121,6 +121,7 @@ fn start_request(cli: &Cli, args: &StartArgs) -> Result<Request, Failure> {
         spec: Box::new(StartRequest {
             command: args.command.clone(),
             cwd,
+            client_cwd: current_dir()?,
             env: std::env::vars().collect(),
             overrides: settings::env_pairs(&args.launch.env)?,
             python: args.launch.python.clone(),

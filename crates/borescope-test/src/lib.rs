@@ -1,0 +1,232 @@
+//! Test support for borescope's integration tests (a dev-dependency only).
+//!
+//! * [`TestContext`]: a canonical temporary directory, a private runtime directory (so its own
+//!   session daemon) and cache directory, a command for the borescope binary with every
+//!   `BORESCOPE_*` variable cleared, and a `Drop` that stops the test's daemon.
+//! * [`interpreters`]: the Pythons tests run against (host 3.11, the test venv with debugpy,
+//!   Python 3.14 inside the Debian sid root filesystem) and Node.
+//! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for
+//!   temporary paths, pids, times and versions, for insta snapshots.
+//!
+//! Everything here starts real processes; nothing is mocked.
+
+#![allow(missing_docs)]
+#![allow(clippy::print_stderr)]
+
+pub mod interpreters;
+
+use regex::Regex;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// One test's isolated world.
+pub struct TestContext {
+    _dir: tempfile::TempDir,
+    /// Canonical root of the test's files.
+    pub root: PathBuf,
+    /// The test's runtime directory (daemon socket).
+    pub runtime: PathBuf,
+    /// The test's cache directory.
+    pub cache: PathBuf,
+    bin: PathBuf,
+}
+
+impl TestContext {
+    /// A fresh context for the binary at `bin` (use `env!("CARGO_BIN_EXE_borescope")`).
+    pub fn new(bin: &str) -> TestContext {
+        let dir = tempfile::Builder::new()
+            .prefix("bstest-")
+            .tempdir_in("/tmp")
+            .expect("create temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let runtime = root.join("rt");
+        let cache = root.join("cache");
+        std::fs::create_dir_all(root.join("work")).expect("work dir");
+        TestContext {
+            _dir: dir,
+            root,
+            runtime,
+            cache,
+            bin: PathBuf::from(bin),
+        }
+    }
+
+    /// The directory programs run in (`<root>/work`).
+    pub fn work(&self) -> PathBuf {
+        self.root.join("work")
+    }
+
+    /// Writes a file under `work/` and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.work().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("parent dir");
+        }
+        std::fs::write(&path, text).expect("write fixture");
+        path
+    }
+
+    /// Copies `crates/borescope/tests/fixtures/<lang>/<relative>` to `work/<relative>`.
+    pub fn fixture(&self, lang: &str, relative: &str) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../borescope/tests/fixtures")
+            .join(lang)
+            .join(relative);
+        let text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("fixture {}: {e}", source.display()));
+        self.write(relative, &text)
+    }
+
+    /// A command running borescope in `work/`, with a clean borescope environment.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.bin);
+        for name in borescope_static::EnvVars::ALL {
+            command.env_remove(name);
+        }
+        command
+            .current_dir(self.work())
+            .env(borescope_static::EnvVars::BORESCOPE_RUNTIME_DIR, &self.runtime)
+            .env(borescope_static::EnvVars::BORESCOPE_CACHE_DIR, &self.cache)
+            .env("NO_COLOR", "1")
+            .env_remove("PYTHONPATH");
+        command
+    }
+
+    /// Runs borescope with `args` and returns the finished run.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = self.command();
+        command.args(args);
+        Run::from_output(command.output().expect("run borescope"), self)
+    }
+
+    /// Filters that make output stable across machines and runs.
+    pub fn filters(&self) -> Vec<(String, String)> {
+        let mut filters = vec![
+            (regex::escape(&self.work().display().to_string()), "[WORK]".to_string()),
+            (regex::escape(&self.root.display().to_string()), "[TMP]".to_string()),
+        ];
+        for (pattern, replacement) in [
+            (r"pid \d+", "pid [PID]"),
+            (r#""pid": \d+"#, r#""pid": [PID]"#),
+            (r"\d+\.\d\ds\b", "[TIME]s"),
+            (r#""elapsed_ms": \d+"#, r#""elapsed_ms": [MS]"#),
+            (r"Python 3\.\d+\.\d+", "Python [PY]"),
+            (r"thread \d{5,}", "thread [TID]"),
+            (r#""id": \d{5,}"#, r#""id": [TID]"#),
+            (r"/root/\.pyenv/versions/[^/\s]+/bin/python3?(\.\d+)?", "[PYTHON]"),
+            (r"/[^\s`']*/venv/bin/python", "[VENV_PYTHON]"),
+            (r"(#\d+-#\d+) \.\.\. \d+ runtime frames \([^)]*\)", "$1 ... [RUNTIME FRAMES]"),
+        ] {
+            filters.push((pattern.to_string(), replacement.to_string()));
+        }
+        filters
+    }
+
+    /// Applies [`TestContext::filters`] to `text`.
+    pub fn filter(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (pattern, replacement) in self.filters() {
+            let re = Regex::new(&pattern).expect("filter regex");
+            text = re.replace_all(&text, replacement.as_str()).into_owned();
+        }
+        text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Drop for TestContext {
+    fn drop(&mut self) {
+        // Stop this test's session daemon (it would exit when idle, but not soon enough).
+        let pid_file = self.runtime.join("daemon.pid");
+        if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok()) {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            for _ in 0..200 {
+                if nix::sys::signal::kill(pid, None).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// A finished borescope run.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Raw stdout.
+    pub stdout: String,
+    /// Raw stderr.
+    pub stderr: String,
+    filtered: String,
+}
+
+impl Run {
+    fn from_output(output: Output, ctx: &TestContext) -> Run {
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let code = output.status.code().unwrap_or(-1);
+        let filtered = format!(
+            "exit_code: {code}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            ctx.filter(&stdout),
+            ctx.filter(&stderr)
+        );
+        Run {
+            code,
+            stdout,
+            stderr,
+            filtered,
+        }
+    }
+
+    /// The filtered snapshot text.
+    pub fn snapshot(&self) -> &str {
+        &self.filtered
+    }
+
+    /// stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+
+    /// Panics with the full output unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        if self.code != code {
+            panic!(
+                "expected exit code {code}, got {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.code, self.stdout, self.stderr
+            );
+        }
+        self
+    }
+
+    /// Panics unless stdout contains `needle`.
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Run {
+        if !self.stdout.contains(needle) {
+            panic!("stdout lacks {needle:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.stdout, self.stderr);
+        }
+        self
+    }
+
+    /// Panics unless stderr contains `needle`.
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Run {
+        if !self.stderr.contains(needle) {
+            panic!("stderr lacks {needle:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.stdout, self.stderr);
+        }
+        self
+    }
+}
+
+/// True when no process has this pid (the debuggee was cleaned up).
+pub fn pid_is_gone(pid: i64) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_err()
+}
