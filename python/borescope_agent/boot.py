@@ -21,16 +21,26 @@ def start(job_text, agent_dir):
         "runtime_dirs": _runtime_dirs(),
     }
     kind = job.get("kind")
-    if kind == "probe":
-        from . import probe
+    try:
+        if kind == "probe":
+            from . import probe
 
-        probe.start(job, chan, hello)
-    elif kind == "listen":
-        from . import listen
+            probe.start(job, chan, hello)
+        elif kind == "listen":
+            from . import listen
 
-        listen.start(job, chan, hello)
-    elif chan is not None:
-        chan.send({"type": "agent_error", "message": "unknown job kind %r" % (kind,)})
+            listen.start(job, chan, hello)
+        else:
+            raise ValueError("unknown job kind %r" % (kind,))
+    except Exception:
+        # The job could not start: say why and end before any of the program's code runs, so
+        # nothing executes unobserved (the user asked for it to be watched).
+        if chan is None:
+            raise
+        import traceback
+
+        chan.send({"type": "agent_error", "message": traceback.format_exc(limit=4).strip()})
+        os._exit(98)
 
 
 def _runtime_dirs():

@@ -48,8 +48,15 @@ def start(job, chan, hello):
 
 def install_exception_stop(debugpy):
     """Makes an uncaught exception in the main thread stop in the debugger (honouring the
-    client's exception filters) while its frames are still alive. pydevd cannot see the end of
-    a main module it did not start itself, so without this the program would just exit."""
+    client's exception filters) while its frames are still alive. With settrace (Python < 3.12)
+    pydevd cannot see the end of a main module it did not start itself, so without this the
+    program would just exit."""
+    try:
+        from _pydevd_bundle.pydevd_constants import PYDEVD_USE_SYS_MONITORING
+    except Exception:
+        PYDEVD_USE_SYS_MONITORING = sys.version_info >= (3, 12)
+    if PYDEVD_USE_SYS_MONITORING:
+        return  # with sys.monitoring pydevd sees the unwind of the main module itself
     previous = sys.excepthook
 
     def excepthook(etype, value, tb):
@@ -101,11 +108,12 @@ def listen(debugpy, token, hidden_dir):
     except Exception:
         api = None
     try:
-        host, port = debugpy.listen(("127.0.0.1", 0), in_process_debug_adapter=True)
+        address = debugpy.listen(("127.0.0.1", 0), in_process_debug_adapter=True)
     finally:
         if api is not None and original is not None:
             api._settrace = original
-    if not port:
+    host, port = address if address else ("127.0.0.1", 0)
+    if not port:  # debugpy < 1.8.21 returns nothing for an OS-chosen port
         port = _bound_port()
     return host, port
 
@@ -115,6 +123,9 @@ def _bound_port():
     import pydevd
 
     debugger = pydevd.get_global_debugger()
+    wait = getattr(debugger, "wait_for_server_socket_ready", None)
+    if wait is not None:
+        wait()
     for _ in range(500):
         name = getattr(debugger, "_server_socket_name", None)
         if name:

@@ -187,15 +187,11 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     }
     let session = {
         let mut registry = ctx.registry.lock().await;
-        match registry.remove(name) {
-            Some(session) => session,
-            None => {
-                if let Some(why) = registry.lost(name).map(str::to_string) {
-                    registry.remove(name);
-                    return Response::error(ErrorKind::Failed, why);
-                }
-                return missing(&registry, name);
-            }
+        let lost = registry.lost(name).map(str::to_string);
+        match (registry.remove(name), lost) {
+            (Some(session), _) => session,
+            (None, Some(why)) => return Response::error(ErrorKind::Failed, why),
+            (None, None) => return missing(&registry, name),
         }
     };
     Response::ok(session.stop().await)

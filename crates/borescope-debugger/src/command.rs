@@ -66,7 +66,21 @@ pub fn resolve_command(
         match shebang.as_deref() {
             Some(line) if line.contains("python") => Some(Language::Python),
             Some(line) if line.contains("node") => Some(Language::Node),
-            _ => default_file.and_then(language_of_file),
+            // A wrapper (`uv run python app.py`, `env X=1 node app.js`, a container launcher):
+            // look for the interpreter or script further along.
+            _ => command[1..]
+                .iter()
+                .find_map(|word| {
+                    let name = basename(word);
+                    if is_python_name(&name) {
+                        Some(Language::Python)
+                    } else if is_node_name(&name) {
+                        Some(Language::Node)
+                    } else {
+                        language_of_file(Path::new(word))
+                    }
+                })
+                .or_else(|| default_file.and_then(language_of_file)),
         }
     };
     let language = match (language, detected) {
@@ -195,6 +209,8 @@ mod tests {
         assert_eq!(resolve(&["app.py"], None).unwrap().argv, ["python3", "app.py"]);
         assert_eq!(resolve(&["server.mjs"], None).unwrap().argv, ["node", "server.mjs"]);
         assert!(resolve(&["node", "a.js"], Some("/p")).is_err());
+        assert_eq!(resolve(&["uv", "run", "node", "a.js"], None).unwrap().language, Language::Node);
+        assert_eq!(resolve(&["wrapper", "python3.14", "a"], None).unwrap().language, Language::Python);
     }
 
     #[test]

@@ -90,8 +90,13 @@ pub enum DebuggerError {
     #[error("borescope's Python agent failed: {0}")]
     Agent(String),
     /// The program ended before the debugger could connect.
-    #[error("the program exited ({0}) before the debugger was ready")]
-    ExitedEarly(String),
+    #[error("the program exited ({exit}) before the debugger was ready{output}")]
+    ExitedEarly {
+        /// How it exited.
+        exit: String,
+        /// Its last output lines, indented, each on its own line (may be empty).
+        output: String,
+    },
     /// A debugger step took too long.
     #[error("{0}")]
     Timeout(String),

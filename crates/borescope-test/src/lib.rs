@@ -230,3 +230,8 @@ impl Run {
 pub fn pid_is_gone(pid: i64) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_err()
 }
+
+/// Sends SIGKILL to a process.
+pub fn kill9(pid: i64) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
+}

@@ -139,12 +139,8 @@ pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Resu
                     return Err(DebuggerError::AgentNotLoaded);
                 }
                 let tail = process.output.tail_since(0, 5);
-                let lines: Vec<String> = tail.lines.iter().map(|l| format!("  {}", l.text)).collect();
-                let mut message = exit.describe();
-                if !lines.is_empty() {
-                    message.push_str(&format!("; its last output:\n{}", lines.join("\n")));
-                }
-                return Err(DebuggerError::ExitedEarly(message));
+                let output: String = tail.lines.iter().map(|l| format!("\n  {}", l.text)).collect();
+                return Err(DebuggerError::ExitedEarly { exit: exit.describe(), output });
             }
             _ = tokio::time::sleep_until(deadline) => {
                 process.terminate().await;

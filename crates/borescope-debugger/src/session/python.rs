@@ -608,11 +608,17 @@ async fn pump_events(
         }),
         "output" => {
             if let Ok(out) = serde_json::from_value::<OutputEvent>(event.body) {
-                // The program's own stdout/stderr come from its pipes; here only debugger
-                // messages (logpoints, warnings) are added.
-                if matches!(out.category.as_deref(), Some("console") | Some("important")) {
+                // The program's own stdout/stderr come from its pipes (debugpy runs with
+                // redirectOutput off), so output events carry only what the debugger itself
+                // says: logpoint messages (category stdout) and warnings.
+                let stream = match out.category.as_deref() {
+                    Some("telemetry") => None,
+                    Some("stderr") => Some(OutputStream::Stderr),
+                    _ => Some(OutputStream::Stdout),
+                };
+                if let Some(stream) = stream {
                     for line in out.output.lines() {
-                        output.push(OutputStream::Stdout, line.to_string());
+                        output.push(stream, line.to_string());
                     }
                 }
             }

@@ -1,0 +1,170 @@
+//! How sessions start, fail to start, and end, and that nothing is left behind.
+
+use crate::{ctx, python};
+use borescope_test::pid_is_gone;
+
+fn debuggee_pid(ctx: &borescope_test::TestContext) -> i64 {
+    let sessions = ctx.run(["sessions", "--json"]).json();
+    sessions["sessions"][0]["pid"].as_i64().expect("pid")
+}
+
+#[test]
+fn interpreter_without_debugpy_gets_the_exact_fix() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "never.py");
+    let host = borescope_test::interpreters::host_python();
+    let run = ctx.run(["start", "--", host.to_str().unwrap(), file.to_str().unwrap()]);
+    run.expect_code(2)
+        .stderr_has("cannot import debugpy")
+        .stderr_has(&format!("`{} -m pip install debugpy`", host.display()))
+        .stderr_has("--provision-debugpy");
+    assert!(!run.stdout.contains("hello from never.py"));
+    ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
+}
+
+#[test]
+fn provisioned_debugpy_is_used_only_with_consent() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "flow.py");
+    let host = borescope_test::interpreters::host_python();
+    let run = ctx.run(["start", "--provision-debugpy", "--break", "flow.py:8", "--", host.to_str().unwrap(), file.to_str().unwrap()]);
+    run.expect_code(0).stdout_has("Stopped at breakpoint flow.py:8 in add");
+    assert!(ctx.cache.join("debugpy").is_dir(), "debugpy went into borescope's cache");
+}
+
+#[test]
+fn bad_breakpoint_starts_nothing() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "never.py");
+    ctx.run(["start", "--break", "never.py:2", "--", &python(), file.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("`never.py:2`: no code on this line (blank line); nearest lines with code: 1, 4");
+    ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
+    ctx.run(["start", "--break", "missing.py:2", "--", &python(), file.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("file not found");
+}
+
+#[test]
+fn commands_without_a_session_say_how_to_start_one() {
+    let ctx = ctx();
+    ctx.run(["vars"]).expect_code(2).stderr_has("no session `default`").stderr_has("borescope start");
+    ctx.run(["--session", "../evil", "status"]).expect_code(2).stderr_has("is not allowed");
+}
+
+#[test]
+fn program_end_is_reported_at_once_with_its_code() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "never.py");
+    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    // `continue` on a program that exits reports the exit; later commands say it too.
+    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
+    for command in [["next"], ["step"], ["continue"]] {
+        ctx.run(command).expect_code(0).stdout_has("Program exited (exit code 3)");
+    }
+    ctx.run(["vars"]).expect_code(1).stderr_has("the program has exited (exit code 3)");
+}
+
+#[test]
+fn running_program_can_be_paused_and_commands_say_it_runs() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "spin.py");
+    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    ctx.run(["vars"]).expect_code(1).stderr_has("the program is running");
+    let waited = ctx.run(["continue", "--timeout", "0.5"]);
+    waited.expect_code(0).stdout_has("is running").stdout_has("still running after 0.5s");
+    let paused = ctx.run(["pause"]);
+    paused.expect_code(0).stdout_has("Paused at").stdout_has("spin.py");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn killed_debuggee_is_reported_truthfully() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "spin.py");
+    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    let pid = debuggee_pid(&ctx);
+    borescope_test::kill9(pid);
+    let run = ctx.run(["continue"]);
+    run.expect_code(0).stdout_has("Program exited (killed by signal 9)");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn stop_kills_the_program_and_its_children() {
+    let ctx = ctx();
+    let file = ctx.write(
+        "parent.py",
+        "import subprocess, sys, time\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nprint('child', child.pid, flush=True)\ntime.sleep(60)\n",
+    );
+    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    let pid = debuggee_pid(&ctx);
+    let mut child_pid = None;
+    for _ in 0..200 {
+        let output = ctx.run(["output"]).stdout;
+        if let Some(line) = output.lines().find(|l| l.contains("child ")) {
+            child_pid = line.split_whitespace().last().and_then(|p| p.parse::<i64>().ok());
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let child_pid = child_pid.expect("child started");
+    ctx.run(["stop"]).expect_code(0).stdout_has("stopped (killed by signal 9)");
+    assert!(pid_is_gone(pid), "debuggee left behind");
+    for _ in 0..100 {
+        if pid_is_gone(child_pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(pid_is_gone(child_pid), "debuggee's child left behind");
+}
+
+#[test]
+fn killed_daemon_is_noticed_and_its_programs_ended() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "spin.py");
+    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    let pid = debuggee_pid(&ctx);
+    let daemon: i32 = std::fs::read_to_string(ctx.runtime.join("daemon.pid")).unwrap().trim().parse().unwrap();
+    borescope_test::kill9(daemon as i64);
+    for _ in 0..200 {
+        if pid_is_gone(daemon as i64) && pid_is_gone(pid) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(pid_is_gone(pid), "the debuggee died with its daemon");
+    let run = ctx.run(["status"]);
+    run.expect_code(1).stderr_has("ended when the previous session daemon stopped unexpectedly");
+    ctx.run(["sessions"]).expect_code(0).stdout_has("lost when the previous daemon stopped");
+    ctx.run(["stop"]).expect_code(1);
+    ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
+}
+
+#[test]
+fn two_named_sessions_at_once() {
+    let ctx = ctx();
+    let flow = ctx.fixture("python", "flow.py");
+    let boom = ctx.fixture("python", "boom.py");
+    ctx.run(["start", "--session", "one", "--break", "flow.py:8", "--", &python(), flow.to_str().unwrap()]).expect_code(0);
+    ctx.run(["start", "--session", "two", "--break", "boom.py:2", "--", &python(), boom.to_str().unwrap()]).expect_code(0);
+    ctx.run(["--session", "one", "eval", "a + b"]).expect_code(0).stdout_has("a + b: int = 2");
+    ctx.run(["-s", "two", "eval", "key"]).expect_code(0).stdout_has("key: str = 'missing'");
+    let list = ctx.run(["sessions"]);
+    list.expect_code(0).stdout_has("one [python").stdout_has("two [python");
+    ctx.run(["start", "--session", "one", "--", &python(), flow.to_str().unwrap()])
+        .expect_code(2)
+        .stderr_has("session `one` is already debugging");
+    ctx.run(["stop", "-s", "one"]).expect_code(0);
+    ctx.run(["stop", "-s", "two"]).expect_code(0);
+}
+
+#[test]
+fn runtime_dir_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = ctx();
+    std::fs::create_dir_all(&ctx.runtime).unwrap();
+    std::fs::set_permissions(&ctx.runtime, std::fs::Permissions::from_mode(0o777)).unwrap();
+    ctx.run(["sessions"]).expect_code(1).stderr_has("chmod 700");
+}

@@ -1,0 +1,18 @@
+//! Interactive sessions against real debugpy: the full command flow, exceptions, logpoints,
+//! several sessions, pause, and every way a session can end (the program exits, is killed, the
+//! daemon dies, `stop`). Python 3.11 from the test venv; one flow on Python 3.14 in the sid
+//! rootfs (debugpy from Debian, an older release).
+
+mod flow;
+mod lifecycle;
+
+use borescope_test::TestContext;
+
+pub fn ctx() -> TestContext {
+    TestContext::new(env!("CARGO_BIN_EXE_borescope"))
+}
+
+/// The venv interpreter (has debugpy).
+pub fn python() -> String {
+    borescope_test::interpreters::venv_python().display().to_string()
+}
