@@ -2,7 +2,7 @@
 # Builds (once) the Debian sid root filesystem that tests use as a stand-in for a container:
 # it brings Python 3.13/3.14, debugpy, uvicorn and flask. Cached outside the repository.
 set -euo pipefail
-CACHE="${BORESCOPE_CACHE:-$HOME/.cache/borescope}"
+CACHE="${BORESCOPE_CACHE_DIR:-$HOME/.cache/borescope}"
 ROOT="$CACHE/sid-rootfs"
 STAMP="$ROOT/.borescope-complete-v2"
 PKGS="python3.14,python3.13,python3-debugpy,python3-pytest,python3-uvicorn,python3-flask,procps"

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 /// Which session a command talks to.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Session")]
 pub struct SessionArg {
     /// Session name (several programs can be debugged at once).
     #[arg(long, short = 's', global = true, env = EnvVars::BORESCOPE_SESSION, default_value = borescope_static::DEFAULT_SESSION)]

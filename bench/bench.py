@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""borescope benchmarks, printed side by side in one run.
+
+  (a) probe wall time vs the same script run bare with the same interpreter (goal <= 1.5x),
+      on the host Python (settrace engine) and on Python 3.14 in the sid rootfs
+      (sys.monitoring engine);
+  (b) median latency of `vars`, `stack` and `eval` in a paused session (goal <= 10 ms),
+      measured end to end as a user sees it: a fresh CLI process per call;
+  (c) session start to ready: `borescope start --break ...` until the stop report is printed.
+
+Usage: bench/bench.py [--runs N]   (builds nothing: run `cargo build --release` first, or set
+BORESCOPE to the binary). Needs scripts/test-setup.sh to have run (venv with debugpy, sid rootfs).
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CACHE = os.environ.get("BORESCOPE_TEST_CACHE", os.path.expanduser("~/.cache/borescope"))
+
+
+def binary():
+    explicit = os.environ.get("BORESCOPE")
+    if explicit:
+        return explicit
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    for profile in ("release", "debug"):
+        path = os.path.join(target, profile, "borescope")
+        if os.path.exists(path):
+            return path
+    sys.exit("no borescope binary: run `cargo build --release` first")
+
+
+def timed(argv, env=None, cwd=None):
+    start = time.perf_counter()
+    result = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    return elapsed, result
+
+
+def median_of(runs, argv, env, cwd, expect=0):
+    times = []
+    for _ in range(runs):
+        elapsed, result = timed(argv, env, cwd)
+        if result.returncode != expect:
+            sys.exit("command failed (%d): %s\n%s" % (result.returncode, " ".join(argv), result.stderr.decode()))
+        times.append(elapsed)
+    return statistics.median(times)
+
+
+def probe_overhead(bs, runs, work, env):
+    host = subprocess.run(["python3", "-c", "import sys; print(sys.executable)"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    in_sid = os.path.join(ROOT, "scripts", "in-sid")
+    script = os.path.join(work, "workload.py")
+    shutil.copy(os.path.join(HERE, "workload.py"), script)
+    rows = []
+    for label, prefix in (("python 3.11 (settrace)", [host]), ("python 3.14 (sys.monitoring)", [in_sid, "python3.14"])):
+        bare = median_of(runs, prefix + [script], env, work)
+        probed = median_of(runs, [bs, "probe", "workload.py:27", "--"] + prefix + [script], env, work)
+        rows.append((label, bare, probed))
+    return rows
+
+
+def session_latency(bs, runs, work, env):
+    python = os.path.join(CACHE, "venv", "bin", "python")
+    app = os.path.join(work, "app.py")
+    shutil.copy(os.path.join(ROOT, "examples", "orders.py"), app)
+    starts = []
+    for _ in range(max(3, runs // 2)):
+        elapsed, result = timed([bs, "start", "--break", "app.py:16", "--", python, app], env, work)
+        if result.returncode != 0 or b"Stopped at breakpoint" not in result.stdout:
+            sys.exit("start failed:\n%s%s" % (result.stdout.decode(), result.stderr.decode()))
+        starts.append(elapsed)
+        subprocess.run([bs, "stop"], env=env, cwd=work, stdout=subprocess.DEVNULL)
+    subprocess.run([bs, "start", "--break", "app.py:16", "--", python, app], env=env, cwd=work, stdout=subprocess.DEVNULL, check=True)
+    latencies = {}
+    for name, argv in (("vars", ["vars"]), ("stack", ["stack"]), ("eval", ["eval", "order.price * order.quantity"])):
+        latencies[name] = median_of(runs * 2, [bs] + argv, env, work)
+    subprocess.run([bs, "stop"], env=env, cwd=work, stdout=subprocess.DEVNULL)
+    return statistics.median(starts), latencies
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    bs = binary()
+    work = tempfile.mkdtemp(prefix="borescope-bench-", dir="/tmp")
+    env = dict(os.environ)
+    env["BORESCOPE_RUNTIME_DIR"] = os.path.join(work, "rt")
+    env["BORESCOPE_CACHE_DIR"] = os.path.join(work, "cache")  # under /tmp: visible in the rootfs
+    try:
+        rows = probe_overhead(bs, args.runs, work, env)
+        start, latencies = session_latency(bs, args.runs, work, env)
+    finally:
+        subprocess.run([bs, "stop"], env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pid_file = os.path.join(work, "rt", "daemon.pid")
+        if os.path.exists(pid_file):
+            try:
+                os.kill(int(open(pid_file).read()), 15)
+            except (OSError, ValueError):
+                pass
+    print("borescope benchmarks (%s, median of %d runs)" % (bs, args.runs))
+    print()
+    print("(a) probe wall time vs bare run                  bare      probe     ratio   goal")
+    for label, bare, probed in rows:
+        ratio = probed / bare
+        print("    %-40s %7.0f ms %7.0f ms %7.2fx   <= 1.5x %s" % (label, bare * 1000, probed * 1000, ratio, "ok" if ratio <= 1.5 else "MISSED"))
+    print()
+    print("(b) paused-session command latency (fresh CLI process per call)")
+    for name, value in latencies.items():
+        print("    %-8s median %6.1f ms   goal <= 10 ms %s" % (name, value * 1000, "ok" if value <= 0.010 else "MISSED"))
+    print()
+    print("(c) session start to ready (start --break ... until the stop report): %.0f ms" % (start * 1000))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

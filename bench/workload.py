@@ -1,0 +1,28 @@
+"""Benchmark workload: about half a second of call-heavy Python, then the probed line."""
+import json
+
+
+def parse(record):
+    return json.loads(record)
+
+
+def score(item):
+    return item["a"] * 3 + len(item["b"])
+
+
+def run(n):
+    records = [json.dumps({"a": i, "b": "x" * (i % 7)}) for i in range(n)]
+    total = 0
+    for record in records:
+        total += score(parse(record))
+    return total
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+if __name__ == "__main__":
+    total = run(60000) + fib(22)
+    finished = total  # the probed line: reached at the very end
+    print(finished)

@@ -1,0 +1,52 @@
+//! The command line itself: help text, usage errors and exit codes.
+
+use borescope_test::TestContext;
+use insta::assert_snapshot;
+
+fn ctx() -> TestContext {
+    TestContext::new(env!("CARGO_BIN_EXE_borescope"))
+}
+
+#[test]
+fn top_level_help() {
+    let run = ctx().run(["--help"]);
+    run.expect_code(0);
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn probe_help() {
+    let run = ctx().run(["probe", "--help"]);
+    run.expect_code(0);
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn start_help() {
+    let run = ctx().run(["start", "--help"]);
+    run.expect_code(0);
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let ctx = ctx();
+    ctx.run(["probe"]).expect_code(2).stderr_has("FILE:LINE");
+    ctx.run(["no-such-command"]).expect_code(2);
+    ctx.run(["break"]).expect_code(2);
+    ctx.run(["break", "--list", "--clear"]).expect_code(2);
+    ctx.run(["start"]).expect_code(2).stderr_has("COMMAND");
+    ctx.run(["frame", "x"]).expect_code(2);
+}
+
+#[test]
+fn sessions_when_none_exist() {
+    let run = ctx().run(["sessions"]);
+    run.expect_code(0);
+    assert_snapshot!(run.snapshot());
+}
+
+#[test]
+fn version() {
+    ctx().run(["--version"]).expect_code(0).stdout_has("borescope ");
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh machine of this kind, idempotently.
+# Heavy things are cached under ~/.cache/borescope (override: BORESCOPE_TEST_CACHE):
+#   venv/        host Python with debugpy and pytest (sessions need debugpy; probes need nothing)
+#   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${BORESCOPE_TEST_CACHE:-$HOME/.cache/borescope}"
+mkdir -p "$CACHE"
+
+need_apt=()
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+command -v unshare >/dev/null || need_apt+=(util-linux)
+command -v node >/dev/null || need_apt+=(nodejs)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
+fi
+
+# The host interpreter, resolved through any pyenv shim to the real executable.
+PY=$(python3 -c 'import sys; print(sys.executable)')
+VENV="$CACHE/venv"
+STAMP="$VENV/.borescope-v1"
+if [ ! -f "$STAMP" ]; then
+  echo "setup: virtualenv with debugpy and pytest at $VENV"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "debugpy==1.8.22" "pytest>=8"
+  touch "$STAMP"
+fi
+
+BORESCOPE_CACHE_DIR="$CACHE" scripts/sid-rootfs.sh
+echo "setup: done"
