@@ -81,7 +81,12 @@ fn looks_like_stdlib(file: &str) -> bool {
     file.split('/')
         .collect::<Vec<_>>()
         .windows(2)
-        .any(|w| w[0] == "lib" && w[1].starts_with("python3") && w[1].len() > 7)
+        .any(|w| {
+            w[0] == "lib"
+                && w[1]
+                    .strip_prefix("python3.")
+                    .is_some_and(|v| !v.is_empty() && v.trim_end_matches(['t', 'd']).chars().all(|c| c.is_ascii_digit()))
+        })
 }
 
 #[cfg(test)]

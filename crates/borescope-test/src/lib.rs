@@ -120,6 +120,7 @@ impl TestContext {
             (r"/root/\.pyenv/versions/[^/\s]+/bin/python3?(\.\d+)?", "[PYTHON]"),
             (r"/[^\s`']*/venv/bin/python", "[VENV_PYTHON]"),
             (r"(#\d+-#\d+) \.\.\. \d+ runtime frames \([^)]*\)", "$1 ... [RUNTIME FRAMES]"),
+            (r"cut at \d+ of \d+ bytes \(--max-output \d+", "cut at [N] of [N] bytes (--max-output [N]"),
         ] {
             filters.push((pattern.to_string(), replacement.to_string()));
         }
