@@ -61,8 +61,8 @@ impl Registry {
         if self.starting.contains(name) {
             return Err(format!("session `{name}` is being started by another command"));
         }
-        if let Some(existing) = self.sessions.get(name) {
-            if existing.is_alive() {
+        if let Some(existing) = self.sessions.get(name)
+            && existing.is_alive() {
                 let info = existing.info();
                 return Err(format!(
                     "session `{name}` is already debugging `{}` (pid {}); end it with `borescope stop --session {name}` or choose another --session",
@@ -70,7 +70,6 @@ impl Registry {
                     info.pid.unwrap_or_default()
                 ));
             }
-        }
         self.starting.insert(name.to_string());
         Ok(())
     }

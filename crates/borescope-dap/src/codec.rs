@@ -28,15 +28,14 @@ pub async fn read_frame<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Optio
             break;
         }
         saw_header = true;
-        if let Some((name, value)) = line.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("content-length") {
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length") {
                 let parsed: usize = value
                     .trim()
                     .parse()
                     .map_err(|_| DapError::Frame(format!("bad Content-Length `{}`", value.trim())))?;
                 length = Some(parsed);
             }
-        }
     }
     let length = length.ok_or_else(|| DapError::Frame("header without Content-Length".into()))?;
     if length > MAX_BODY {

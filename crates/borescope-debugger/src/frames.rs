@@ -29,11 +29,10 @@ impl FrameClassifier {
                 self.runtime_dirs.push(dir.clone());
             }
         }
-        if let Some(dir) = debugger_dir {
-            if !self.debugger_dirs.iter().any(|d| d == dir) {
+        if let Some(dir) = debugger_dir
+            && !self.debugger_dirs.iter().any(|d| d == dir) {
                 self.debugger_dirs.push(dir.to_string());
             }
-        }
     }
 
     /// The kind of code in `file` (`None` = no source).

@@ -126,14 +126,13 @@ impl ProgramProcess {
 
     /// The exit status, if the program has exited (does not block).
     pub fn try_exit(&mut self) -> Option<ExitInfo> {
-        if self.exit.is_none() {
-            if let Ok(Some(status)) = self.child.try_wait() {
+        if self.exit.is_none()
+            && let Ok(Some(status)) = self.child.try_wait() {
                 self.exit = Some(ExitInfo {
                     code: status.code(),
                     signal: status.signal(),
                 });
             }
-        }
         self.exit
     }
 

@@ -17,13 +17,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn call(paths: &RuntimePaths, exe: &Path, request: &Request) -> Result<Response, IpcError> {
     ensure_daemon(paths, exe).await?;
     let response = call_once(paths, request).await?;
-    if let Response::Error { kind: ErrorKind::Version, .. } = &response {
-        if let Response::Ok { .. } = call_once(paths, &Request::Shutdown).await? {
+    if let Response::Error { kind: ErrorKind::Version, .. } = &response
+        && let Response::Ok { .. } = call_once(paths, &Request::Shutdown).await? {
             wait_gone(paths).await;
             ensure_daemon(paths, exe).await?;
             return call_once(paths, request).await;
         }
-    }
     Ok(response)
 }
 

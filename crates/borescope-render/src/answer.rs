@@ -192,11 +192,10 @@ fn write_report(out: &mut String, report: &SessionReport, ctx: &RenderContext, n
             out.push_str(&format!("Program exited ({how})\n"));
         }
     }
-    if let Some(output) = &report.output {
-        if !output.lines.is_empty() {
+    if let Some(output) = &report.output
+        && !output.lines.is_empty() {
             write_output(out, output, 20);
         }
-    }
     notes.extend(&report.notices);
 }
 

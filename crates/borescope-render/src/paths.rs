@@ -19,13 +19,11 @@ impl PathStyle {
 
     /// The display form of `file`.
     pub fn show(&self, file: &str) -> String {
-        if let Some(base) = &self.base {
-            if let Ok(rest) = Path::new(file).strip_prefix(base) {
-                if !rest.as_os_str().is_empty() {
+        if let Some(base) = &self.base
+            && let Ok(rest) = Path::new(file).strip_prefix(base)
+                && !rest.as_os_str().is_empty() {
                     return rest.display().to_string();
                 }
-            }
-        }
         file.to_string()
     }
 

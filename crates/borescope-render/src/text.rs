@@ -70,12 +70,11 @@ pub(crate) fn variable_line(
         out.push_str("  ");
     }
     out.push_str(&var.name);
-    if let Some(type_name) = &var.type_name {
-        if !type_name.is_empty() {
+    if let Some(type_name) = &var.type_name
+        && !type_name.is_empty() {
             out.push_str(": ");
             out.push_str(type_name);
         }
-    }
     out.push_str(" = ");
     if var.redacted {
         out.push_str("<redacted>");

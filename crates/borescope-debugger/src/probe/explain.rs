@@ -43,7 +43,7 @@ pub(crate) fn not_reached(
         let loaded = obs
             .summaries
             .iter()
-            .any(|s| s.loaded.iter().any(|f| *f == location.file));
+            .any(|s| s.loaded.contains(&location.file));
         let count = |lists: fn(&Summary) -> &Vec<crate::agent::LineCount>| -> u64 {
             obs.summaries
                 .iter()

@@ -8,6 +8,7 @@ mod lifecycle;
 
 use borescope_test::TestContext;
 
+/// A test context for the borescope binary.
 pub fn ctx() -> TestContext {
     TestContext::new(env!("CARGO_BIN_EXE_borescope"))
 }
