@@ -99,6 +99,9 @@ pub struct VarsArgs {
     /// What to expand: a name, then `.attr` or `[index]` / `['key']` steps.
     #[arg(value_name = "PATH")]
     pub path: Option<String>,
+    /// Also list closure and module variables (JavaScript; Python locals already include them).
+    #[arg(long)]
+    pub closures: bool,
 }
 
 /// `borescope eval`.

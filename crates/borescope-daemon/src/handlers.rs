@@ -55,8 +55,8 @@ pub async fn handle(ctx: &Context, request: Request) -> Response {
         Request::Frame { session, index, budget } => {
             with_session(ctx, &session, |s| async move { s.select_frame(index, &budget).await }).await
         }
-        Request::Vars { session, path, budget } => {
-            with_session(ctx, &session, |s| async move { s.vars(path.as_deref(), &budget).await }).await
+        Request::Vars { session, path, closures, budget } => {
+            with_session(ctx, &session, |s| async move { s.vars(path.as_deref(), &budget, closures).await }).await
         }
         Request::Eval { session, expression, budget } => {
             with_session(ctx, &session, |s| async move { s.eval(&expression, &budget).await }).await

@@ -103,6 +103,9 @@ pub enum DebuggerError {
     /// Talking DAP failed.
     #[error(transparent)]
     Dap(#[from] borescope_dap::DapError),
+    /// Talking CDP failed.
+    #[error(transparent)]
+    Cdp(#[from] borescope_cdp::CdpError),
     /// The embedded agent could not be unpacked.
     #[error(transparent)]
     AgentFiles(#[from] borescope_pyagent::AgentError),

@@ -17,6 +17,7 @@ pub mod command;
 mod error;
 pub mod frames;
 pub mod locate;
+pub mod node;
 pub mod output;
 mod parent_death;
 pub mod probe;

@@ -14,12 +14,19 @@ struct Inner {
     lines: VecDeque<OutputLine>,
     /// Sequence number of `lines[0]`.
     first: u64,
+    /// Lines the runtime printed about the debugger itself, kept apart from program output.
+    diverted: Vec<String>,
 }
+
+/// Decides whether a stderr line is the runtime talking about the debugger (e.g. Node's
+/// "Debugger listening on ws://..."), which is not program output.
+pub type DivertRule = fn(&str) -> bool;
 
 /// Shared, cloneable handle to one program's output.
 #[derive(Debug, Clone, Default)]
 pub struct OutputBuffer {
     inner: Arc<Mutex<Inner>>,
+    divert: Option<DivertRule>,
 }
 
 impl OutputBuffer {
@@ -33,6 +40,19 @@ impl OutputBuffer {
         OutputBuffer::default()
     }
 
+    /// An empty buffer that sets aside stderr lines matching `rule`.
+    pub fn diverting(rule: DivertRule) -> OutputBuffer {
+        OutputBuffer {
+            inner: Arc::default(),
+            divert: Some(rule),
+        }
+    }
+
+    /// The lines set aside so far.
+    pub fn diverted(&self) -> Vec<String> {
+        self.lock().diverted.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -40,6 +60,10 @@ impl OutputBuffer {
     /// Appends one line.
     pub fn push(&self, stream: OutputStream, text: String) {
         let mut inner = self.lock();
+        if stream == OutputStream::Stderr && self.divert.is_some_and(|rule| rule(&text)) {
+            inner.diverted.push(text);
+            return;
+        }
         inner.lines.push_back(OutputLine { stream, text });
         while inner.lines.len() > Self::CAPACITY {
             inner.lines.pop_front();

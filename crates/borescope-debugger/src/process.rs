@@ -52,6 +52,18 @@ impl ProgramProcess {
         env: &[(String, String)],
         stdin: StdinMode,
     ) -> Result<ProgramProcess, DebuggerError> {
+        ProgramProcess::spawn_into(argv, cwd, base, env, stdin, OutputBuffer::new())
+    }
+
+    /// Like [`ProgramProcess::spawn_with`], collecting output into `output`.
+    pub fn spawn_into(
+        argv: &[String],
+        cwd: &Path,
+        base: Option<&[(String, String)]>,
+        env: &[(String, String)],
+        stdin: StdinMode,
+        output: OutputBuffer,
+    ) -> Result<ProgramProcess, DebuggerError> {
         let Some((program, args)) = argv.split_first() else {
             return Err(DebuggerError::BadCommand("empty command".into()));
         };
@@ -82,7 +94,6 @@ impl ProgramProcess {
             source,
         })?;
         let pid = child.id().unwrap_or_default();
-        let output = OutputBuffer::new();
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
             readers.push(tokio::spawn(output.clone().collect(stdout, OutputStream::Stdout)));

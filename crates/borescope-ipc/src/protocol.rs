@@ -164,6 +164,9 @@ pub enum Request {
         session: String,
         /// Optional path.
         path: Option<String>,
+        /// Also closure and module scopes (JavaScript).
+        #[serde(default)]
+        closures: bool,
         /// Budget.
         budget: Budget,
     },

@@ -66,7 +66,7 @@ pub async fn probe(request: ProbeRequest, cache_dir: &Path) -> Result<ProbeRepor
     let (checked, language) = check(request)?;
     match language {
         Language::Python => python::run(checked, cache_dir).await,
-        Language::Node => Err(DebuggerError::BadCommand(format!("Node.js probes are not available in this build ({} args)", checked.argv.len()))),
+        Language::Node => crate::node::probe(checked).await,
     }
 }
 

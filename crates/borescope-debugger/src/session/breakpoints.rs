@@ -1,6 +1,24 @@
-//! The session's breakpoints, grouped by file the way DAP's `setBreakpoints` wants them.
+//! The session's breakpoints, grouped by file the way DAP's `setBreakpoints` wants them, and
+//! the `break` operations every backend shares.
 
-use borescope_model::{BreakpointInfo, BreakpointSpec, BreakpointState};
+use super::BreakOp;
+use crate::locate::resolve_location;
+use crate::DebuggerError;
+use borescope_model::{BreakpointInfo, BreakpointSpec, BreakpointState, Language};
+use std::path::Path;
+
+/// What a `break` operation changed.
+#[derive(Debug, Default)]
+pub struct BreakChange {
+    /// Files whose breakpoints changed.
+    pub files: Vec<String>,
+    /// Breakpoints removed (id and spec).
+    pub removed: Vec<BreakpointInfo>,
+    /// The breakpoint added or replaced.
+    pub set: Option<u32>,
+    /// What changed, in words.
+    pub message: Option<String>,
+}
 
 /// Every breakpoint of a session, with borescope's stable ids.
 #[derive(Debug, Default)]
@@ -26,20 +44,68 @@ impl BreakpointTable {
         self.next_id
     }
 
-    /// Removes breakpoints matching `keep == false`; returns the files that changed.
-    pub fn remove_where(&mut self, mut remove: impl FnMut(&BreakpointInfo) -> bool) -> Vec<String> {
-        let mut files = Vec::new();
+    /// Removes the breakpoints `remove` selects and returns them.
+    pub fn remove_where(&mut self, mut remove: impl FnMut(&BreakpointInfo) -> bool) -> Vec<BreakpointInfo> {
+        let mut removed = Vec::new();
         self.entries.retain(|e| {
             if remove(e) {
-                if !files.contains(&e.spec.location.file) {
-                    files.push(e.spec.location.file.clone());
-                }
+                removed.push(e.clone());
                 false
             } else {
                 true
             }
         });
-        files
+        removed
+    }
+
+    /// Applies a `break` operation (paths relative to `cwd`).
+    pub fn apply(&mut self, op: BreakOp, cwd: &Path, language: Language) -> Result<BreakChange, DebuggerError> {
+        let mut change = BreakChange::default();
+        match op {
+            BreakOp::List => {}
+            BreakOp::Clear => {
+                change.removed = self.remove_where(|_| true);
+                change.message = Some(format!("deleted {} breakpoint(s)", change.removed.len()));
+            }
+            BreakOp::Delete(location) => {
+                let resolved = resolve_location(&location, cwd, Some(language))
+                    .map(|l| l.file)
+                    .unwrap_or_else(|_| cwd.join(&location.file).display().to_string());
+                change.removed = self.remove_where(|e| e.spec.location.file == resolved && e.spec.location.line == location.line);
+                if change.removed.is_empty() {
+                    return Err(DebuggerError::BadCommand(format!(
+                        "no breakpoint at `{location}`; `borescope break --list` shows them"
+                    )));
+                }
+                change.message = Some(format!("deleted the breakpoint at {location}"));
+            }
+            BreakOp::Set(spec) => {
+                let location = resolve_location(&spec.location, cwd, Some(language))
+                    .map_err(|p| DebuggerError::BadLocation(vec![p]))?;
+                change.files.push(location.file.clone());
+                let id = self.set(BreakpointSpec { location, ..spec });
+                change.set = Some(id);
+                change.message = Some(format!("breakpoint #{id} set"));
+            }
+        }
+        for removed in &change.removed {
+            if !change.files.contains(&removed.spec.location.file) {
+                change.files.push(removed.spec.location.file.clone());
+            }
+        }
+        Ok(change)
+    }
+
+    /// The breakpoint with this id.
+    pub fn get(&self, id: u32) -> Option<&BreakpointInfo> {
+        self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// Sets the state of one breakpoint.
+    pub fn set_state(&mut self, id: u32, state: BreakpointState) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.id == id) {
+            entry.state = state;
+        }
     }
 
     /// The breakpoints of one file, in id order.

@@ -6,19 +6,23 @@
 //! `borescope-model` types, so every front door renders the same reports.
 
 mod breakpoints;
+mod core;
 mod dap_report;
 mod launch;
 mod python;
 mod state;
 
 pub use launch::{LaunchSpec, RunAction};
+pub(crate) use breakpoints::BreakpointTable;
+pub(crate) use core::{watch_exit, SessionCore};
+pub(crate) use python::no_such_frame;
 pub use python::PythonSession;
-pub use state::RunState;
+pub use state::{RunState, Snapshot};
 
+use crate::command::resolve_command;
+use crate::node::NodeSession;
 use crate::DebuggerError;
-use borescope_model::{
-    Answer, Budget, BreakpointSpec, Location, SessionInfo, SessionReport,
-};
+use borescope_model::{Answer, Budget, BreakpointSpec, Language, Location, SessionInfo, SessionReport};
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,6 +30,8 @@ use std::time::Duration;
 pub enum Session {
     /// A Python program under debugpy.
     Python(PythonSession),
+    /// A Node program under V8's inspector.
+    Node(NodeSession),
 }
 
 /// What `break` should do.
@@ -44,14 +50,25 @@ pub enum BreakOp {
 impl Session {
     /// Starts a program under the debugger.
     pub async fn launch(name: &str, spec: LaunchSpec, cache_dir: &Path) -> Result<(Session, SessionReport), DebuggerError> {
-        let (session, report) = PythonSession::launch(name, spec, cache_dir).await?;
-        Ok((Session::Python(session), report))
+        let first_break = spec.breakpoints.first().map(|b| spec.location_base.join(&b.location.file));
+        let language = resolve_command(&spec.command, first_break.as_deref(), None, spec.language, &spec.cwd)?.language;
+        match language {
+            Language::Python => {
+                let (session, report) = PythonSession::launch(name, spec, cache_dir).await?;
+                Ok((Session::Python(session), report))
+            }
+            Language::Node => {
+                let (session, report) = NodeSession::launch(name, spec).await?;
+                Ok((Session::Node(session), report))
+            }
+        }
     }
 
     /// Summary for `sessions` / `status`.
     pub fn info(&self) -> SessionInfo {
         match self {
             Session::Python(s) => s.info(),
+            Session::Node(s) => s.info(),
         }
     }
 
@@ -59,6 +76,7 @@ impl Session {
     pub fn is_alive(&self) -> bool {
         match self {
             Session::Python(s) => !matches!(s.state(), RunState::Exited(_)),
+            Session::Node(s) => s.is_alive(),
         }
     }
 
@@ -66,6 +84,7 @@ impl Session {
     pub async fn run(&self, action: RunAction, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
         match self {
             Session::Python(s) => s.run(action, timeout, budget).await,
+            Session::Node(s) => s.run(action, timeout, budget).await,
         }
     }
 
@@ -73,6 +92,7 @@ impl Session {
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
         match self {
             Session::Python(s) => s.breakpoints(op, cwd).await,
+            Session::Node(s) => s.breakpoints(op, cwd).await,
         }
     }
 
@@ -80,6 +100,7 @@ impl Session {
     pub async fn stack(&self) -> Result<Answer, DebuggerError> {
         match self {
             Session::Python(s) => s.stack().await,
+            Session::Node(s) => s.stack().await,
         }
     }
 
@@ -87,6 +108,7 @@ impl Session {
     pub async fn threads(&self) -> Result<Answer, DebuggerError> {
         match self {
             Session::Python(s) => s.threads().await,
+            Session::Node(s) => s.threads().await,
         }
     }
 
@@ -94,13 +116,16 @@ impl Session {
     pub async fn select_frame(&self, index: usize, budget: &Budget) -> Result<Answer, DebuggerError> {
         match self {
             Session::Python(s) => s.select_frame(index, budget).await,
+            Session::Node(s) => s.select_frame(index, budget).await,
         }
     }
 
-    /// `vars [PATH]`.
-    pub async fn vars(&self, path: Option<&str>, budget: &Budget) -> Result<Answer, DebuggerError> {
+    /// `vars [PATH]`; `closures` also lists closure and module scopes (JavaScript; Python's
+    /// locals already include closure cells).
+    pub async fn vars(&self, path: Option<&str>, budget: &Budget, closures: bool) -> Result<Answer, DebuggerError> {
         match self {
             Session::Python(s) => s.vars(path, budget).await,
+            Session::Node(s) => s.vars(path, budget, closures).await,
         }
     }
 
@@ -108,6 +133,7 @@ impl Session {
     pub async fn eval(&self, expression: &str, budget: &Budget) -> Result<Answer, DebuggerError> {
         match self {
             Session::Python(s) => s.eval(expression, budget).await,
+            Session::Node(s) => s.eval(expression, budget).await,
         }
     }
 
@@ -115,6 +141,7 @@ impl Session {
     pub fn output(&self, since: u64, limit: usize) -> Answer {
         match self {
             Session::Python(s) => s.output(since, limit),
+            Session::Node(s) => s.output(since, limit),
         }
     }
 
@@ -122,6 +149,7 @@ impl Session {
     pub fn status(&self) -> Answer {
         match self {
             Session::Python(s) => s.status(),
+            Session::Node(s) => s.status(),
         }
     }
 
@@ -129,6 +157,7 @@ impl Session {
     pub async fn stop(&self) -> Answer {
         match self {
             Session::Python(s) => s.stop().await,
+            Session::Node(s) => s.stop().await,
         }
     }
 }

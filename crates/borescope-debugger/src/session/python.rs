@@ -7,41 +7,31 @@
 //! ended program answers at once.
 
 use super::breakpoints::BreakpointTable;
+use super::core::{watch_exit, SessionCore};
 use super::dap_report::{build_stop, children, frame_locals, variable_from_dap, CurrentStop};
 use super::launch::{start_listening, LaunchSpec, RunAction};
 use super::state::{RunState, Snapshot};
 use super::BreakOp;
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_location;
 use crate::output::OutputBuffer;
 use crate::DebuggerError;
 use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
 use borescope_dap::{DapClient, Event};
 use borescope_model::{
-    Answer, BreakpointSpec, BreakpointState, Budget, EvalResult, ExceptionMode, ExitInfo, Language,
+    Answer, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
     Notice, OutputStream, SessionInfo, SessionReport, SessionState, ThreadRef, ThreadState,
 };
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Mutex};
 
 /// A Python program under debugpy.
 pub struct PythonSession {
-    name: String,
-    command: Vec<String>,
-    pid: u32,
+    core: SessionCore<StoppedEvent>,
     client: Arc<DapClient>,
-    state: Arc<watch::Sender<Snapshot>>,
-    output: OutputBuffer,
-    output_cursor: AtomicU64,
-    /// The last stop (epoch) whose report a client has seen.
-    reported: AtomicU64,
     classifier: FrameClassifier,
     breakpoints: Mutex<BreakpointTable>,
     current: Mutex<Option<CurrentStop>>,
@@ -66,26 +56,24 @@ impl PythonSession {
             table.set(bp.clone());
         }
         let early = handshake(&client, &mut events, &listening.token, &mut table, spec.exceptions).await?;
-        let state = Arc::new(watch::Sender::new(Snapshot::running()));
-        let pid = listening.process.pid();
-        let output = listening.process.output.clone();
-        tokio::spawn(pump_events(events, early, state.clone(), output.clone()));
-        tokio::spawn(watch_exit(listening.process, state.clone()));
+        let core = SessionCore::new(
+            name,
+            Language::Python,
+            listening.argv,
+            listening.process.pid(),
+            listening.process.output.clone(),
+        );
+        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
+        tokio::spawn(watch_exit(listening.process, core.state.clone()));
         let session = PythonSession {
-            name: name.to_string(),
-            command: listening.argv,
-            pid,
+            core,
             client,
-            state,
-            output,
-            output_cursor: AtomicU64::new(0),
-            reported: AtomicU64::new(0),
             classifier,
             breakpoints: Mutex::new(table),
             current: Mutex::new(None),
         };
         let report = if spec.stop_on_entry || !spec.breakpoints.is_empty() {
-            session.wait_for_stop(0, spec.timeout, &spec.budget).await?
+            session.wait_and_report(0, spec.timeout, &spec.budget).await?
         } else {
             let mut report = session.report_now(&spec.budget).await?;
             report.notices.push(Notice::with_hint(
@@ -98,41 +86,26 @@ impl PythonSession {
     }
 
     /// The current run state.
-    pub fn state(&self) -> RunState {
-        self.state.borrow().run.clone()
+    pub fn state(&self) -> RunState<StoppedEvent> {
+        self.core.snapshot().run
     }
 
     /// Summary for `sessions`.
     pub fn info(&self) -> SessionInfo {
-        let snapshot = self.state.borrow().clone();
-        let (state, exit) = match &snapshot.run {
-            RunState::Running => (SessionState::Running, None),
-            RunState::Paused(_) => (SessionState::Paused, None),
-            RunState::Exited(exit) => (SessionState::Exited, Some(*exit)),
-        };
+        let epoch = self.core.snapshot().epoch;
         let location = self
             .current
             .try_lock()
             .ok()
-            .and_then(|c| c.as_ref().filter(|c| c.epoch == snapshot.epoch).and_then(|c| c.stop.location.clone()));
-        SessionInfo {
-            name: self.name.clone(),
-            language: Language::Python,
-            state,
-            pid: Some(self.pid),
-            command: self.command.clone(),
-            attached: false,
-            location,
-            exit,
-            breakpoints: self.breakpoints.try_lock().map(|t| t.len()).unwrap_or(0),
-        }
+            .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).and_then(|c| c.stop.location.clone()));
+        let breakpoints = self.breakpoints.try_lock().map(|t| t.len()).unwrap_or(0);
+        self.core.info(location, breakpoints, false)
     }
 
     /// `continue`, `next`, `step`, `out`, `pause`.
     pub async fn run(&self, action: RunAction, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
-        let snapshot = self.state.borrow().clone();
-        let epoch = snapshot.epoch;
-        if matches!(snapshot.run, RunState::Paused(_)) && epoch > self.reported.load(Ordering::Relaxed) {
+        let snapshot = self.core.snapshot();
+        if self.core.has_unreported_stop() {
             // The program stopped while nobody was waiting (e.g. an exception after `start`):
             // show that stop instead of silently resuming past it.
             let mut report = self.report_now(budget).await?;
@@ -143,8 +116,7 @@ impl PythonSession {
             return Ok(report);
         }
         match (&snapshot.run, action) {
-            (RunState::Exited(_), _) => return self.report_now(budget).await,
-            (RunState::Paused(_), RunAction::Pause) => return self.report_now(budget).await,
+            (RunState::Exited(_), _) | (RunState::Paused(_), RunAction::Pause) => return self.report_now(budget).await,
             (RunState::Running, RunAction::Continue) => {}
             (RunState::Running, RunAction::Pause) => {
                 let thread_id = self.any_thread().await?;
@@ -167,70 +139,34 @@ impl PythonSession {
                 };
             }
         }
-        self.wait_for_stop(epoch, timeout, budget).await
+        self.wait_and_report(snapshot.epoch, timeout, budget).await
     }
 
-    /// Waits until the stop counter passes `epoch` or the program ends.
-    async fn wait_for_stop(&self, epoch: u64, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
-        let mut receiver = self.state.subscribe();
-        let waited = tokio::time::timeout(timeout, async {
-            receiver
-                .wait_for(|s| s.epoch > epoch || matches!(s.run, RunState::Exited(_)))
-                .await
-                .map(|_| ())
-        })
-        .await;
-        match waited {
-            Ok(_) => self.report_now(budget).await,
-            Err(_) => {
-                let mut report = self.report_now(budget).await?;
-                report.notices.push(Notice::with_hint(
-                    format!("still running after {}s", timeout.as_secs_f64()),
-                    "`borescope pause` stops it; `borescope continue` waits again",
-                ));
-                Ok(report)
-            }
+    async fn wait_and_report(&self, epoch: u64, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+        let stopped = self.core.wait_for_stop(epoch, timeout).await;
+        let mut report = self.report_now(budget).await?;
+        if !stopped {
+            SessionCore::<StoppedEvent>::still_running(&mut report, timeout);
         }
+        Ok(report)
     }
 
     /// A report of the state right now (building the stop report if paused).
     async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
-        let snapshot = self.state.borrow().clone();
-        let cursor = self.output_cursor.swap(self.output.end(), Ordering::Relaxed);
-        let output = Some(self.output.tail_since(cursor, 20));
-        let mut report = SessionReport {
-            session: self.name.clone(),
-            state: SessionState::Running,
-            stop: None,
-            exit: None,
-            output,
-            notices: Vec::new(),
-        };
-        match &snapshot.run {
-            RunState::Running => {
-                if snapshot.debugger_lost {
-                    report.notices.push(Notice::plain("the debugger connection was lost; the program keeps running"));
-                }
-            }
-            RunState::Exited(exit) => {
-                report.state = SessionState::Exited;
-                report.exit = Some(*exit);
-            }
-            RunState::Paused(_) => {
-                report.state = SessionState::Paused;
-                let current = self.current_stop(budget).await?;
-                self.reported.fetch_max(current.epoch, Ordering::Relaxed);
-                report.stop = Some(current.stop);
-            }
+        let mut report = self.core.base_report();
+        if report.state == SessionState::Paused {
+            let current = self.current_stop(budget).await?;
+            self.core.mark_reported(current.epoch);
+            report.stop = Some(current.stop);
         }
         Ok(report)
     }
 
     /// The current stop, fetched from the debugger once per stop.
     async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
-        let snapshot = self.state.borrow().clone();
+        let snapshot = self.core.snapshot();
         let RunState::Paused(event) = &snapshot.run else {
-            return Err(self.not_paused(&snapshot.run));
+            return Err(self.core.not_paused());
         };
         let mut current = self.current.lock().await;
         if let Some(stop) = current.as_ref().filter(|c| c.epoch == snapshot.epoch) {
@@ -239,18 +175,6 @@ impl PythonSession {
         let stop = build_stop(&self.client, event, snapshot.epoch, &self.classifier, budget).await?;
         *current = Some(stop.clone());
         Ok(stop)
-    }
-
-    fn not_paused(&self, run: &RunState) -> DebuggerError {
-        match run {
-            RunState::Exited(exit) => DebuggerError::State(format!(
-                "the program has exited ({}); start it again with `borescope start`",
-                exit.describe()
-            )),
-            _ => DebuggerError::State(
-                "the program is running, not stopped; `borescope pause` stops it".into(),
-            ),
-        }
     }
 
     async fn stopped_thread(&self, event: &StoppedEvent) -> i64 {
@@ -272,39 +196,14 @@ impl PythonSession {
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
         let mut table = self.breakpoints.lock().await;
-        let (files, change) = match op {
-            BreakOp::List => (Vec::new(), None),
-            BreakOp::Clear => {
-                let count = table.len();
-                (table.remove_where(|_| true), Some(format!("deleted {count} breakpoint(s)")))
-            }
-            BreakOp::Delete(location) => {
-                let resolved = resolve_location(&location, cwd, Some(Language::Python))
-                    .map(|l| l.file)
-                    .unwrap_or_else(|_| cwd.join(&location.file).display().to_string());
-                let files = table.remove_where(|e| e.spec.location.file == resolved && e.spec.location.line == location.line);
-                if files.is_empty() {
-                    return Err(DebuggerError::BadCommand(format!(
-                        "no breakpoint at `{location}`; `borescope break --list` shows them"
-                    )));
-                }
-                (files, Some(format!("deleted the breakpoint at {location}")))
-            }
-            BreakOp::Set(spec) => {
-                let location = resolve_location(&spec.location, cwd, Some(Language::Python))
-                    .map_err(|p| DebuggerError::BadLocation(vec![p]))?;
-                let file = location.file.clone();
-                let id = table.set(BreakpointSpec { location, ..spec });
-                (vec![file], Some(format!("breakpoint #{id} set")))
-            }
-        };
-        for file in files {
-            send_file_breakpoints(&self.client, &mut table, &file).await?;
+        let change = table.apply(op, cwd, Language::Python)?;
+        for file in &change.files {
+            send_file_breakpoints(&self.client, &mut table, file).await?;
         }
         Ok(Answer::Breakpoints {
-            session: self.name.clone(),
+            session: self.core.name.clone(),
             breakpoints: table.all(),
-            change,
+            change: change.message,
         })
     }
 
@@ -312,7 +211,7 @@ impl PythonSession {
     pub async fn stack(&self) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(&Budget::default()).await?;
         Ok(Answer::Stack {
-            session: self.name.clone(),
+            session: self.core.name.clone(),
             thread: current.stop.thread.clone().unwrap_or(ThreadRef { id: current.thread_id, name: String::new() }),
             frames: current.stop.stack.clone(),
             selected: current.selected,
@@ -322,7 +221,7 @@ impl PythonSession {
     /// `threads`.
     pub async fn threads(&self) -> Result<Answer, DebuggerError> {
         let reply = self.client.request::<dap::Threads>(Value::Null).await?;
-        let paused = matches!(self.state.borrow().run, RunState::Paused(_));
+        let paused = self.core.snapshot().run.is_paused();
         let current_id = if paused {
             self.current.lock().await.as_ref().map(|c| c.thread_id).unwrap_or(-1)
         } else {
@@ -345,25 +244,21 @@ impl PythonSession {
                 top,
             });
         }
-        Ok(Answer::Threads { session: self.name.clone(), threads })
+        Ok(Answer::Threads { session: self.core.name.clone(), threads })
     }
 
     /// `frame N`: selects a frame and lists its locals.
     pub async fn select_frame(&self, index: usize, budget: &Budget) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(budget).await?;
         let Some(&frame_id) = current.frame_ids.get(index) else {
-            return Err(DebuggerError::BadCommand(format!(
-                "there is no frame {index}; the stack has {} frames (0-{})",
-                current.frame_ids.len(),
-                current.frame_ids.len().saturating_sub(1)
-            )));
+            return Err(no_such_frame(index, current.frame_ids.len()));
         };
         let (variables, omitted) = frame_locals(&self.client, frame_id, budget).await?;
         if let Some(cached) = self.current.lock().await.as_mut().filter(|c| c.epoch == current.epoch) {
             cached.selected = index;
         }
         Ok(Answer::Variables {
-            session: self.name.clone(),
+            session: self.core.name.clone(),
             frame: current.stop.stack[index].clone(),
             path: None,
             variables,
@@ -379,10 +274,6 @@ impl PythonSession {
         })?;
         let frame_id = current.frame_ids[current.selected];
         let (variables, omitted) = match path {
-            None if current.selected == 0 => {
-                let (vars, omitted) = frame_locals(&self.client, frame_id, budget).await?;
-                (vars, omitted)
-            }
             None => frame_locals(&self.client, frame_id, budget).await?,
             Some(path) => {
                 let reply = self
@@ -403,7 +294,7 @@ impl PythonSession {
             }
         };
         Ok(Answer::Variables {
-            session: self.name.clone(),
+            session: self.core.name.clone(),
             frame,
             path: path.map(str::to_string),
             variables,
@@ -442,7 +333,7 @@ impl PythonSession {
             },
         };
         Ok(Answer::Eval {
-            session: self.name.clone(),
+            session: self.core.name.clone(),
             frame: current.stop.stack.get(current.selected).cloned().unwrap_or_else(|| current.stop.stack[0].clone()),
             result,
         })
@@ -450,53 +341,34 @@ impl PythonSession {
 
     /// `output`.
     pub fn output(&self, since: u64, limit: usize) -> Answer {
-        Answer::Output {
-            session: self.name.clone(),
-            chunk: self.output.since(since, limit),
-        }
+        self.core.output_answer(since, limit)
     }
 
     /// `status`.
     pub fn status(&self) -> Answer {
-        let snapshot_epoch = self.state.borrow().epoch;
+        let snapshot = self.core.snapshot();
         let stop = self
             .current
             .try_lock()
             .ok()
-            .and_then(|c| c.as_ref().filter(|c| c.epoch == snapshot_epoch).map(|c| c.stop.clone()))
-            .filter(|_| matches!(self.state.borrow().run, RunState::Paused(_)));
+            .and_then(|c| c.as_ref().filter(|c| c.epoch == snapshot.epoch).map(|c| c.stop.clone()))
+            .filter(|_| snapshot.run.is_paused());
         Answer::Status { info: self.info(), stop }
     }
 
     /// `stop`: ends the program and its process group.
     pub async fn stop(&self) -> Answer {
-        if !matches!(self.state.borrow().run, RunState::Exited(_)) {
-            let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
-            let mut receiver = self.state.subscribe();
-            let _ = tokio::time::timeout(Duration::from_secs(5), async {
-                let _ = receiver.wait_for(|s| matches!(s.run, RunState::Exited(_))).await;
-            })
-            .await;
-        }
-        let exit = match &self.state.borrow().run {
-            RunState::Exited(exit) => Some(*exit),
-            _ => None,
-        };
-        Answer::Ended {
-            session: self.name.clone(),
-            detached: false,
-            exit,
-            output: self.output.tail_since(0, 10),
-        }
+        let exit = self.core.kill().await;
+        self.core.ended(exit, false)
     }
 }
 
-impl Drop for PythonSession {
-    fn drop(&mut self) {
-        if !matches!(self.state.borrow().run, RunState::Exited(_)) {
-            let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
-        }
-    }
+/// The error for `frame N` past the end of the stack.
+pub(crate) fn no_such_frame(index: usize, len: usize) -> DebuggerError {
+    DebuggerError::BadCommand(format!(
+        "there is no frame {index}; the stack has {len} frames (0-{})",
+        len.saturating_sub(1)
+    ))
 }
 
 /// The DAP start-up sequence debugpy needs: authorize, initialize, attach *without awaiting*,
@@ -587,7 +459,7 @@ async fn send_file_breakpoints(client: &DapClient, table: &mut BreakpointTable, 
 async fn pump_events(
     mut events: mpsc::UnboundedReceiver<Event>,
     early: Vec<Event>,
-    state: Arc<watch::Sender<Snapshot>>,
+    state: Arc<watch::Sender<Snapshot<StoppedEvent>>>,
     output: OutputBuffer,
 ) {
     let apply = |event: Event| match event.event.as_str() {
@@ -636,14 +508,6 @@ async fn pump_events(
             s.debugger_lost = true;
         }
     });
-}
-
-/// Waits for the program to exit and records it.
-async fn watch_exit(mut process: crate::process::ProgramProcess, state: Arc<watch::Sender<Snapshot>>) {
-    let exit: ExitInfo = process.wait().await;
-    process.kill_group();
-    process.drain_output().await;
-    state.send_modify(|s| s.run = RunState::Exited(exit));
 }
 
 /// The useful part of a DAP error (debugpy's evaluate errors carry the Python message).

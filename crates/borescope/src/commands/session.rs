@@ -77,7 +77,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         Commands::Stack => Request::Stack { session },
         Commands::Threads => Request::Threads { session },
         Commands::Frame(a) => Request::Frame { session, index: a.index, budget },
-        Commands::Vars(a) => Request::Vars { session, path: a.path.clone(), budget },
+        Commands::Vars(a) => Request::Vars { session, path: a.path.clone(), closures: a.closures, budget },
         Commands::Eval(a) => Request::Eval { session, expression: a.expression.join(" "), budget },
         Commands::Output(a) => Request::Output { session, since: a.since, limit: a.limit },
         Commands::Status => Request::Status { session },

@@ -1,0 +1,176 @@
+//! Node breakpoints: the shared table plus V8's ids, hit counts, and conditions built from
+//! `--if`, `--log` (a logpoint is a condition that logs and is false, so it never pauses).
+
+use super::urls::url_regex;
+use crate::session::BreakpointTable;
+use crate::DebuggerError;
+use borescope_cdp::commands::{BreakpointByUrl, SetBreakpointByUrl};
+use borescope_cdp::CdpClient;
+use borescope_model::{BreakpointSpec, BreakpointState};
+use std::collections::HashMap;
+
+/// Breakpoints of one Node session.
+#[derive(Debug, Default)]
+pub(crate) struct NodeBreakpoints {
+    pub table: BreakpointTable,
+    /// borescope id → V8 breakpoint id.
+    pub v8_ids: HashMap<u32, String>,
+    /// V8 breakpoint id → pauses so far (condition true).
+    pub hits: HashMap<String, u32>,
+    /// borescope ids already re-set once after binding to another line.
+    pub rebound: std::collections::HashSet<u32>,
+}
+
+/// What to do with a pause at breakpoints.
+pub(crate) enum HitDecision {
+    /// Stop, reporting this hit number.
+    Stop(Option<u32>),
+    /// Not the requested hit yet: resume.
+    Resume,
+}
+
+impl NodeBreakpoints {
+    /// Counts a pause at `hit` (V8 ids) and decides whether it is a stop.
+    pub fn count(&mut self, hit: &[String]) -> HitDecision {
+        let mut decision = HitDecision::Resume;
+        for v8_id in hit {
+            let count = self.hits.entry(v8_id.clone()).or_default();
+            *count += 1;
+            let wanted = self
+                .v8_ids
+                .iter()
+                .find(|(_, v)| *v == v8_id)
+                .and_then(|(id, _)| self.table.get(*id))
+                .map(|info| info.spec.hit);
+            match wanted {
+                Some(Some(n)) if *count != n => {}
+                Some(_) | None => decision = HitDecision::Stop(Some(*count)),
+            }
+        }
+        decision
+    }
+
+    /// The hit ids that really are at `file:line`. V8 sometimes lists a breakpoint elsewhere in
+    /// the script (the initial pause is reported as `ambiguous` with one), so a pause counts as a
+    /// breakpoint hit only where the breakpoint is bound.
+    pub fn at(&self, hit: &[String], file: Option<&str>, line: u32) -> Vec<String> {
+        hit.iter()
+            .filter(|v8_id| {
+                let entry = self
+                    .v8_ids
+                    .iter()
+                    .find(|(_, v)| v == v8_id)
+                    .and_then(|(id, _)| self.table.get(*id));
+                // Only where it was asked for: V8 slides breakpoints in functions it has not
+                // compiled out to the next top-level statement, and a pause there is not a hit.
+                entry.is_some_and(|info| info.spec.location.line == line && file.is_none_or(|f| f == info.spec.location.file))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Records that V8 bound a pending breakpoint. Returns the breakpoint to set again when V8
+    /// bound it to another line: a breakpoint set before its script was parsed, inside a function
+    /// V8 had not compiled yet, slides out to top-level code; set again now that the script is
+    /// parsed, it binds where asked.
+    pub fn resolved(&mut self, v8_id: &str, line0: u32) -> Option<(u32, BreakpointSpec)> {
+        let (&id, _) = self.v8_ids.iter().find(|(_, v)| *v == v8_id)?;
+        self.table.set_state(id, BreakpointState::Verified { line: line0 + 1 });
+        let spec = self.table.get(id)?.spec.clone();
+        if spec.location.line != line0 + 1 && self.rebound.insert(id) {
+            return Some((id, spec));
+        }
+        None
+    }
+}
+
+/// The V8 condition for a breakpoint: `--if` and/or a logpoint message.
+pub(crate) fn condition(spec: &BreakpointSpec) -> Option<String> {
+    match (&spec.condition, &spec.log) {
+        (None, None) => None,
+        (Some(cond), None) => Some(cond.clone()),
+        (cond, Some(message)) => {
+            let log = format!("(console.log({}), false)", template(message));
+            Some(match cond {
+                Some(cond) => format!("({cond}) && {log}"),
+                None => log,
+            })
+        }
+    }
+}
+
+/// `x is {x}` → a JavaScript template literal `` `x is ${x}` ``.
+fn template(message: &str) -> String {
+    let mut out = String::from("`");
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => {
+                let mut depth = 1;
+                let mut expr = String::new();
+                for inner in chars.by_ref() {
+                    match inner {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    expr.push(inner);
+                }
+                out.push_str("${");
+                out.push_str(&expr);
+                out.push('}');
+            }
+            '`' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            other => out.push(other),
+        }
+    }
+    out.push('`');
+    out
+}
+
+/// Sets one breakpoint in V8; returns its V8 id and state.
+pub(crate) async fn send(client: &CdpClient, spec: &BreakpointSpec) -> Result<(String, BreakpointState), DebuggerError> {
+    let reply = client
+        .call::<SetBreakpointByUrl>(BreakpointByUrl {
+            line_number: spec.location.line.saturating_sub(1),
+            url_regex: url_regex(&spec.location.file),
+            condition: condition(spec),
+        })
+        .await?;
+    let state = match reply.locations.first() {
+        Some(location) => BreakpointState::Verified { line: location.line_number + 1 },
+        None => BreakpointState::Pending,
+    };
+    Ok((reply.breakpoint_id, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borescope_model::Location;
+
+    fn spec(condition: Option<&str>, log: Option<&str>) -> BreakpointSpec {
+        BreakpointSpec {
+            location: Location { file: "/a.js".into(), line: 3 },
+            condition: condition.map(String::from),
+            hit: None,
+            log: log.map(String::from),
+        }
+    }
+
+    #[test]
+    fn logpoints_log_and_never_pause() {
+        assert_eq!(condition(&spec(None, Some("x is {x.y}, `q`"))).unwrap(), "(console.log(`x is ${x.y}, \\`q\\``), false)");
+        assert_eq!(condition(&spec(Some("n > 1"), Some("n={n}"))).unwrap(), "(n > 1) && (console.log(`n=${n}`), false)");
+        assert_eq!(condition(&spec(Some("n > 1"), None)).unwrap(), "n > 1");
+    }
+}

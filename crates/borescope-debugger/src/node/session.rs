@@ -1,0 +1,656 @@
+//! The Node session backend: V8's inspector over CDP.
+//!
+//! Node is started by borescope with `--inspect-brk` (so it is our child with its own process
+//! group and captured output), the breakpoints are set before the first line runs, and the
+//! initial "Break on start" pause is passed silently unless `--stop-on-entry`. One task turns
+//! CDP events into the shared run state (deciding what each pause *is*: V8 reports breakpoints
+//! and steps alike as reason `other`, told apart by `hitBreakpoints`), another waits for the
+//! process to exit. When the program's code has finished, the connection is closed so Node does
+//! not sit in "Waiting for the debugger to disconnect".
+
+use super::breakpoints::{send, HitDecision, NodeBreakpoints};
+use super::launch::start_inspected;
+use super::report::{build_stop, children, frame_locals, main_thread};
+use super::values::variable;
+use crate::command::resolve_command;
+use crate::frames::FrameClassifier;
+use crate::locate::resolve_location;
+use crate::process::StdinMode;
+use crate::session::{watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot};
+use crate::DebuggerError;
+use borescope_cdp::commands as cdp;
+use borescope_cdp::events::{BreakpointResolved, Paused};
+use borescope_cdp::{CdpClient, Event};
+use borescope_model::{
+    Answer, BreakpointSpec, Budget, EvalResult, ExceptionMode, Language, Notice, SessionInfo, SessionReport,
+    SessionState, Stop, StopReason, ThreadState,
+};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Mutex};
+
+/// A pause and what it means.
+#[derive(Debug, Clone)]
+pub struct NodePause {
+    /// V8's event.
+    pub event: Paused,
+    /// borescope's reading of it.
+    pub reason: StopReason,
+}
+
+/// Everything needed to start a Node program under the inspector.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeStart {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub base_env: Option<Vec<(String, String)>>,
+    pub env: Vec<(String, String)>,
+    pub stdin: StdinMode,
+    pub breakpoints: Vec<BreakpointSpec>,
+    pub exceptions: ExceptionMode,
+    pub stop_on_entry: bool,
+}
+
+#[derive(Debug, Clone)]
+struct CurrentStop {
+    epoch: u64,
+    stop: Stop,
+    selected: usize,
+}
+
+type PauseState = Arc<watch::Sender<Snapshot<Arc<NodePause>>>>;
+
+/// A Node program under the inspector.
+pub struct NodeSession {
+    core: SessionCore<Arc<NodePause>>,
+    client: Arc<CdpClient>,
+    classifier: FrameClassifier,
+    breakpoints: Arc<StdMutex<NodeBreakpoints>>,
+    current: Mutex<Option<CurrentStop>>,
+    last_action: Arc<StdMutex<Option<RunAction>>>,
+    /// Script id → file, from `Debugger.scriptParsed` (paused frames carry only the id).
+    scripts: Scripts,
+}
+
+/// Parsed scripts: id → URL.
+pub(crate) type Scripts = Arc<StdMutex<HashMap<String, String>>>;
+
+impl NodeSession {
+    /// `borescope start` for a Node program.
+    pub async fn launch(name: &str, spec: crate::session::LaunchSpec) -> Result<(NodeSession, SessionReport), DebuggerError> {
+        let first_break = spec.breakpoints.first().map(|b| spec.location_base.join(&b.location.file));
+        let program = resolve_command(&spec.command, first_break.as_deref(), None, spec.language, &spec.cwd)?;
+        if spec.python.is_some() {
+            return Err(DebuggerError::BadCommand("--python applies only to Python programs".into()));
+        }
+        let mut breakpoints = Vec::new();
+        let mut problems = Vec::new();
+        for bp in &spec.breakpoints {
+            match resolve_location(&bp.location, &spec.location_base, Some(Language::Node)) {
+                Ok(location) => breakpoints.push(BreakpointSpec { location, ..bp.clone() }),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DebuggerError::BadLocation(problems));
+        }
+        let waits = spec.stop_on_entry || !breakpoints.is_empty();
+        let session = NodeSession::start(
+            name,
+            NodeStart {
+                argv: program.argv,
+                cwd: spec.cwd.clone(),
+                base_env: Some(spec.base_env.clone()),
+                env: spec.env.clone(),
+                stdin: StdinMode::Null,
+                breakpoints,
+                exceptions: spec.exceptions,
+                stop_on_entry: spec.stop_on_entry,
+            },
+        )
+        .await?;
+        let report = if waits {
+            session.wait_and_report(0, spec.timeout, &spec.budget).await?
+        } else {
+            let mut report = session.report_now(&spec.budget).await?;
+            report.notices.push(Notice::with_hint(
+                "the program runs; set breakpoints with `borescope break FILE:LINE`",
+                "`borescope continue` waits for the next stop; use --break or --stop-on-entry to stop before the first line",
+            ));
+            report
+        };
+        Ok((session, report))
+    }
+
+    /// Starts the program paused, connects, configures, and lets it run.
+    pub(crate) async fn start(name: &str, start: NodeStart) -> Result<NodeSession, DebuggerError> {
+        let inspected = start_inspected(&start.argv, &start.cwd, start.base_env.as_deref(), &start.env, start.stdin).await?;
+        let (client, events) = CdpClient::connect(&inspected.ws_url).await?;
+        let client = Arc::new(client);
+        client.call::<cdp::RuntimeEnable>(cdp::NoParams {}).await?;
+        client.call::<cdp::DebuggerEnable>(cdp::NoParams {}).await?;
+        client.call::<cdp::SetAsyncCallStackDepth>(cdp::AsyncDepth { max_depth: 32 }).await?;
+        let state = match start.exceptions {
+            ExceptionMode::Uncaught => "uncaught",
+            ExceptionMode::Raised => "all",
+            ExceptionMode::None => "none",
+        };
+        client.call::<cdp::SetPauseOnExceptions>(cdp::PauseOnExceptions { state: state.into() }).await?;
+        let mut table = NodeBreakpoints::default();
+        for spec in start.breakpoints {
+            let id = table.table.set(spec.clone());
+            let (v8_id, bp_state) = send(&client, &spec).await?;
+            table.v8_ids.insert(id, v8_id);
+            table.table.set_state(id, bp_state);
+        }
+        let core = SessionCore::new(
+            name,
+            Language::Node,
+            inspected.argv.clone(),
+            inspected.process.pid(),
+            inspected.process.output.clone(),
+        );
+        let session = NodeSession {
+            client: client.clone(),
+            classifier: FrameClassifier::default(),
+            breakpoints: Arc::new(StdMutex::new(table)),
+            current: Mutex::new(None),
+            last_action: Arc::new(StdMutex::new(None)),
+            scripts: Arc::default(),
+            core,
+        };
+        let (started_tx, mut started) = watch::channel(false);
+        tokio::spawn(pump_events(
+            events,
+            client.clone(),
+            session.core.state.clone(),
+            session.breakpoints.clone(),
+            session.last_action.clone(),
+            session.scripts.clone(),
+            start.stop_on_entry,
+            started_tx,
+        ));
+        tokio::spawn(watch_exit(inspected.process, session.core.state.clone()));
+        client.call::<cdp::RunIfWaitingForDebugger>(cdp::NoParams {}).await?;
+        // Return only once Node's initial pause is dealt with, so the next command meets a
+        // program that runs (or is stopped on entry), never one still held by `--inspect-brk`.
+        let mut state = session.core.state.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(15), async {
+            tokio::select! {
+                _ = started.wait_for(|s| *s) => {}
+                _ = state.wait_for(|s| s.run.is_exited()) => {}
+            }
+        })
+        .await;
+        Ok(session)
+    }
+
+    /// The shared state (for the probe).
+    pub(crate) fn core(&self) -> &SessionCore<Arc<NodePause>> {
+        &self.core
+    }
+
+    /// Files of scripts V8 has parsed so far.
+    pub(crate) fn loaded_files(&self) -> HashSet<String> {
+        self.scripts
+            .lock()
+            .map(|s| s.values().map(|url| super::urls::url_to_path(url)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Summary for `sessions`.
+    pub fn info(&self) -> SessionInfo {
+        let epoch = self.core.snapshot().epoch;
+        let location = self
+            .current
+            .try_lock()
+            .ok()
+            .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).and_then(|c| c.stop.location.clone()));
+        let count = self.breakpoints.lock().map(|b| b.table.len()).unwrap_or(0);
+        self.core.info(location, count, false)
+    }
+
+    /// True while the program has not ended.
+    pub fn is_alive(&self) -> bool {
+        !self.core.snapshot().run.is_exited()
+    }
+
+    /// `continue`, `next`, `step`, `out`, `pause`.
+    pub async fn run(&self, action: RunAction, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+        if self.core.has_unreported_stop() {
+            let mut report = self.report_now(budget).await?;
+            report.notices.push(Notice::with_hint(
+                "the program stopped here after the previous command; it was not resumed",
+                "run the command again to go on",
+            ));
+            return Ok(report);
+        }
+        let snapshot = self.core.snapshot();
+        match (&snapshot.run, action) {
+            (RunState::Exited(_), _) | (RunState::Paused(_), RunAction::Pause) => return self.report_now(budget).await,
+            (RunState::Running, RunAction::Continue) => {}
+            (RunState::Running, RunAction::Pause) => self.send_action(RunAction::Pause).await?,
+            (RunState::Running, _) => {
+                return Err(DebuggerError::State(
+                    "the program is running; `borescope pause` stops it first (or `borescope continue` waits for a breakpoint)".into(),
+                ));
+            }
+            (RunState::Paused(_), action) => self.send_action(action).await?,
+        }
+        self.wait_and_report(snapshot.epoch, timeout, budget).await
+    }
+
+    /// Sends the CDP command for a run action.
+    pub(crate) async fn send_action(&self, action: RunAction) -> Result<(), DebuggerError> {
+        if let Ok(mut last) = self.last_action.lock() {
+            *last = Some(action);
+        }
+        let none = cdp::NoParams {};
+        match action {
+            RunAction::Continue => self.client.call::<cdp::Resume>(none).await?,
+            RunAction::Next => self.client.call::<cdp::StepOver>(none).await?,
+            RunAction::Step => self.client.call::<cdp::StepInto>(none).await?,
+            RunAction::Out => self.client.call::<cdp::StepOut>(none).await?,
+            RunAction::Pause => self.client.call::<cdp::Pause>(none).await?,
+        };
+        Ok(())
+    }
+
+    pub(crate) async fn wait_and_report(&self, epoch: u64, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+        let stopped = self.core.wait_for_stop(epoch, timeout).await;
+        let mut report = self.report_now(budget).await?;
+        if !stopped {
+            SessionCore::<Arc<NodePause>>::still_running(&mut report, timeout);
+        }
+        Ok(report)
+    }
+
+    async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+        let mut report = self.core.base_report();
+        if report.state == SessionState::Paused {
+            let current = self.current_stop(budget).await?;
+            self.core.mark_reported(current.epoch);
+            report.stop = Some(current.stop);
+        }
+        Ok(report)
+    }
+
+    /// The current pause.
+    pub(crate) fn pause(&self) -> Result<Arc<NodePause>, DebuggerError> {
+        match self.core.snapshot().run {
+            RunState::Paused(pause) => Ok(pause),
+            _ => Err(self.core.not_paused()),
+        }
+    }
+
+    async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
+        let epoch = self.core.snapshot().epoch;
+        let pause = self.pause()?;
+        let mut current = self.current.lock().await;
+        if let Some(stop) = current.as_ref().filter(|c| c.epoch == epoch) {
+            return Ok(stop.clone());
+        }
+        let stop = build_stop(&self.client, &pause.event, pause.reason.clone(), &self.classifier, &self.scripts, budget, false).await?;
+        let fresh = CurrentStop { epoch, stop, selected: 0 };
+        *current = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// A stop report with `evals` evaluated in the innermost frame (for probes).
+    pub(crate) async fn capture(&self, evals: &[String], budget: &Budget) -> Result<Stop, DebuggerError> {
+        let mut stop = self.current_stop(budget).await?.stop;
+        let pause = self.pause()?;
+        if let Some(frame) = pause.event.call_frames.first() {
+            for expression in evals {
+                stop.evals.push(evaluate(&self.client, &frame.call_frame_id, expression, budget).await);
+            }
+        }
+        Ok(stop)
+    }
+
+    /// `break`.
+    pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        let change = {
+            let mut table = self.lock_breakpoints()?;
+            table.table.apply(op, cwd, Language::Node)?
+        };
+        for removed in &change.removed {
+            let v8_id = self.lock_breakpoints()?.v8_ids.remove(&removed.id);
+            if let Some(v8_id) = v8_id {
+                self.client.call::<cdp::RemoveBreakpoint>(cdp::BreakpointId { breakpoint_id: v8_id }).await?;
+            }
+        }
+        if let Some(id) = change.set {
+            let (old, spec) = {
+                let table = self.lock_breakpoints()?;
+                (table.v8_ids.get(&id).cloned(), table.table.get(id).map(|i| i.spec.clone()))
+            };
+            if let Some(old) = old {
+                self.client.call::<cdp::RemoveBreakpoint>(cdp::BreakpointId { breakpoint_id: old }).await?;
+            }
+            if let Some(spec) = spec {
+                let (v8_id, state) = send(&self.client, &spec).await?;
+                let mut table = self.lock_breakpoints()?;
+                table.v8_ids.insert(id, v8_id);
+                table.table.set_state(id, state);
+            }
+        }
+        let all = self.lock_breakpoints()?.table.all();
+        Ok(Answer::Breakpoints { session: self.core.name.clone(), breakpoints: all, change: change.message })
+    }
+
+    fn lock_breakpoints(&self) -> Result<std::sync::MutexGuard<'_, NodeBreakpoints>, DebuggerError> {
+        self.breakpoints
+            .lock()
+            .map_err(|_| DebuggerError::Protocol("breakpoint table unavailable".into()))
+    }
+
+    /// `stack`.
+    pub async fn stack(&self) -> Result<Answer, DebuggerError> {
+        let current = self.current_stop(&Budget::default()).await?;
+        Ok(Answer::Stack {
+            session: self.core.name.clone(),
+            thread: main_thread(),
+            frames: current.stop.stack,
+            selected: current.selected,
+        })
+    }
+
+    /// `threads`: Node runs JavaScript on one thread.
+    pub async fn threads(&self) -> Result<Answer, DebuggerError> {
+        let top = match self.core.snapshot().run {
+            RunState::Paused(_) => self.current_stop(&Budget::default()).await.ok().and_then(|c| c.stop.stack.into_iter().next()),
+            _ => None,
+        };
+        Ok(Answer::Threads {
+            session: self.core.name.clone(),
+            threads: vec![ThreadState { thread: main_thread(), current: true, top }],
+        })
+    }
+
+    /// `frame N`.
+    pub async fn select_frame(&self, index: usize, budget: &Budget) -> Result<Answer, DebuggerError> {
+        let current = self.current_stop(budget).await?;
+        let pause = self.pause()?;
+        let Some(frame) = pause.event.call_frames.get(index) else {
+            if index < current.stop.stack.len() {
+                return Err(DebuggerError::BadCommand(format!(
+                    "frame {index} is an async caller; its variables are gone (frames 0-{} can be selected)",
+                    pause.event.call_frames.len().saturating_sub(1)
+                )));
+            }
+            return Err(crate::session::no_such_frame(index, current.stop.stack.len()));
+        };
+        let (variables, omitted) = frame_locals(&self.client, frame, budget, false).await?;
+        if let Some(cached) = self.current.lock().await.as_mut().filter(|c| c.epoch == current.epoch) {
+            cached.selected = index;
+        }
+        Ok(Answer::Variables {
+            session: self.core.name.clone(),
+            frame: current.stop.stack[index].clone(),
+            path: None,
+            variables,
+            omitted,
+        })
+    }
+
+    /// `vars [PATH]` (`closures` adds closure and module scopes to the locals).
+    pub async fn vars(&self, path: Option<&str>, budget: &Budget, closures: bool) -> Result<Answer, DebuggerError> {
+        let current = self.current_stop(budget).await?;
+        let pause = self.pause()?;
+        let frame = pause
+            .event
+            .call_frames
+            .get(current.selected)
+            .ok_or_else(|| DebuggerError::Protocol("no frame selected".into()))?;
+        let (variables, omitted) = match path {
+            None => frame_locals(&self.client, frame, budget, closures).await?,
+            Some(path) => {
+                let reply = self
+                    .client
+                    .call::<cdp::EvaluateOnCallFrame>(cdp::EvaluateOnFrame {
+                        call_frame_id: frame.call_frame_id.clone(),
+                        expression: path.to_string(),
+                        generate_preview: true,
+                        silent: true,
+                    })
+                    .await?;
+                if let Some(details) = reply.exception_details {
+                    let text = details.exception.as_ref().and_then(|e| e.description.clone()).unwrap_or(details.text);
+                    return Err(DebuggerError::BadCommand(format!(
+                        "cannot read `{path}`: {}",
+                        text.lines().next().unwrap_or_default()
+                    )));
+                }
+                match reply.result.object_id.clone().filter(|_| reply.result.kind == "object") {
+                    Some(object_id) => children(&self.client, &object_id, budget).await?,
+                    None => (vec![variable(path, &reply.result, budget)], 0),
+                }
+            }
+        };
+        Ok(Answer::Variables {
+            session: self.core.name.clone(),
+            frame: current.stop.stack[current.selected].clone(),
+            path: path.map(str::to_string),
+            variables,
+            omitted,
+        })
+    }
+
+    /// `eval EXPR` in the selected frame.
+    pub async fn eval(&self, expression: &str, budget: &Budget) -> Result<Answer, DebuggerError> {
+        let current = self.current_stop(budget).await?;
+        let pause = self.pause()?;
+        let frame = pause
+            .event
+            .call_frames
+            .get(current.selected)
+            .ok_or_else(|| DebuggerError::Protocol("no frame selected".into()))?;
+        let result = evaluate(&self.client, &frame.call_frame_id, expression, budget).await;
+        Ok(Answer::Eval { session: self.core.name.clone(), frame: current.stop.stack[current.selected].clone(), result })
+    }
+
+    /// `output`.
+    pub fn output(&self, since: u64, limit: usize) -> Answer {
+        self.core.output_answer(since, limit)
+    }
+
+    /// `status`.
+    pub fn status(&self) -> Answer {
+        let snapshot = self.core.snapshot();
+        let stop = self
+            .current
+            .try_lock()
+            .ok()
+            .and_then(|c| c.as_ref().filter(|c| c.epoch == snapshot.epoch).map(|c| c.stop.clone()))
+            .filter(|_| snapshot.run.is_paused());
+        Answer::Status { info: self.info(), stop }
+    }
+
+    /// `stop`: ends the program.
+    pub async fn stop(&self) -> Answer {
+        let exit = self.core.kill().await;
+        self.core.ended(exit, false)
+    }
+}
+
+/// Evaluates an expression in a frame; errors become the result's `error`.
+async fn evaluate(client: &CdpClient, call_frame_id: &str, expression: &str, budget: &Budget) -> EvalResult {
+    let reply = client
+        .call::<cdp::EvaluateOnCallFrame>(cdp::EvaluateOnFrame {
+            call_frame_id: call_frame_id.to_string(),
+            expression: expression.to_string(),
+            generate_preview: true,
+            silent: true,
+        })
+        .await;
+    match reply {
+        Ok(reply) => match reply.exception_details {
+            Some(details) => {
+                let text = details.exception.and_then(|e| e.description).unwrap_or(details.text);
+                EvalResult {
+                    expression: expression.to_string(),
+                    value: None,
+                    error: Some(text.lines().next().unwrap_or_default().to_string()),
+                }
+            }
+            None => EvalResult {
+                expression: expression.to_string(),
+                value: Some(variable(expression, &reply.result, &Budget { redact: false, ..*budget })),
+                error: None,
+            },
+        },
+        Err(error) => EvalResult { expression: expression.to_string(), value: None, error: Some(error.to_string()) },
+    }
+}
+
+/// Turns CDP events into run-state changes; `started` is set once the initial pause is handled.
+#[allow(clippy::too_many_arguments)]
+async fn pump_events(
+    mut events: mpsc::UnboundedReceiver<Event>,
+    client: Arc<CdpClient>,
+    state: PauseState,
+    breakpoints: Arc<StdMutex<NodeBreakpoints>>,
+    last_action: Arc<StdMutex<Option<RunAction>>>,
+    scripts: Scripts,
+    stop_on_entry: bool,
+    started: watch::Sender<bool>,
+) {
+    let mut first_pause = true;
+    let mut main_context: Option<i64> = None;
+    while let Some(event) = events.recv().await {
+        match event.method.as_str() {
+            "Debugger.paused" => {
+                let paused = match serde_json::from_value::<Paused>(event.params) {
+                    Ok(paused) => paused,
+                    Err(error) => {
+                        tracing::warn!(%error, "undecodable Debugger.paused");
+                        continue;
+                    }
+                };
+                tracing::debug!(reason = %paused.reason, hit = ?paused.hit_breakpoints, "paused");
+                let top = paused.call_frames.first();
+                let top_file = top.and_then(|f| {
+                    let url = if f.url.is_empty() {
+                        scripts.lock().ok().and_then(|m| m.get(&f.location.script_id).cloned()).unwrap_or_default()
+                    } else {
+                        f.url.clone()
+                    };
+                    (!url.is_empty()).then(|| super::urls::url_to_path(&url))
+                });
+                let top_line = top.map(|f| f.location.line_number + 1).unwrap_or(0);
+                let hits = breakpoints
+                    .lock()
+                    .map(|table| table.at(&paused.hit_breakpoints, top_file.as_deref(), top_line))
+                    .unwrap_or_default();
+                // The first pause is Node's `--inspect-brk` stop before the first line (reason
+                // `Break on start`, or `ambiguous` when V8 also names a breakpoint).
+                let entry = (std::mem::take(&mut first_pause) || paused.reason == "Break on start") && hits.is_empty();
+                let action = last_action.lock().ok().and_then(|a| *a);
+                let reason = if entry {
+                    if !stop_on_entry {
+                        let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
+                        let _ = started.send(true);
+                        continue;
+                    }
+                    let _ = started.send(true);
+                    StopReason::Entry
+                } else {
+                    match paused.reason.as_str() {
+                        "exception" | "promiseRejection" => StopReason::Exception(borescope_model::ExceptionInfo {
+                            type_name: String::new(),
+                            message: String::new(),
+                            uncaught: true,
+                            raised_at: None,
+                        }),
+                        _ if !hits.is_empty() => {
+                            let decision = match breakpoints.lock() {
+                                Ok(mut table) => table.count(&hits),
+                                Err(_) => HitDecision::Stop(None),
+                            };
+                            match (decision, action) {
+                                (HitDecision::Stop(hit), _) => StopReason::Breakpoint { hit },
+                                (HitDecision::Resume, Some(RunAction::Next | RunAction::Step | RunAction::Out)) => StopReason::Step,
+                                (HitDecision::Resume, _) => {
+                                    let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
+                                    continue;
+                                }
+                            }
+                        }
+                        "other" | "step" | "debugCommand" | "ambiguous" => match action {
+                            Some(RunAction::Pause) => StopReason::Pause,
+                            Some(RunAction::Next | RunAction::Step | RunAction::Out) => StopReason::Step,
+                            // V8 names a breakpoint, but not one at this line (see `at`).
+                            _ if !paused.hit_breakpoints.is_empty() => {
+                                let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
+                                continue;
+                            }
+                            _ => StopReason::Other { description: paused.reason.clone() },
+                        },
+                        other => StopReason::Other { description: other.to_string() },
+                    }
+                };
+                let _ = started.send(true);
+                let pause = Arc::new(NodePause { event: paused, reason });
+                state.send_modify(|s| {
+                    if !s.run.is_exited() {
+                        s.epoch += 1;
+                        s.run = RunState::Paused(pause);
+                    }
+                });
+            }
+            "Debugger.resumed" => state.send_modify(|s| {
+                if s.run.is_paused() {
+                    s.run = RunState::Running;
+                }
+            }),
+            "Debugger.breakpointResolved" => {
+                if let Ok(resolved) = serde_json::from_value::<BreakpointResolved>(event.params) {
+                    let retry = breakpoints
+                        .lock()
+                        .ok()
+                        .and_then(|mut table| table.resolved(&resolved.breakpoint_id, resolved.location.line_number));
+                    if let Some((id, spec)) = retry {
+                        let old = cdp::BreakpointId { breakpoint_id: resolved.breakpoint_id.clone() };
+                        let _ = client.call::<cdp::RemoveBreakpoint>(old).await;
+                        if let Ok((v8_id, bp_state)) = send(&client, &spec).await {
+                            if let Ok(mut table) = breakpoints.lock() {
+                                table.v8_ids.insert(id, v8_id);
+                                table.table.set_state(id, bp_state);
+                            }
+                        }
+                    }
+                }
+            }
+            "Debugger.scriptParsed" => {
+                let id = event.params.get("scriptId").and_then(|v| v.as_str());
+                let url = event.params.get("url").and_then(|v| v.as_str());
+                if let (Some(id), Some(url)) = (id, url) {
+                    if let Ok(mut map) = scripts.lock() {
+                        map.insert(id.to_string(), url.to_string());
+                    }
+                }
+            }
+            "Runtime.executionContextCreated" => {
+                if main_context.is_none() {
+                    main_context = event.params.pointer("/context/id").and_then(|v| v.as_i64());
+                }
+            }
+            "Runtime.executionContextDestroyed" => {
+                let id = event.params.get("executionContextId").and_then(|v| v.as_i64());
+                if id.is_some() && id == main_context {
+                    // The program's code is done; Node waits for us to hang up before exiting.
+                    client.close().await;
+                }
+            }
+            _ => {}
+        }
+    }
+    state.send_modify(|s| {
+        if !s.run.is_exited() {
+            s.debugger_lost = true;
+        }
+    });
+}

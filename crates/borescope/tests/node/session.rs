@@ -1,0 +1,83 @@
+//! Node sessions: the same commands as Python.
+
+use crate::ctx;
+
+#[test]
+fn full_node_session() {
+    let ctx = ctx();
+    let start = ctx.run(["start", "--break", "orders.js:19", "--", "node", "orders.js"]);
+    start.expect_code(0).stdout_has("Stopped at breakpoint orders.js:19 in total (thread main, hit 1)");
+    ctx.run(["vars"]).expect_code(0).stdout_has("order: Object = {item: 'widget', qty: 3, price: 9.99}").stdout_has("sum: number = 0");
+    ctx.run(["next"]).expect_code(0).stdout_has("Stopped after step at orders.js:20 in total");
+    ctx.run(["eval", "subtotal", "*", "2"]).expect_code(0).stdout_has("subtotal * 2: number = 59.94");
+    ctx.run(["vars", "order"]).expect_code(0).stdout_has("--- order (frame #0 total").stdout_has("item: string = 'widget'");
+    let stack = ctx.run(["stack"]);
+    stack.expect_code(0).stdout_has("#0   total").stdout_has("runtime frames");
+    let frame = ctx.run(["frame", "1"]);
+    frame.expect_code(0).stdout_has("taxed: function = [Function (anonymous)]");
+    assert!(!frame.stdout.contains("__dirname"), "CommonJS wrapper parameters are hidden:\n{}", frame.stdout);
+    ctx.run(["threads"]).expect_code(0).stdout_has("main");
+    ctx.run(["break", "orders.js:11"]).expect_code(0);
+    ctx.run(["break", "--delete", "orders.js:19"]).expect_code(0);
+    let closure = ctx.run(["continue"]);
+    closure.expect_code(0).stdout_has("Stopped at breakpoint orders.js:11");
+    let vars = ctx.run(["vars", "--closures"]);
+    // V8 keeps only the closure variables the inner function uses (`rate`, not `label`).
+    vars.expect_code(0).stdout_has("amount: number").stdout_has("rate: number = 0.2");
+    let plain = ctx.run(["vars"]);
+    assert!(!plain.stdout.contains("rate"), "closure values only on request:\n{}", plain.stdout);
+    ctx.run(["break", "--clear"]).expect_code(0);
+    let end = ctx.run(["continue"]);
+    end.expect_code(0).stdout_has("Program exited (exit code 0)").stdout_has("out| shout DONE!");
+    ctx.run(["next"]).expect_code(0).stdout_has("Program exited (exit code 0)");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn pending_breakpoint_binds_when_the_module_loads() {
+    let ctx = ctx();
+    ctx.run(["start", "--stop-on-entry", "--", "node", "orders.js"]).expect_code(0).stdout_has("Stopped on entry at orders.js");
+    let set = ctx.run(["break", "lib/helper.js:2"]);
+    set.expect_code(0).stdout_has("lib/helper.js:2 [pending: script not loaded yet; binds when it loads]");
+    ctx.run(["continue"]).expect_code(0).stdout_has("Stopped at breakpoint lib/helper.js:2 in shout");
+    ctx.run(["break", "--list"]).expect_code(0).stdout_has("lib/helper.js:2 [verified]");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn steps_are_steps_and_breakpoints_are_breakpoints() {
+    let ctx = ctx();
+    ctx.run(["start", "--break", "lib/helper.js:2", "--", "node", "orders.js"]).expect_code(0).stdout_has("Stopped at breakpoint");
+    ctx.run(["step"]).expect_code(0).stdout_has("Stopped after step at lib/helper.js:3");
+    ctx.run(["out"]).expect_code(0).stdout_has("Stopped after step at orders.js");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn logpoint_never_pauses() {
+    let ctx = ctx();
+    ctx.run(["start", "--stop-on-entry", "--", "node", "orders.js"]).expect_code(0);
+    ctx.run(["break", "orders.js:20", "--log", "subtotal={subtotal}"]).expect_code(0);
+    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 0)");
+    ctx.run(["output"]).expect_code(0).stdout_has("subtotal=29.97").stdout_has("subtotal=8.5");
+}
+
+#[test]
+fn exception_stop_and_pause() {
+    let ctx = ctx();
+    ctx.run(["start", "--stop-on-entry", "--", "node", "throws.js"]).expect_code(0);
+    ctx.run(["continue"]).expect_code(0).stdout_has("Uncaught exception TypeError: Cannot read properties of undefined");
+    ctx.run(["stop"]).expect_code(0);
+    ctx.run(["start", "--", "node", "spin.js"]).expect_code(0).stdout_has("is running");
+    ctx.run(["pause"]).expect_code(0).stdout_has("Paused at");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn initial_pause_is_silent_and_exit_is_prompt() {
+    let ctx = ctx();
+    let start = ctx.run(["start", "--", "node", "never.js"]);
+    start.expect_code(0).stdout_has("is running");
+    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
+    ctx.run(["status"]).expect_code(0).stdout_has("exited (exit code 3)");
+}
