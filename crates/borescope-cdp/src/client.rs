@@ -8,10 +8,13 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 /// At most 500 bytes of a message, for trace logs.
 fn truncate(text: &str) -> &str {
@@ -32,7 +35,35 @@ pub struct Event {
 }
 
 type Pending = Arc<Mutex<HashMap<u64, (String, oneshot::Sender<Result<Value, String>>)>>>;
-type Sink = SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
+type Sink = SplitSink<WebSocketStream<QuickAck>, Message>;
+
+/// A TCP stream that acknowledges every read at once. V8's inspector writes an event and the
+/// reply to a command as separate segments without TCP_NODELAY, so with our kernel's delayed
+/// ACK each such reply waited ~40 ms; quick ACKs (re-armed after every read, since Linux
+/// clears the flag) remove that wait.
+struct QuickAck(TcpStream);
+
+impl AsyncRead for QuickAck {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.0).poll_read(cx, buf);
+        if polled.is_ready() {
+            let _ = socket2::SockRef::from(&self.0).set_tcp_quickack(true);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for QuickAck {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
 
 /// A connection to an inspector (`ws://127.0.0.1:PORT/UUID`).
 pub struct CdpClient {
@@ -44,7 +75,16 @@ pub struct CdpClient {
 impl CdpClient {
     /// Connects; returns the client and the stream of events (ending when the socket closes).
     pub async fn connect(url: &str) -> Result<(CdpClient, mpsc::UnboundedReceiver<Event>), CdpError> {
-        let (socket, _) = tokio_tungstenite::connect_async(url)
+        let authority = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split('/').next())
+            .ok_or_else(|| CdpError::WebSocket(format!("not a ws:// URL: {url}")))?;
+        let tcp = TcpStream::connect(authority)
+            .await
+            .map_err(|e| CdpError::WebSocket(e.to_string()))?;
+        // Small request/response messages: never hold one back for coalescing.
+        tcp.set_nodelay(true).map_err(|e| CdpError::WebSocket(e.to_string()))?;
+        let (socket, _) = tokio_tungstenite::client_async_with_config(url, QuickAck(tcp), None)
             .await
             .map_err(|e| CdpError::WebSocket(e.to_string()))?;
         let (sink, mut stream) = socket.split();

@@ -7,6 +7,7 @@
 //!   turned into borescope's model.
 
 mod breakpoints;
+mod events;
 mod launch;
 mod probe;
 mod report;

@@ -86,11 +86,9 @@ pub(crate) async fn probe(checked: CheckedProbe) -> Result<ProbeReport, Debugger
                 }
                 if session.send_action(RunAction::Pause).await.is_ok()
                     && session.core().wait_for_stop(epoch, std::time::Duration::from_secs(1)).await
-                {
-                    if let Ok(stop) = session.capture(&[], &request.budget).await {
+                    && let Ok(stop) = session.capture(&[], &request.budget).await {
                         threads.push(ThreadSnapshot { thread: super::report::main_thread(), stack: stop.stack });
                     }
-                }
                 break ProbeOutcome::Timeout;
             }
         }

@@ -8,7 +8,8 @@
 //! process to exit. When the program's code has finished, the connection is closed so Node does
 //! not sit in "Waiting for the debugger to disconnect".
 
-use super::breakpoints::{send, HitDecision, NodeBreakpoints};
+use super::breakpoints::{send, NodeBreakpoints};
+use super::events::pump_events;
 use super::launch::start_inspected;
 use super::report::{build_stop, children, frame_locals, main_thread};
 use super::values::variable;
@@ -19,8 +20,8 @@ use crate::process::StdinMode;
 use crate::session::{watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot};
 use crate::DebuggerError;
 use borescope_cdp::commands as cdp;
-use borescope_cdp::events::{BreakpointResolved, Paused};
-use borescope_cdp::{CdpClient, Event};
+use borescope_cdp::events::Paused;
+use borescope_cdp::CdpClient;
 use borescope_model::{
     Answer, BreakpointSpec, Budget, EvalResult, ExceptionMode, Language, Notice, SessionInfo, SessionReport,
     SessionState, Stop, StopReason, ThreadState,
@@ -29,7 +30,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{watch, Mutex};
 
 /// A pause and what it means.
 #[derive(Debug, Clone)]
@@ -60,7 +61,8 @@ struct CurrentStop {
     selected: usize,
 }
 
-type PauseState = Arc<watch::Sender<Snapshot<Arc<NodePause>>>>;
+/// The run state shared with the event pump.
+pub(crate) type PauseState = Arc<watch::Sender<Snapshot<Arc<NodePause>>>>;
 
 /// A Node program under the inspector.
 pub struct NodeSession {
@@ -506,151 +508,3 @@ async fn evaluate(client: &CdpClient, call_frame_id: &str, expression: &str, bud
     }
 }
 
-/// Turns CDP events into run-state changes; `started` is set once the initial pause is handled.
-#[allow(clippy::too_many_arguments)]
-async fn pump_events(
-    mut events: mpsc::UnboundedReceiver<Event>,
-    client: Arc<CdpClient>,
-    state: PauseState,
-    breakpoints: Arc<StdMutex<NodeBreakpoints>>,
-    last_action: Arc<StdMutex<Option<RunAction>>>,
-    scripts: Scripts,
-    stop_on_entry: bool,
-    started: watch::Sender<bool>,
-) {
-    let mut first_pause = true;
-    let mut main_context: Option<i64> = None;
-    while let Some(event) = events.recv().await {
-        match event.method.as_str() {
-            "Debugger.paused" => {
-                let paused = match serde_json::from_value::<Paused>(event.params) {
-                    Ok(paused) => paused,
-                    Err(error) => {
-                        tracing::warn!(%error, "undecodable Debugger.paused");
-                        continue;
-                    }
-                };
-                tracing::debug!(reason = %paused.reason, hit = ?paused.hit_breakpoints, "paused");
-                let top = paused.call_frames.first();
-                let top_file = top.and_then(|f| {
-                    let url = if f.url.is_empty() {
-                        scripts.lock().ok().and_then(|m| m.get(&f.location.script_id).cloned()).unwrap_or_default()
-                    } else {
-                        f.url.clone()
-                    };
-                    (!url.is_empty()).then(|| super::urls::url_to_path(&url))
-                });
-                let top_line = top.map(|f| f.location.line_number + 1).unwrap_or(0);
-                let hits = breakpoints
-                    .lock()
-                    .map(|table| table.at(&paused.hit_breakpoints, top_file.as_deref(), top_line))
-                    .unwrap_or_default();
-                // The first pause is Node's `--inspect-brk` stop before the first line (reason
-                // `Break on start`, or `ambiguous` when V8 also names a breakpoint).
-                let entry = (std::mem::take(&mut first_pause) || paused.reason == "Break on start") && hits.is_empty();
-                let action = last_action.lock().ok().and_then(|a| *a);
-                let reason = if entry {
-                    if !stop_on_entry {
-                        let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
-                        let _ = started.send(true);
-                        continue;
-                    }
-                    let _ = started.send(true);
-                    StopReason::Entry
-                } else {
-                    match paused.reason.as_str() {
-                        "exception" | "promiseRejection" => StopReason::Exception(borescope_model::ExceptionInfo {
-                            type_name: String::new(),
-                            message: String::new(),
-                            uncaught: true,
-                            raised_at: None,
-                        }),
-                        _ if !hits.is_empty() => {
-                            let decision = match breakpoints.lock() {
-                                Ok(mut table) => table.count(&hits),
-                                Err(_) => HitDecision::Stop(None),
-                            };
-                            match (decision, action) {
-                                (HitDecision::Stop(hit), _) => StopReason::Breakpoint { hit },
-                                (HitDecision::Resume, Some(RunAction::Next | RunAction::Step | RunAction::Out)) => StopReason::Step,
-                                (HitDecision::Resume, _) => {
-                                    let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
-                                    continue;
-                                }
-                            }
-                        }
-                        "other" | "step" | "debugCommand" | "ambiguous" => match action {
-                            Some(RunAction::Pause) => StopReason::Pause,
-                            Some(RunAction::Next | RunAction::Step | RunAction::Out) => StopReason::Step,
-                            // V8 names a breakpoint, but not one at this line (see `at`).
-                            _ if !paused.hit_breakpoints.is_empty() => {
-                                let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
-                                continue;
-                            }
-                            _ => StopReason::Other { description: paused.reason.clone() },
-                        },
-                        other => StopReason::Other { description: other.to_string() },
-                    }
-                };
-                let _ = started.send(true);
-                let pause = Arc::new(NodePause { event: paused, reason });
-                state.send_modify(|s| {
-                    if !s.run.is_exited() {
-                        s.epoch += 1;
-                        s.run = RunState::Paused(pause);
-                    }
-                });
-            }
-            "Debugger.resumed" => state.send_modify(|s| {
-                if s.run.is_paused() {
-                    s.run = RunState::Running;
-                }
-            }),
-            "Debugger.breakpointResolved" => {
-                if let Ok(resolved) = serde_json::from_value::<BreakpointResolved>(event.params) {
-                    let retry = breakpoints
-                        .lock()
-                        .ok()
-                        .and_then(|mut table| table.resolved(&resolved.breakpoint_id, resolved.location.line_number));
-                    if let Some((id, spec)) = retry {
-                        let old = cdp::BreakpointId { breakpoint_id: resolved.breakpoint_id.clone() };
-                        let _ = client.call::<cdp::RemoveBreakpoint>(old).await;
-                        if let Ok((v8_id, bp_state)) = send(&client, &spec).await {
-                            if let Ok(mut table) = breakpoints.lock() {
-                                table.v8_ids.insert(id, v8_id);
-                                table.table.set_state(id, bp_state);
-                            }
-                        }
-                    }
-                }
-            }
-            "Debugger.scriptParsed" => {
-                let id = event.params.get("scriptId").and_then(|v| v.as_str());
-                let url = event.params.get("url").and_then(|v| v.as_str());
-                if let (Some(id), Some(url)) = (id, url) {
-                    if let Ok(mut map) = scripts.lock() {
-                        map.insert(id.to_string(), url.to_string());
-                    }
-                }
-            }
-            "Runtime.executionContextCreated" => {
-                if main_context.is_none() {
-                    main_context = event.params.pointer("/context/id").and_then(|v| v.as_i64());
-                }
-            }
-            "Runtime.executionContextDestroyed" => {
-                let id = event.params.get("executionContextId").and_then(|v| v.as_i64());
-                if id.is_some() && id == main_context {
-                    // The program's code is done; Node waits for us to hang up before exiting.
-                    client.close().await;
-                }
-            }
-            _ => {}
-        }
-    }
-    state.send_modify(|s| {
-        if !s.run.is_exited() {
-            s.debugger_lost = true;
-        }
-    });
-}

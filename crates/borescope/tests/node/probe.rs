@@ -42,7 +42,7 @@ fn condition_hit_and_hits() {
     let ctx = ctx();
     let (code, report) = probe_json(&ctx, &["orders.js:20", "--if", "order.qty < 3"], "orders.js");
     assert_eq!(code, 0);
-    assert_eq!(local(&report["stops"][0], "order").contains("gadget"), true);
+    assert!(local(&report["stops"][0], "order").contains("gadget"));
     let (_, report) = probe_json(&ctx, &["orders.js:20", "--hit", "3"], "orders.js");
     assert!(local(&report["stops"][0], "order").contains("gizmo"));
     assert_eq!(report["stops"][0]["reason"]["hit"], 3);
