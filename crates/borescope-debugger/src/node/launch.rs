@@ -106,7 +106,8 @@ mod tests {
         let argv: Vec<String> = ["node", "--enable-source-maps", "app.js", "x"].map(String::from).to_vec();
         let got = inspector_argv(&argv, Path::new("/")).unwrap();
         assert_eq!(got, ["node", "--inspect-brk=127.0.0.1:0", "--enable-source-maps", "app.js", "x"]);
-        let npx: Vec<String> = vec!["npx".into(), "jest".into()];
-        assert!(inspector_argv(&npx, Path::new("/")).is_err());
+        // A program that is neither node nor a script with a node shebang is refused.
+        let shell: Vec<String> = vec!["sh".into(), "-c".into(), "true".into()];
+        assert!(inspector_argv(&shell, Path::new("/")).is_err());
     }
 }
