@@ -2,6 +2,8 @@
 # Installs everything the test suite needs on a fresh machine of this kind, idempotently.
 # Heavy things are cached under ~/.cache/borescope (override: BORESCOPE_TEST_CACHE):
 #   venv/        host Python with debugpy and pytest (sessions need debugpy; probes need nothing)
+#                and the official MCP SDK (a client for the MCP server tests)
+#   npm/         the MCP Inspector (a second, independent MCP client)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +14,7 @@ need_apt=()
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 command -v unshare >/dev/null || need_apt+=(util-linux)
 command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
@@ -20,13 +23,22 @@ fi
 # The host interpreter, resolved through any pyenv shim to the real executable.
 PY=$(python3 -c 'import sys; print(sys.executable)')
 VENV="$CACHE/venv"
-STAMP="$VENV/.borescope-v1"
+STAMP="$VENV/.borescope-v2"
 if [ ! -f "$STAMP" ]; then
-  echo "setup: virtualenv with debugpy and pytest at $VENV"
+  echo "setup: virtualenv with debugpy, pytest and the MCP SDK at $VENV"
   rm -rf "$VENV"
   "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "debugpy==1.8.22" "pytest>=8"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "debugpy==1.8.22" "pytest>=8" "mcp==2.3.0"
   touch "$STAMP"
+fi
+
+NPM_DIR="$CACHE/npm"
+INSPECTOR="@modelcontextprotocol/inspector@2.12.0"
+if [ ! -f "$NPM_DIR/.borescope-v1" ]; then
+  echo "setup: $INSPECTOR at $NPM_DIR"
+  mkdir -p "$NPM_DIR"
+  (cd "$NPM_DIR" && npm install --silent --no-audit --no-fund "$INSPECTOR")
+  touch "$NPM_DIR/.borescope-v1"
 fi
 
 BORESCOPE_CACHE_DIR="$CACHE" scripts/sid-rootfs.sh

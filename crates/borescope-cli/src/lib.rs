@@ -90,6 +90,8 @@ pub enum Commands {
     Stop,
     /// List all sessions.
     Sessions,
+    /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
+    Mcp(McpArgs),
     /// Run the session daemon in the foreground (started automatically; rarely needed by hand).
     #[command(hide = true)]
     Daemon(DaemonArgs),
@@ -150,6 +152,21 @@ pub struct ProbeArgs {
     /// How the program is started.
     #[command(flatten)]
     pub launch: LaunchArgs,
+}
+
+/// `borescope mcp`.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Serve Streamable HTTP on this address (e.g. 127.0.0.1:8765) instead of stdio. Requests
+    /// must carry `Authorization: Bearer TOKEN`.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// The bearer token for --http (default: BORESCOPE_MCP_TOKEN, else a random one, printed).
+    #[arg(long, value_name = "TOKEN", env = borescope_static::EnvVars::BORESCOPE_MCP_TOKEN, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Largest tool response in bytes (text report and structured content together).
+    #[arg(long, value_name = "BYTES", default_value_t = 16384)]
+    pub max_response: usize,
 }
 
 /// `borescope daemon`.

@@ -112,7 +112,7 @@ fn missing(registry: &Registry, name: &str) -> Response {
     Response::error(
         ErrorKind::Input,
         format!(
-            "no session `{name}`\nhint: start one with `borescope start --session {name} -- COMMAND`; `borescope sessions` lists them"
+            "no session `{name}`\nhint: start one with `borescope start --session {name} -- COMMAND` (MCP: the start_session tool); `borescope sessions` lists them"
         ),
     )
 }

@@ -266,3 +266,14 @@ pub enum Answer {
         output: OutputTail,
     },
 }
+
+impl Answer {
+    /// The answer as `--json` prints it: the tagged object plus `schema`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(object) = value.as_object_mut() {
+            object.insert("schema".into(), serde_json::Value::String(SESSION_SCHEMA.into()));
+        }
+        value
+    }
+}

@@ -22,6 +22,8 @@ impl EnvVars {
     pub const BORESCOPE_SESSION: &'static str = "BORESCOPE_SESSION";
     /// Seconds the daemon stays alive with no sessions before it exits. Default: 600.
     pub const BORESCOPE_DAEMON_IDLE_SECS: &'static str = "BORESCOPE_DAEMON_IDLE_SECS";
+    /// Bearer token `borescope mcp --http` requires (generated and printed when unset).
+    pub const BORESCOPE_MCP_TOKEN: &'static str = "BORESCOPE_MCP_TOKEN";
     /// Log filter (tracing `EnvFilter` syntax); overrides `-v`.
     pub const RUST_LOG: &'static str = "RUST_LOG";
 
@@ -41,6 +43,7 @@ impl EnvVars {
         Self::BORESCOPE_CACHE_DIR,
         Self::BORESCOPE_SESSION,
         Self::BORESCOPE_DAEMON_IDLE_SECS,
+        Self::BORESCOPE_MCP_TOKEN,
         Self::RUST_LOG,
         Self::BORESCOPE_AGENT_CHANNEL,
         Self::BORESCOPE_AGENT_JOB,

@@ -49,3 +49,8 @@ pub fn in_sid() -> PathBuf {
 pub fn node() -> PathBuf {
     PathBuf::from("node")
 }
+
+/// The MCP Inspector's command-line entry (an MCP client from npm).
+pub fn mcp_inspector() -> PathBuf {
+    require(shared_cache().join("npm/node_modules/.bin/mcp-inspector"), "the MCP Inspector (npm)")
+}

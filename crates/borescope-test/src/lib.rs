@@ -77,9 +77,20 @@ impl TestContext {
         self.write(relative, &text)
     }
 
+    /// The borescope binary under test.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
     /// A command running borescope in `work/`, with a clean borescope environment.
     pub fn command(&self) -> Command {
-        let mut command = Command::new(&self.bin);
+        self.isolated(&self.bin)
+    }
+
+    /// A command running `program` in `work/` with the test's borescope environment (its own
+    /// runtime and cache directories), e.g. an MCP client that starts `borescope mcp`.
+    pub fn isolated(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
         for name in borescope_static::EnvVars::ALL {
             command.env_remove(name);
         }

@@ -42,8 +42,10 @@ pub struct ProbeRequest {
     pub timeout: Duration,
     /// Interpreter replacing the command's.
     pub python: Option<PathBuf>,
-    /// Working directory for the program (locations stay relative to ours).
+    /// Working directory for the program.
     pub cwd: Option<PathBuf>,
+    /// Base for relative locations (default: our working directory).
+    pub location_base: Option<PathBuf>,
     /// Extra environment.
     pub env: Vec<(String, String)>,
     /// Output budgets.
@@ -76,7 +78,10 @@ pub(crate) fn check(request: ProbeRequest) -> Result<(CheckedProbe, Language), D
         return Err(DebuggerError::BadCommand("give at least one FILE:LINE".into()));
     }
     let cwd = working_dir(request.cwd.as_deref())?;
-    let here = working_dir(None)?;
+    let here = match &request.location_base {
+        Some(base) => base.clone(),
+        None => working_dir(None)?,
+    };
     let hint = request
         .language
         .or_else(|| request.locations.first().and_then(|l| language_of_file(Path::new(&l.file))));

@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes parsed arguments and returns an exit code.
 
 mod daemon;
+mod mcp;
 mod probe;
 mod session;
 
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     match &cli.command {
         Commands::Probe(args) => probe::run(&cli, args),
         Commands::Daemon(args) => daemon::run(args),
+        Commands::Mcp(args) => mcp::run(&cli, args),
         _ => session::run(&cli),
     }
 }

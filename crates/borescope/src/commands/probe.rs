@@ -26,6 +26,7 @@ pub fn run(cli: &Cli, args: &ProbeArgs) -> Result<ExitCode, Failure> {
         timeout: settings::seconds(args.timeout, "--timeout")?,
         python: args.launch.python.clone(),
         cwd: args.launch.cwd.clone(),
+        location_base: None,
         env: settings::env_pairs(&args.launch.env)?,
         budget: settings::budget(&cli.budget),
         stdin: if std::io::stdin().is_terminal() {

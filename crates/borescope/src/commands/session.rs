@@ -6,8 +6,7 @@ use crate::{printer, settings};
 use borescope_cli::{BreakArgs, Cli, Commands, ExceptionsArg, StartArgs};
 use borescope_ipc::runtime::RuntimePaths;
 use borescope_ipc::{BreakRequest, ErrorKind, Request, Response, RunActionArg, StartRequest};
-use borescope_model::{Answer, BreakpointSpec, ExceptionMode, Location, SESSION_SCHEMA};
-use serde::Serialize;
+use borescope_model::{Answer, BreakpointSpec, ExceptionMode, Location};
 use std::process::ExitCode;
 
 /// Runs a session command.
@@ -36,20 +35,10 @@ pub fn call(request: &Request) -> Result<Answer, Failure> {
     }
 }
 
-#[derive(Serialize)]
-struct Tagged<'a> {
-    schema: &'static str,
-    #[serde(flatten)]
-    answer: &'a Answer,
-}
-
 /// Prints an answer as text or JSON.
 pub fn print_answer(cli: &Cli, answer: &Answer) {
     if cli.json {
-        printer::json(&Tagged {
-            schema: SESSION_SCHEMA,
-            answer,
-        });
+        printer::json(&answer.to_json());
     } else {
         printer::text(&borescope_render::render_answer(answer, &settings::render(&cli.budget)));
     }
@@ -83,7 +72,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         Commands::Status => Request::Status { session },
         Commands::Stop => Request::Stop { session },
         Commands::Sessions => Request::Sessions,
-        Commands::Probe(_) | Commands::Daemon(_) => {
+        Commands::Probe(_) | Commands::Daemon(_) | Commands::Mcp(_) => {
             return Err(Failure::input("not a session command"));
         }
     })

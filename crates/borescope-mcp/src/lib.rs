@@ -1,0 +1,54 @@
+//! `borescope mcp`: the agent debugger's tools over the Model Context Protocol.
+//!
+//! One tool per CLI verb ([`server`]), each a thin call into the same machinery the CLI uses:
+//! `probe` runs in this process through `borescope-debugger`; every session tool is one request
+//! to the per-user session daemon over `borescope-ipc`, so a person at a terminal and an agent
+//! share sessions by name. Results carry the rendered text report *and* structured content
+//! matching the CLI's `--json`, both bounded ([`response`]).
+//!
+//! Transports: stdio ([`serve_stdio`]) and Streamable HTTP on loopback with a bearer token
+//! ([`serve_http`]).
+
+#![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+// Reason: a panic would drop every agent's connection.
+
+mod http;
+mod params;
+mod response;
+mod server;
+mod tools;
+
+pub use http::serve_http;
+pub use server::{BorescopeMcp, McpConfig};
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+pub enum McpError {
+    /// The transport failed.
+    #[error("MCP transport: {0}")]
+    Transport(String),
+    /// Binding the HTTP address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Serves MCP over stdin/stdout until the client disconnects.
+pub async fn serve_stdio(config: McpConfig) -> Result<(), McpError> {
+    use rmcp::ServiceExt;
+    let service = BorescopeMcp::new(config)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| McpError::Transport(e.to_string()))?;
+    service
+        .waiting()
+        .await
+        .map_err(|e| McpError::Transport(e.to_string()))?;
+    Ok(())
+}

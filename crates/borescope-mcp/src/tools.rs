@@ -1,0 +1,390 @@
+//! The tools, one per CLI verb. Descriptions are written for an agent deciding what to call;
+//! each tool parses its own arguments (see [`crate::params`]) and is a thin call into the
+//! debugger (probe) or the session daemon (everything else).
+
+use crate::params::*;
+use crate::response::error;
+use crate::server::{BorescopeMcp, ToolResult};
+use borescope_debugger::process::StdinMode;
+use borescope_debugger::ProbeRequest;
+use borescope_ipc::{BreakRequest, Request, RunActionArg, StartRequest};
+use borescope_model::{BreakpointSpec, ExceptionMode, Location};
+use borescope_render::render_probe;
+use rmcp::model::JsonObject;
+use rmcp::{tool, tool_router};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Parses a tool's arguments or returns the tool error from the enclosing tool.
+macro_rules! arguments {
+    ($tool:literal, $arguments:expr) => {
+        match parse($tool, $arguments) {
+            Ok(params) => params,
+            Err(result) => return Ok(result),
+        }
+    };
+}
+
+/// Unwraps a `Result<T, String>` or returns it as a tool error.
+macro_rules! or_tool_error {
+    ($value:expr) => {
+        match $value {
+            Ok(value) => value,
+            Err(message) => return Ok(error(message)),
+        }
+    };
+}
+
+#[tool_router(vis = "pub(crate)")]
+impl BorescopeMcp {
+    #[tool(
+        description = "Run a program until a source line executes; return why it stopped, the source around the line, the stack (user frames first) and the locals, then end the program. The best first tool: one call, no session to manage. Exactly one outcome is reported: hit, uncaught exception (with where it was raised), exited without reaching the line (with exit code, the last output lines and why: file never loaded, line never ran, condition never true), or timeout (with where every thread was). Use `condition` to stop only on the interesting iteration, `hits` to sample several, `evals` to compute values in the frame. Works for Python (any entry: script, -m module, pytest, console script) and Node.",
+        input_schema = schema::<ProbeParams>()
+    )]
+    async fn probe(&self, arguments: JsonObject) -> ToolResult {
+        let params: ProbeParams = arguments!("probe", arguments);
+        if params.locations.is_empty() {
+            return Ok(error("give at least one location, e.g. {\"locations\": [\"app.py:12\"]}"));
+        }
+        let locations = or_tool_error!(locations(&params.locations));
+        let timeout = or_tool_error!(seconds(params.timeout_secs, 30.0));
+        let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
+        let request = ProbeRequest {
+            location_base: Some(cwd.clone()),
+            locations,
+            command: params.command,
+            language: None,
+            condition: params.condition,
+            hit: params.hit,
+            hits: params.hits,
+            evals: params.evals,
+            timeout,
+            python: params.python.map(PathBuf::from),
+            cwd: Some(cwd.clone()),
+            env: params.env.into_iter().collect(),
+            budget: self.budget(),
+            stdin: StdinMode::Null,
+        };
+        let cache = borescope_static::cache_dir();
+        match borescope_debugger::probe(request, &cache).await {
+            Ok(report) => {
+                let text = render_probe(&report, &self.render_context(Some(cwd)));
+                let json = serde_json::to_value(&report).unwrap_or_default();
+                Ok(self.result(text, json))
+            }
+            Err(e) => Ok(error(e.to_string())),
+        }
+    }
+
+    #[tool(
+        description = "Start a program under the debugger in a named session that the other tools drive (the session outlives this call). Pass `breakpoints` (FILE:LINE) so they are set before the first line runs; the call then waits for the first stop and returns its report. Without breakpoints or stop_on_entry the program just runs. Uncaught exceptions stop the program by default. Python needs debugpy in the program's interpreter (or provision_debugpy: true).",
+        input_schema = schema::<StartParams>()
+    )]
+    async fn start_session(&self, arguments: JsonObject) -> ToolResult {
+        let params: StartParams = arguments!("start_session", arguments);
+        if params.command.is_empty() {
+            return Ok(error("give the command to run, e.g. {\"command\": [\"python3\", \"app.py\"]}"));
+        }
+        let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
+        let breakpoints = or_tool_error!(locations(&params.breakpoints))
+            .into_iter()
+            .map(|location| BreakpointSpec { location, condition: None, hit: None, log: None })
+            .collect();
+        let exceptions = match params.exceptions.as_deref() {
+            None | Some("uncaught") => ExceptionMode::Uncaught,
+            Some("raised") => ExceptionMode::Raised,
+            Some("none") => ExceptionMode::None,
+            Some(other) => return Ok(error(format!("exceptions `{other}` is not one of uncaught, raised, none"))),
+        };
+        let timeout = or_tool_error!(seconds(params.timeout_secs, 30.0));
+        self.session_call(Request::Start {
+            session: session_name(params.session),
+            spec: Box::new(StartRequest {
+                command: params.command,
+                cwd: cwd.clone(),
+                client_cwd: cwd,
+                env: std::env::vars().collect(),
+                overrides: params.env.into_iter().collect(),
+                python: None,
+                language: None,
+                breakpoints,
+                stop_on_entry: params.stop_on_entry,
+                exceptions,
+                provision_debugpy: params.provision_debugpy,
+                timeout_ms: timeout.as_millis() as u64,
+                budget: self.budget(),
+            }),
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Set (or replace) a breakpoint at FILE:LINE in a session, optionally with a condition, a hit count, or a log message (a logpoint logs and never pauses). Works while the program runs. Returns every breakpoint and whether it is verified or pending (script not loaded yet).",
+        input_schema = schema::<BreakpointParams>()
+    )]
+    async fn set_breakpoint(&self, arguments: JsonObject) -> ToolResult {
+        let params: BreakpointParams = arguments!("set_breakpoint", arguments);
+        let location = or_tool_error!(Location::parse(&params.location).map_err(|e| e.to_string()));
+        if params.hit == Some(0) {
+            return Ok(error("hit counts from 1"));
+        }
+        let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
+        let spec = BreakpointSpec { location, condition: params.condition, hit: params.hit, log: params.log };
+        self.session_call(Request::Break { session: session_name(params.session), cwd, op: BreakRequest::Set { spec } })
+            .await
+    }
+
+    #[tool(
+        description = "List a session's breakpoints with their state (verified, pending, rejected).",
+        input_schema = schema::<SessionParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn list_breakpoints(&self, arguments: JsonObject) -> ToolResult {
+        let params: SessionParams = arguments!("list_breakpoints", arguments);
+        let cwd = or_tool_error!(base_dir(None));
+        self.session_call(Request::Break { session: session_name(params.session), cwd, op: BreakRequest::List }).await
+    }
+
+    #[tool(
+        description = "Delete the breakpoint at FILE:LINE, or every breakpoint with all: true.",
+        input_schema = schema::<RemoveBreakpointParams>()
+    )]
+    async fn remove_breakpoint(&self, arguments: JsonObject) -> ToolResult {
+        let params: RemoveBreakpointParams = arguments!("remove_breakpoint", arguments);
+        let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
+        let op = match (params.location, params.all) {
+            (_, true) => BreakRequest::Clear,
+            (Some(text), false) => BreakRequest::Delete {
+                location: or_tool_error!(Location::parse(&text).map_err(|e| e.to_string())),
+            },
+            (None, false) => return Ok(error("give `location` (\"FILE:LINE\") or `all: true`")),
+        };
+        self.session_call(Request::Break { session: session_name(params.session), cwd, op }).await
+    }
+
+    #[tool(
+        name = "continue",
+        description = "Resume the program and wait for the next stop (breakpoint, exception) or its exit; returns the stop report (location, source, stack, locals) in the same call. If the program already stopped since the last call, that stop is returned first instead of resuming past it.",
+        input_schema = schema::<RunParams>()
+    )]
+    async fn resume(&self, arguments: JsonObject) -> ToolResult {
+        let params: RunParams = arguments!("continue", arguments);
+        self.run(params, RunActionArg::Continue).await
+    }
+
+    #[tool(
+        description = "Step over one line in the stopped thread; returns where it stopped (report with locals).",
+        input_schema = schema::<RunParams>()
+    )]
+    async fn step_over(&self, arguments: JsonObject) -> ToolResult {
+        let params: RunParams = arguments!("step_over", arguments);
+        self.run(params, RunActionArg::Next).await
+    }
+
+    #[tool(
+        description = "Step into the call on the current line; returns where it stopped.",
+        input_schema = schema::<RunParams>()
+    )]
+    async fn step_into(&self, arguments: JsonObject) -> ToolResult {
+        let params: RunParams = arguments!("step_into", arguments);
+        self.run(params, RunActionArg::Step).await
+    }
+
+    #[tool(
+        description = "Run until the current function returns; returns where it stopped.",
+        input_schema = schema::<RunParams>()
+    )]
+    async fn step_out(&self, arguments: JsonObject) -> ToolResult {
+        let params: RunParams = arguments!("step_out", arguments);
+        self.run(params, RunActionArg::Out).await
+    }
+
+    #[tool(
+        description = "Pause a running program (e.g. one stuck in a loop) and return where it is.",
+        input_schema = schema::<RunParams>()
+    )]
+    async fn pause(&self, arguments: JsonObject) -> ToolResult {
+        let params: RunParams = arguments!("pause", arguments);
+        self.run(params, RunActionArg::Pause).await
+    }
+
+    #[tool(
+        description = "The stopped thread's stack, innermost first; library and runtime frames are collapsed. Frame numbers work with select_frame.",
+        input_schema = schema::<SessionParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn stack(&self, arguments: JsonObject) -> ToolResult {
+        let params: SessionParams = arguments!("stack", arguments);
+        self.session_call(Request::Stack { session: session_name(params.session) }).await
+    }
+
+    #[tool(
+        description = "The program's threads and where each is.",
+        input_schema = schema::<SessionParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn threads(&self, arguments: JsonObject) -> ToolResult {
+        let params: SessionParams = arguments!("threads", arguments);
+        self.session_call(Request::Threads { session: session_name(params.session) }).await
+    }
+
+    #[tool(
+        description = "Select stack frame N (0 = innermost) for variables and evaluate; returns its locals.",
+        input_schema = schema::<FrameParams>()
+    )]
+    async fn select_frame(&self, arguments: JsonObject) -> ToolResult {
+        let params: FrameParams = arguments!("select_frame", arguments);
+        self.session_call(Request::Frame { session: session_name(params.session), index: params.index, budget: self.budget() })
+            .await
+    }
+
+    #[tool(
+        description = "Locals of the selected frame, or the children of a value given a path such as \"order.items[0]\" or \"config['db']\".",
+        input_schema = schema::<VariablesParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn variables(&self, arguments: JsonObject) -> ToolResult {
+        let params: VariablesParams = arguments!("variables", arguments);
+        self.session_call(Request::Vars {
+            session: session_name(params.session),
+            path: params.path,
+            closures: params.closures,
+            budget: self.budget(),
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Evaluate an expression in the selected frame of the stopped program and return its value (errors are returned as the result, not raised).",
+        input_schema = schema::<EvaluateParams>()
+    )]
+    async fn evaluate(&self, arguments: JsonObject) -> ToolResult {
+        let params: EvaluateParams = arguments!("evaluate", arguments);
+        self.session_call(Request::Eval {
+            session: session_name(params.session),
+            expression: params.expression,
+            budget: self.budget(),
+        })
+        .await
+    }
+
+    #[tool(
+        description = "The program's stdout/stderr since a cursor; pass the returned next_cursor next time to get only new lines.",
+        input_schema = schema::<OutputParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn output(&self, arguments: JsonObject) -> ToolResult {
+        let params: OutputParams = arguments!("output", arguments);
+        self.session_call(Request::Output {
+            session: session_name(params.session),
+            since: params.since.unwrap_or(0),
+            limit: params.limit.unwrap_or(200),
+        })
+        .await
+    }
+
+    #[tool(
+        description = "A session's state: running, paused (and where), or exited (and its exit code).",
+        input_schema = schema::<SessionParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn status(&self, arguments: JsonObject) -> ToolResult {
+        let params: SessionParams = arguments!("status", arguments);
+        self.session_call(Request::Status { session: session_name(params.session) }).await
+    }
+
+    #[tool(
+        description = "End a session: stops the program (or detaches from an attached one) and frees the name.",
+        input_schema = schema::<SessionParams>()
+    )]
+    async fn stop_session(&self, arguments: JsonObject) -> ToolResult {
+        let params: SessionParams = arguments!("stop_session", arguments);
+        self.session_call(Request::Stop { session: session_name(params.session) }).await
+    }
+
+    #[tool(
+        description = "List every debug session (shared with the borescope CLI) with its state.",
+        input_schema = schema::<NoParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn list_sessions(&self, arguments: JsonObject) -> ToolResult {
+        let _: NoParams = arguments!("list_sessions", arguments);
+        self.session_call(Request::Sessions).await
+    }
+}
+
+impl BorescopeMcp {
+    async fn run(&self, params: RunParams, action: RunActionArg) -> ToolResult {
+        let timeout = or_tool_error!(seconds(params.timeout_secs, 30.0));
+        self.session_call(Request::Run {
+            session: session_name(params.session),
+            action,
+            timeout_ms: timeout.as_millis() as u64,
+            budget: self.budget(),
+        })
+        .await
+    }
+}
+
+fn session_name(session: Option<String>) -> String {
+    session.filter(|s| !s.is_empty()).unwrap_or_else(borescope_static::default_session)
+}
+
+fn locations(texts: &[String]) -> Result<Vec<Location>, String> {
+    texts
+        .iter()
+        .map(|text| Location::parse(text).map_err(|e| format!("{e}; pass locations like [\"app.py:12\"]")))
+        .collect()
+}
+
+fn seconds(value: Option<f64>, default: f64) -> Result<Duration, String> {
+    let value = value.unwrap_or(default);
+    if !value.is_finite() || value <= 0.0 || value > 86_400.0 {
+        return Err(format!("timeout_secs {value} must be between 0 and 86400"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// The directory relative paths resolve against: `cwd` (absolute, or relative to the server's)
+/// or the server's own.
+fn base_dir(cwd: Option<&str>) -> Result<PathBuf, String> {
+    let here = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    match cwd {
+        None => Ok(here),
+        Some(dir) => {
+            let dir = here.join(dir);
+            if dir.is_dir() {
+                Ok(dir)
+            } else {
+                Err(format!("cwd `{}` is not a directory", dir.display()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_an_object_schema_and_a_description() {
+        let tools = BorescopeMcp::tool_router().list_all();
+        assert!(tools.len() >= 18, "{} tools", tools.len());
+        for tool in tools {
+            assert_eq!(tool.input_schema.get("type").and_then(|t| t.as_str()), Some("object"), "{}", tool.name);
+            assert!(tool.description.as_deref().is_some_and(|d| d.len() > 30), "{}", tool.name);
+        }
+    }
+
+    #[test]
+    fn bad_arguments_become_one_line_tool_errors() {
+        let mut arguments = JsonObject::new();
+        arguments.insert("expresion".into(), serde_json::json!("x"));
+        let Err(result) = parse::<EvaluateParams>("evaluate", arguments) else {
+            panic!("a misspelt field must be refused");
+        };
+        assert_eq!(result.is_error, Some(true));
+        let text = serde_json::to_string(&result.content).unwrap_or_default();
+        assert!(text.contains("unknown field `expresion`"), "{text}");
+    }
+}
