@@ -7,6 +7,7 @@ Modules:
     lines    -- which lines of a file hold code, from the interpreter's own compiler
     probe    -- watches lines with sys.monitoring (3.12+) or a narrow settrace (3.9-3.11)
     listen   -- starts debugpy inside the program for an interactive session
+    remote   -- jobs run inside an already-running program through PEP 768 (attach, exec)
 """
 
 VERSION = "0.1.0"

@@ -7,9 +7,24 @@ breakpoints, so not a line of user code runs unobserved. If debugpy cannot be im
 program is ended before any user code runs and borescope is told exactly why.
 """
 
+import contextlib
 import os
 import socket
 import sys
+
+
+@contextlib.contextmanager
+def quiet_pydevd():
+    """pydevd reads PYDEVD_DISABLE_FILE_VALIDATION when it is first imported and otherwise
+    warns on the program's stderr about frozen modules. borescope's breakpoints are on user
+    files, which are never frozen, so the warning is noise in someone else's output."""
+    had = "PYDEVD_DISABLE_FILE_VALIDATION" in os.environ
+    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    try:
+        yield
+    finally:
+        if not had:
+            os.environ.pop("PYDEVD_DISABLE_FILE_VALIDATION", None)
 
 
 def start(job, chan, hello):
@@ -19,12 +34,9 @@ def start(job, chan, hello):
     extra = job.get("debugpy_path")
     if extra and extra not in sys.path:
         sys.path.append(extra)
-    # Without this pydevd warns about frozen modules on every start; borescope's breakpoints
-    # are on user files, which are never frozen.
-    had_validation = "PYDEVD_DISABLE_FILE_VALIDATION" in os.environ
-    os.environ["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
     try:
-        import debugpy
+        with quiet_pydevd():
+            import debugpy
     except ImportError as exc:
         chan.send(hello)
         chan.send({"type": "no_debugpy", "executable": sys.executable, "error": str(exc)})
@@ -32,12 +44,7 @@ def start(job, chan, hello):
         os._exit(97)
     hello["debugpy"] = getattr(debugpy, "__version__", "?")
     chan.send(hello)
-    agent_dir = hello.get("agent_dir")
-    try:
-        host, port = listen(debugpy, job.get("token"), agent_dir)
-    finally:
-        if not had_validation:
-            os.environ.pop("PYDEVD_DISABLE_FILE_VALIDATION", None)
+    host, port = listen(debugpy, job.get("token"), hello.get("agent_dir"))
     chan.send({"type": "listening", "host": host, "port": port})
     debugpy.wait_for_client()
     tune_socket()
@@ -85,6 +92,11 @@ def install_exception_stop(debugpy):
 def listen(debugpy, token, hidden_dir):
     """debugpy.listen with the in-process adapter, an access token, and our own files hidden
     from the debugger (so a step never lands in borescope code)."""
+    with quiet_pydevd():
+        return _listen(debugpy, token, hidden_dir)
+
+
+def _listen(debugpy, token, hidden_dir):
     try:
         debugpy.configure(subProcess=False)
     except Exception:

@@ -3,9 +3,11 @@
 
 #![deny(missing_docs)]
 
+mod attach;
 mod budget;
 mod session;
 
+pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
 pub use budget::BudgetArgs;
 pub use session::*;
 
@@ -20,7 +22,8 @@ Quick start:
   borescope probe app.py:12                       run `python3 app.py` until line 12 runs
   borescope probe app.py:12 --if 'n > 3' -- python3 app.py --flag
   borescope start --break app.py:12 -- python3 app.py   interactive session (needs debugpy)
-  borescope vars; borescope eval 'order.total'; borescope next; borescope stop";
+  borescope vars; borescope eval 'order.total'; borescope next; borescope stop
+  borescope ps; borescope attach PID --break app.py:12     debug a running process (3.14+)";
 
 /// Look inside running Python and Node.js programs: one-shot probes and debugger sessions,
 /// with reports written for people and AI agents alike.
@@ -60,6 +63,9 @@ pub enum Commands {
     Probe(ProbeArgs),
     /// Start a program under the debugger in a named session that later commands drive.
     Start(StartArgs),
+    /// Attach the debugger to a running Python 3.14+ process: no restart, nothing installed
+    /// in it, containers included. Later commands drive it; `stop` detaches.
+    Attach(AttachArgs),
     /// Set, list or delete breakpoints in a session.
     Break(BreakArgs),
     /// Resume until the next stop and print its report.
@@ -90,6 +96,11 @@ pub enum Commands {
     Stop,
     /// List all sessions.
     Sessions,
+    /// List running Python processes: version, CPU, memory, ports, server role (which process
+    /// serves requests), and whether borescope can attach.
+    Ps(PsArgs),
+    /// Run Python code inside a running Python 3.14+ process and print what it printed.
+    Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
     Mcp(McpArgs),
     /// Run the session daemon in the foreground (started automatically; rarely needed by hand).

@@ -23,6 +23,7 @@ pub async fn handle(ctx: &Context, request: Request) -> Response {
     match request {
         Request::Ping | Request::Sessions => sessions(ctx).await,
         Request::Start { session, spec } => start(ctx, &session, *spec).await,
+        Request::Attach { session, spec } => crate::attach::attach(ctx, &session, *spec).await,
         Request::Stop { session } => stop(ctx, &session).await,
         Request::Shutdown => Response::error(ErrorKind::Failed, "shutdown is handled by the server"),
         Request::Break { session, cwd, op } => {
@@ -185,25 +186,36 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     if let Err(response) = valid_name(name) {
         return response;
     }
-    let session = {
+    let (session, listener) = {
         let mut registry = ctx.registry.lock().await;
         let lost = registry.lost(name).map(str::to_string);
         match (registry.remove(name), lost) {
-            (Some(session), _) => session,
+            (Some(session), _) => (session, registry.take_listener(name)),
             (None, Some(why)) => return Response::error(ErrorKind::Failed, why),
             (None, None) => return missing(&registry, name),
         }
     };
-    Response::ok(session.stop().await)
+    let mut answer = session.stop().await;
+    if let Some(listener) = listener {
+        crate::attach::undo(listener, &mut answer).await;
+    }
+    Response::ok(answer)
 }
 
-/// Stops every session (daemon shutdown).
+/// Stops every session (daemon shutdown); attached processes are detached and keep running.
 pub async fn stop_all(ctx: &Context) {
     let sessions = ctx.registry.lock().await.all();
     for session in sessions {
         let name = session.info().name;
-        session.stop().await;
-        ctx.registry.lock().await.remove(&name);
+        let mut answer = session.stop().await;
+        let listener = {
+            let mut registry = ctx.registry.lock().await;
+            registry.remove(&name);
+            registry.take_listener(&name)
+        };
+        if let Some(listener) = listener {
+            crate::attach::undo(listener, &mut answer).await;
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 //! * [`registry`]: the named sessions, plus on-disk records so a daemon that died is noticed by
 //!   the next one and its sessions are reported truthfully ("ended when the daemon stopped").
 //! * [`handlers`]: maps each request onto the debugger capability.
+//! * [`attach`]: `attach` and the detach half of `stop`, joining the attach capability
+//!   (debugpy started inside a running process) to the debugger's sessions.
 //!
 //! It is started on demand by clients (`borescope daemon` in the background) and exits after a
 //! while without sessions.
@@ -14,6 +16,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 // Reason: a panic would end every session of the user at once.
 
+mod attach;
 mod handlers;
 mod registry;
 mod server;

@@ -5,6 +5,7 @@
 //! any program of theirs still running (checked by pid and start time, so a reused pid is never
 //! touched) and remembers the sessions as lost, so the next command on them says what happened.
 
+use borescope_attach::listen::DebugpyListener;
 use borescope_debugger::session::Session;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -30,6 +31,8 @@ pub struct SessionRecord {
 #[derive(Default)]
 pub struct Registry {
     sessions: HashMap<String, Arc<Session>>,
+    /// What attach started inside processes, by session (undone when the session stops).
+    listeners: HashMap<String, DebugpyListener>,
     starting: HashSet<String>,
     lost: HashMap<String, String>,
     dir: PathBuf,
@@ -95,6 +98,17 @@ impl Registry {
             tracing::warn!(%error, "cannot write session record");
         }
         self.sessions.insert(name.to_string(), Arc::new(session));
+    }
+
+    /// Registers a session attached to a running process, with what attach set up in it.
+    pub fn insert_attached(&mut self, name: &str, session: Session, listener: DebugpyListener) {
+        self.insert(name, session, true);
+        self.listeners.insert(name.to_string(), listener);
+    }
+
+    /// What attach set up for `name`, handed over for undoing.
+    pub fn take_listener(&mut self, name: &str) -> Option<DebugpyListener> {
+        self.listeners.remove(name)
     }
 
     /// Removes a session and its record.
@@ -176,9 +190,7 @@ fn write_record(dir: &Path, record: &SessionRecord) -> std::io::Result<()> {
     std::fs::rename(&temp, &final_path)
 }
 
-/// Field 22 of `/proc/PID/stat` (start time in clock ticks).
+/// The process's start time (with the pid, it identifies the process).
 pub fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    after.split_whitespace().nth(19)?.parse().ok()
+    borescope_inject::procfs::stat(pid).ok().map(|s| s.start_time)
 }

@@ -6,7 +6,7 @@ use borescope_model::SourceContext;
 pub const RADIUS: u32 = 3;
 
 /// Reads `file` and returns the lines around `line`, or `None` when it cannot be read.
-pub fn source_context(file: &str, line: u32) -> Option<SourceContext> {
+pub fn source_context(file: impl AsRef<std::path::Path>, line: u32) -> Option<SourceContext> {
     let bytes = std::fs::read(file).ok()?;
     let text = String::from_utf8_lossy(&bytes);
     context_from_text(&text, line)

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Protocol version; bump when a request or answer changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A request with the client's protocol version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +86,29 @@ pub struct StartRequest {
     pub budget: Budget,
 }
 
+/// What `attach` carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AttachRequest {
+    /// The process.
+    pub pid: u32,
+    /// Run the start-up job in this thread (native id as the process sees it) instead of the
+    /// main thread.
+    #[serde(default)]
+    pub thread: Option<u64>,
+    /// Breakpoints to set at once (paths relative to `client_cwd` allowed).
+    pub breakpoints: Vec<BreakpointSpec>,
+    /// The caller's working directory.
+    pub client_cwd: PathBuf,
+    /// Which exceptions stop the program.
+    pub exceptions: ExceptionMode,
+    /// How long the process may take to pick up the start-up job, in milliseconds.
+    pub timeout_ms: u64,
+    /// Ship borescope's copy of debugpy in when the process has none.
+    pub ship_debugpy: bool,
+    /// Budget for the report.
+    pub budget: Budget,
+}
+
 /// What `break` does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -118,6 +141,13 @@ pub enum Request {
         session: String,
         /// What to start.
         spec: Box<StartRequest>,
+    },
+    /// Attach to a running Python process in a new session.
+    Attach {
+        /// Session name.
+        session: String,
+        /// What to attach to.
+        spec: Box<AttachRequest>,
     },
     /// Change or list breakpoints.
     Break {

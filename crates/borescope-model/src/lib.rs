@@ -16,12 +16,17 @@
 
 #![deny(missing_docs)]
 
+mod attach;
 mod budget;
 mod location;
 mod probe;
 mod report;
 mod session;
 
+pub use attach::{
+    ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, EXEC_SCHEMA, LISTEN_SCHEMA,
+    PS_SCHEMA,
+};
 pub use budget::Budget;
 pub use location::{Location, LocationError};
 pub use probe::{ProbeOutcome, ProbeReport, ThreadSnapshot, PROBE_SCHEMA};

@@ -264,6 +264,9 @@ pub enum Answer {
         /// The last output lines.
         #[serde(default)]
         output: OutputTail,
+        /// What else the user should know (e.g. a detach that could not finish cleaning up).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notices: Vec<Notice>,
     },
 }
 

@@ -155,7 +155,9 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             detached,
             exit,
             output,
+            notices,
         } => {
+            notes.extend(notices);
             if *detached {
                 out.push_str(&format!(
                     "Session `{session}` detached; the process keeps running\n"

@@ -13,12 +13,14 @@
 mod answer;
 mod paths;
 mod probe;
+mod process;
 mod stop;
 mod text;
 
 pub use answer::render_answer;
 pub use paths::PathStyle;
 pub use probe::render_probe;
+pub use process::{render_exec, render_listen, render_ps};
 pub use stop::render_stop;
 
 use borescope_model::Budget;

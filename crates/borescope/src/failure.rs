@@ -63,3 +63,14 @@ impl From<anyhow::Error> for Failure {
         Failure::failed(format!("{error:#}"))
     }
 }
+
+impl From<borescope_attach::AttachError> for Failure {
+    fn from(error: borescope_attach::AttachError) -> Failure {
+        let message = error.to_string();
+        if error.is_input_error() {
+            Failure::input(message)
+        } else {
+            Failure::failed(message)
+        }
+    }
+}

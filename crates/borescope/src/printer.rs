@@ -18,3 +18,10 @@ pub fn json<T: Serialize>(value: &T) {
     }
     let _ = out.flush();
 }
+
+/// Prints text on stderr (a program's own error output that a command passes on).
+pub fn error_text(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}

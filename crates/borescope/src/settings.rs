@@ -1,8 +1,9 @@
 //! Turning parsed arguments into the values the libraries take.
 
 use crate::failure::Failure;
-use borescope_cli::{BudgetArgs, LangArg};
-use borescope_model::{Budget, Language};
+use borescope_attach::ThreadChoice;
+use borescope_cli::{BudgetArgs, ExceptionsArg, LangArg};
+use borescope_model::{Budget, ExceptionMode, Language};
 use borescope_render::{PathStyle, RenderContext};
 use std::time::Duration;
 
@@ -55,4 +56,18 @@ pub fn language(lang: Option<LangArg>) -> Option<Language> {
         LangArg::Python => Language::Python,
         LangArg::Node => Language::Node,
     })
+}
+
+/// `--exceptions`.
+pub fn exceptions(arg: ExceptionsArg) -> ExceptionMode {
+    match arg {
+        ExceptionsArg::Uncaught => ExceptionMode::Uncaught,
+        ExceptionsArg::Raised => ExceptionMode::Raised,
+        ExceptionsArg::None => ExceptionMode::None,
+    }
+}
+
+/// `--thread TID`: that thread, else the main thread.
+pub fn thread(tid: Option<u64>) -> ThreadChoice {
+    tid.map(ThreadChoice::Native).unwrap_or(ThreadChoice::Main)
 }

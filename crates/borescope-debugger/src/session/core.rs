@@ -26,6 +26,8 @@ pub(crate) struct SessionCore<P> {
     output_cursor: AtomicU64,
     /// The last stop (epoch) whose report a client has seen.
     reported: AtomicU64,
+    /// borescope attached to a process it did not start: it is never signalled.
+    attached: bool,
 }
 
 impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
@@ -39,7 +41,19 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             output,
             output_cursor: AtomicU64::new(0),
             reported: AtomicU64::new(0),
+            attached: false,
         }
+    }
+
+    /// Marks the program as one borescope attached to: `kill` and drop leave it alone.
+    pub fn into_attached(mut self) -> SessionCore<P> {
+        self.attached = true;
+        self
+    }
+
+    /// True for an attached process.
+    pub fn is_attached(&self) -> bool {
+        self.attached
     }
 
     /// The state right now.
@@ -146,8 +160,9 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
     }
 
     /// Kills the program's process group and waits (up to 5 s) for the exit to be recorded.
+    /// An attached process is never killed.
     pub async fn kill(&self) -> Option<ExitInfo> {
-        if !self.snapshot().run.is_exited() {
+        if !self.attached && !self.snapshot().run.is_exited() {
             let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
             let mut receiver = self.state.subscribe();
             let _ = tokio::time::timeout(Duration::from_secs(5), async {
@@ -168,13 +183,14 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             detached,
             exit,
             output: self.output.tail_since(0, 10),
+            notices: Vec::new(),
         }
     }
 }
 
 impl<P> Drop for SessionCore<P> {
     fn drop(&mut self) {
-        if !self.state.borrow().run.is_exited() {
+        if !self.attached && !self.state.borrow().run.is_exited() {
             let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
         }
     }
@@ -186,4 +202,20 @@ pub(crate) async fn watch_exit<P>(mut process: ProgramProcess, state: Arc<watch:
     process.kill_group();
     process.drain_output().await;
     state.send_modify(|s| s.run = RunState::Exited(exit));
+}
+
+/// Watches a process borescope did not start (no exit status to wait for): polls its
+/// `/proc/PID/stat` start time and records the end when the pid is gone or reused.
+pub(crate) async fn watch_attached_exit<P>(pid: u32, start_time: u64, state: Arc<watch::Sender<Snapshot<P>>>) {
+    let same_process = || borescope_inject::procfs::stat(pid).is_ok_and(|s| s.start_time == start_time && s.state != 'Z');
+    loop {
+        if state.borrow().run.is_exited() {
+            return;
+        }
+        if !same_process() {
+            state.send_modify(|s| s.run = RunState::Exited(ExitInfo { code: None, signal: None }));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -1,6 +1,7 @@
 //! Building model reports from debugpy's DAP answers: the stop (stack, locals, exception) and
 //! variable listings.
 
+use super::paths::PathMap;
 use crate::frames::FrameClassifier;
 use crate::redact::{is_secret_name, redact_text};
 use crate::source::source_context;
@@ -31,6 +32,7 @@ pub(super) async fn build_stop(
     event: &StoppedEvent,
     epoch: u64,
     classifier: &FrameClassifier,
+    paths: &PathMap,
     budget: &Budget,
 ) -> Result<CurrentStop, DebuggerError> {
     let threads = client.request::<dap::Threads>(serde_json::Value::Null).await?;
@@ -76,7 +78,7 @@ pub(super) async fn build_stop(
     };
     let source = location
         .as_ref()
-        .and_then(|loc| source_context(&loc.file, loc.line));
+        .and_then(|loc| source_context(paths.readable(&loc.file), loc.line));
     Ok(CurrentStop {
         epoch,
         thread_id,

@@ -5,14 +5,18 @@
 //! debugpy running inside the program; the Node backend speaks CDP to V8. Both answer with
 //! `borescope-model` types, so every front door renders the same reports.
 
+mod attached;
 mod breakpoints;
 mod core;
 mod dap_report;
 mod launch;
+mod paths;
 mod python;
 mod state;
 
+pub use attached::AttachSpec;
 pub use launch::{LaunchSpec, RunAction};
+pub use paths::PathMap;
 pub(crate) use breakpoints::BreakpointTable;
 pub(crate) use core::{watch_exit, SessionCore};
 pub(crate) use python::no_such_frame;
@@ -62,6 +66,12 @@ impl Session {
                 Ok((Session::Node(session), report))
             }
         }
+    }
+
+    /// Connects to debugpy already listening inside a running Python process.
+    pub async fn attach(name: &str, spec: AttachSpec) -> Result<(Session, SessionReport), DebuggerError> {
+        let (session, report) = PythonSession::attach(name, spec).await?;
+        Ok((Session::Python(session), report))
     }
 
     /// Summary for `sessions` / `status`.
@@ -153,7 +163,7 @@ impl Session {
         }
     }
 
-    /// `stop`: ends the program (or detaches) and releases everything.
+    /// `stop`: ends the program (or, for an attached one, detaches and leaves it running).
     pub async fn stop(&self) -> Answer {
         match self {
             Session::Python(s) => s.stop().await,

@@ -8,6 +8,7 @@
 
 use super::breakpoints::BreakpointTable;
 use super::core::{watch_exit, SessionCore};
+use super::paths::PathMap;
 use super::dap_report::{build_stop, children, frame_locals, variable_from_dap, CurrentStop};
 use super::launch::{start_listening, LaunchSpec, RunAction};
 use super::state::{RunState, Snapshot};
@@ -19,7 +20,7 @@ use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
 use borescope_dap::{DapClient, Event};
 use borescope_model::{
-    Answer, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
+    Answer, BreakpointSpec, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
     Notice, OutputStream, SessionInfo, SessionReport, SessionState, ThreadRef, ThreadState,
 };
 use serde_json::{json, Value};
@@ -30,11 +31,13 @@ use tokio::sync::{mpsc, watch, Mutex};
 
 /// A Python program under debugpy.
 pub struct PythonSession {
-    core: SessionCore<StoppedEvent>,
-    client: Arc<DapClient>,
-    classifier: FrameClassifier,
-    breakpoints: Mutex<BreakpointTable>,
-    current: Mutex<Option<CurrentStop>>,
+    pub(super) core: SessionCore<StoppedEvent>,
+    pub(super) client: Arc<DapClient>,
+    pub(super) classifier: FrameClassifier,
+    /// Our view of the debuggee's files versus its own (they differ for attached containers).
+    pub(super) paths: PathMap,
+    pub(super) breakpoints: Mutex<BreakpointTable>,
+    pub(super) current: Mutex<Option<CurrentStop>>,
 }
 
 impl PythonSession {
@@ -55,7 +58,8 @@ impl PythonSession {
         for bp in &listening.breakpoints {
             table.set(bp.clone());
         }
-        let early = handshake(&client, &mut events, &listening.token, &mut table, spec.exceptions).await?;
+        let paths = PathMap::same();
+        let early = handshake(&client, &mut events, &listening.token, &mut table, &paths, spec.exceptions, false).await?;
         let core = SessionCore::new(
             name,
             Language::Python,
@@ -69,6 +73,7 @@ impl PythonSession {
             core,
             client,
             classifier,
+            paths,
             breakpoints: Mutex::new(table),
             current: Mutex::new(None),
         };
@@ -99,7 +104,7 @@ impl PythonSession {
             .ok()
             .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).and_then(|c| c.stop.location.clone()));
         let breakpoints = self.breakpoints.try_lock().map(|t| t.len()).unwrap_or(0);
-        self.core.info(location, breakpoints, false)
+        self.core.info(location, breakpoints, self.core.is_attached())
     }
 
     /// `continue`, `next`, `step`, `out`, `pause`.
@@ -142,7 +147,7 @@ impl PythonSession {
         self.wait_and_report(snapshot.epoch, timeout, budget).await
     }
 
-    async fn wait_and_report(&self, epoch: u64, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+    pub(super) async fn wait_and_report(&self, epoch: u64, timeout: Duration, budget: &Budget) -> Result<SessionReport, DebuggerError> {
         let stopped = self.core.wait_for_stop(epoch, timeout).await;
         let mut report = self.report_now(budget).await?;
         if !stopped {
@@ -152,7 +157,7 @@ impl PythonSession {
     }
 
     /// A report of the state right now (building the stop report if paused).
-    async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+    pub(super) async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
         let mut report = self.core.base_report();
         if report.state == SessionState::Paused {
             let current = self.current_stop(budget).await?;
@@ -172,7 +177,7 @@ impl PythonSession {
         if let Some(stop) = current.as_ref().filter(|c| c.epoch == snapshot.epoch) {
             return Ok(stop.clone());
         }
-        let stop = build_stop(&self.client, event, snapshot.epoch, &self.classifier, budget).await?;
+        let stop = build_stop(&self.client, event, snapshot.epoch, &self.classifier, &self.paths, budget).await?;
         *current = Some(stop.clone());
         Ok(stop)
     }
@@ -195,10 +200,15 @@ impl PythonSession {
 
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        let op = match op {
+            BreakOp::Set(spec) => BreakOp::Set(BreakpointSpec { location: self.paths.locate(spec.location, cwd), ..spec }),
+            BreakOp::Delete(location) => BreakOp::Delete(self.paths.locate(location, cwd)),
+            other => other,
+        };
         let mut table = self.breakpoints.lock().await;
         let change = table.apply(op, cwd, Language::Python)?;
         for file in &change.files {
-            send_file_breakpoints(&self.client, &mut table, file).await?;
+            send_file_breakpoints(&self.client, &mut table, &self.paths, file).await?;
         }
         Ok(Answer::Breakpoints {
             session: self.core.name.clone(),
@@ -356,8 +366,12 @@ impl PythonSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program and its process group.
+    /// `stop`: ends the program and its process group; an attached program is detached from
+    /// instead and keeps running.
     pub async fn stop(&self) -> Answer {
+        if self.core.is_attached() {
+            return self.detach().await;
+        }
         let exit = self.core.kill().await;
         self.core.ended(exit, false)
     }
@@ -374,12 +388,14 @@ pub(crate) fn no_such_frame(index: usize, len: usize) -> DebuggerError {
 /// The DAP start-up sequence debugpy needs: authorize, initialize, attach *without awaiting*,
 /// wait for `initialized`, configure, `configurationDone`, then await both answers. Returns
 /// the events that arrived meanwhile.
-async fn handshake(
+pub(super) async fn handshake(
     client: &DapClient,
     events: &mut mpsc::UnboundedReceiver<Event>,
     token: &str,
     table: &mut BreakpointTable,
+    paths: &PathMap,
     exceptions: ExceptionMode,
+    redirect_output: bool,
 ) -> Result<Vec<Event>, DebuggerError> {
     client
         .request::<dap::PydevdAuthorize>(dap::PydevdAuthorizeArguments { debug_server_access_token: token.into() })
@@ -388,7 +404,9 @@ async fn handshake(
     let attach = client
         .send::<dap::Attach>(json!({
             "justMyCode": true,
-            "redirectOutput": false,
+            // A program borescope started has its output captured from its pipes; an attached
+            // one writes where it always did, so debugpy relays it.
+            "redirectOutput": redirect_output,
             "showReturnValue": false,
             "variablePresentation": {"special": "hide", "function": "hide", "class": "hide", "protected": "inline"},
         }))
@@ -405,7 +423,7 @@ async fn handshake(
         early.push(event);
     }
     for file in table.files() {
-        send_file_breakpoints(client, table, &file).await?;
+        send_file_breakpoints(client, table, paths, &file).await?;
     }
     let filters: Vec<String> = match exceptions {
         ExceptionMode::Uncaught => vec!["uncaught".into()],
@@ -422,7 +440,12 @@ async fn handshake(
 }
 
 /// Sends one file's breakpoints and records how debugpy bound them.
-async fn send_file_breakpoints(client: &DapClient, table: &mut BreakpointTable, file: &str) -> Result<(), DebuggerError> {
+async fn send_file_breakpoints(
+    client: &DapClient,
+    table: &mut BreakpointTable,
+    paths: &PathMap,
+    file: &str,
+) -> Result<(), DebuggerError> {
     let breakpoints: Vec<dap::SourceBreakpoint> = table
         .in_file(file)
         .iter()
@@ -435,7 +458,7 @@ async fn send_file_breakpoints(client: &DapClient, table: &mut BreakpointTable, 
         .collect();
     let reply = client
         .request::<dap::SetBreakpoints>(dap::SetBreakpointsArguments {
-            source: dap::Source { path: Some(file.to_string()), name: None },
+            source: dap::Source { path: Some(paths.to_theirs(file)), name: None },
             breakpoints,
         })
         .await?;
@@ -456,7 +479,7 @@ async fn send_file_breakpoints(client: &DapClient, table: &mut BreakpointTable, 
 }
 
 /// Turns DAP events into run-state changes; debugger messages (logpoints) go to the output.
-async fn pump_events(
+pub(super) async fn pump_events(
     mut events: mpsc::UnboundedReceiver<Event>,
     early: Vec<Event>,
     state: Arc<watch::Sender<Snapshot<StoppedEvent>>>,

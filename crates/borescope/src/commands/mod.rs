@@ -1,8 +1,11 @@
 //! One module per subcommand; each takes parsed arguments and returns an exit code.
 
+mod attach;
 mod daemon;
+mod exec;
 mod mcp;
 mod probe;
+mod ps;
 mod session;
 
 use crate::failure::Failure;
@@ -15,6 +18,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Probe(args) => probe::run(&cli, args),
         Commands::Daemon(args) => daemon::run(args),
         Commands::Mcp(args) => mcp::run(&cli, args),
+        Commands::Attach(args) => attach::run(&cli, args),
+        Commands::Ps(args) => ps::run(&cli, args),
+        Commands::Exec(args) => exec::run(&cli, args),
         _ => session::run(&cli),
     }
 }

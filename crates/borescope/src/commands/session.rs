@@ -3,10 +3,10 @@
 
 use crate::failure::Failure;
 use crate::{printer, settings};
-use borescope_cli::{BreakArgs, Cli, Commands, ExceptionsArg, StartArgs};
+use borescope_cli::{BreakArgs, Cli, Commands, StartArgs};
 use borescope_ipc::runtime::RuntimePaths;
 use borescope_ipc::{BreakRequest, ErrorKind, Request, Response, RunActionArg, StartRequest};
-use borescope_model::{Answer, BreakpointSpec, ExceptionMode, Location};
+use borescope_model::{Answer, BreakpointSpec, Location};
 use std::process::ExitCode;
 
 /// Runs a session command.
@@ -72,7 +72,12 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         Commands::Status => Request::Status { session },
         Commands::Stop => Request::Stop { session },
         Commands::Sessions => Request::Sessions,
-        Commands::Probe(_) | Commands::Daemon(_) | Commands::Mcp(_) => {
+        Commands::Probe(_)
+        | Commands::Daemon(_)
+        | Commands::Mcp(_)
+        | Commands::Attach(_)
+        | Commands::Ps(_)
+        | Commands::Exec(_) => {
             return Err(Failure::input("not a session command"));
         }
     })
@@ -100,11 +105,7 @@ fn start_request(cli: &Cli, args: &StartArgs) -> Result<Request, Failure> {
             })
         })
         .collect::<Result<Vec<_>, Failure>>()?;
-    let exceptions = match args.exceptions {
-        ExceptionsArg::Uncaught => ExceptionMode::Uncaught,
-        ExceptionsArg::Raised => ExceptionMode::Raised,
-        ExceptionsArg::None => ExceptionMode::None,
-    };
+    let exceptions = settings::exceptions(args.exceptions);
     Ok(Request::Start {
         session: cli.session.session.clone(),
         spec: Box::new(StartRequest {

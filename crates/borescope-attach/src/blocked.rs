@@ -1,0 +1,88 @@
+//! Saying where a thread is when it does not pick up injected code: its Python stack (read
+//! from memory), what it waits for in the kernel, and which other threads run Python and could
+//! take the job instead (`--thread TID`).
+
+use crate::job::Injector;
+use borescope_inject::procfs;
+use borescope_inject::runtime::ThreadState;
+use borescope_inject::stack::{thread_stack, PyFrame};
+use std::time::Duration;
+
+/// Frames shown per thread.
+const FRAMES: usize = 6;
+
+/// The multi-line explanation for an attach that timed out waiting for `thread`.
+pub fn diagnose(injector: &Injector, thread: &ThreadState, waited: Duration) -> String {
+    let target = &injector.target;
+    let pid = target.pid;
+    let memory = injector.memory();
+    let runtime = &injector.runtime;
+    let host_tid = target.host_tid(thread.native_id);
+    let is_main = host_tid == Some(pid);
+    let name = if is_main { "main thread".to_string() } else { format!("thread {}", thread.native_id) };
+    let mut out = format!(
+        "pid {pid}'s {name} did not run Python code for {:.1}s, so it never picked up borescope's request",
+        waited.as_secs_f64()
+    );
+    let waiting = host_tid.and_then(|tid| procfs::wchan(pid, tid));
+    out.push_str(&match waiting {
+        Some(wchan) => format!("\n  {name} (tid {}) waits in the kernel in `{wchan}`", host_tid.unwrap_or(0)),
+        None => format!("\n  {name} (tid {}) is busy outside Python code (a C extension or a long call)", host_tid.unwrap_or(0)),
+    });
+    match thread_stack(runtime, memory, thread, FRAMES) {
+        Ok(frames) if !frames.is_empty() => {
+            out.push_str(", at:");
+            for frame in &frames {
+                out.push_str(&format!("\n    {}", describe(frame)));
+            }
+        }
+        _ => out.push_str(" (its Python stack could not be read)"),
+    }
+    out.push_str(
+        "\n  Python runs injected code only between bytecodes; a thread in a sleep, a blocking call or a long C function never gets there",
+    );
+    let others = other_threads(injector, thread);
+    let hint = match others.first() {
+        Some((tid, _)) => format!(
+            "attach while it is busy (e.g. send it a request), or let a thread that runs Python take the request: `borescope attach {pid} --thread {tid}`"
+        ),
+        None => "attach again while the program is busy (e.g. send it a request or input)".to_string(),
+    };
+    if !others.is_empty() {
+        out.push_str("\n  other Python threads:");
+        for (tid, line) in others.iter().take(8) {
+            out.push_str(&format!("\n    --thread {tid}: {line}"));
+        }
+    }
+    out.push_str(&format!("\nhint: {hint}"));
+    out
+}
+
+fn describe(frame: &PyFrame) -> String {
+    match frame.line {
+        Some(line) => format!("{} ({}:{line})", frame.function, frame.file),
+        None => format!("{} ({})", frame.function, frame.file),
+    }
+}
+
+/// Other Python threads, with the innermost frame of each (native ids as the target sees them).
+fn other_threads(injector: &Injector, skip: &ThreadState) -> Vec<(u64, String)> {
+    let memory = injector.memory();
+    let runtime = &injector.runtime;
+    let Ok(interp) = runtime.interpreter(memory) else { return Vec::new() };
+    let Ok(threads) = runtime.threads(memory, interp) else { return Vec::new() };
+    threads
+        .iter()
+        .filter(|t| t.address != skip.address)
+        .filter_map(|t| {
+            let frames = thread_stack(runtime, memory, t, 1).ok()?;
+            let top = frames.first()?;
+            let name = injector
+                .target
+                .host_tid(t.native_id)
+                .and_then(|tid| procfs::thread_name(injector.target.pid, tid))
+                .unwrap_or_default();
+            Some((t.native_id, format!("`{name}` in {}", describe(top))))
+        })
+        .collect()
+}

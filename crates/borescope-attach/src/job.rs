@@ -1,0 +1,222 @@
+//! Running one job of the embedded agent inside the target through PEP 768, and reading back
+//! what it reports.
+//!
+//! The job directory gets a copy of the agent package, `job.json`, and `run.py`, a small
+//! bootstrap that deletes itself, imports `borescope_agent.remote` from the directory (without
+//! leaving it on `sys.path`) and runs the job. The job writes `status.json` (atomically) when
+//! done. If the chosen thread does not pick `run.py` up in time, the request is withdrawn
+//! (the pending flag cleared, a `cancelled` marker left for a late pickup) and the thread's
+//! state is diagnosed (a detach is left queued instead); if it picked it up but the job runs
+//! too long, borescope leaves an `abandoned` marker so the job cleans up after itself.
+
+use crate::blocked;
+use crate::files::InjectionDir;
+use crate::target::Target;
+use crate::AttachError;
+use borescope_inject::pep768::{self, ThreadChoice};
+use borescope_inject::{PythonRuntime, RemoteMemory};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// How long to wait, and in which thread.
+#[derive(Debug, Clone, Copy)]
+pub struct JobOptions {
+    /// The thread that runs the job.
+    pub thread: ThreadChoice,
+    /// How long the thread may take to pick the job up.
+    pub pickup_timeout: Duration,
+    /// How long the job may run once picked up.
+    pub run_timeout: Duration,
+    /// On a pick-up timeout, withdraw the request (attach, exec). When false (detach), it stays
+    /// queued for whenever the thread runs Python again, and cleans up after itself.
+    pub withdraw: bool,
+}
+
+/// A process ready to take jobs: its runtime located and validated.
+#[derive(Debug, Clone)]
+pub struct Injector {
+    /// The process.
+    pub target: Target,
+    /// Its CPython runtime.
+    pub runtime: PythonRuntime,
+    memory: RemoteMemory,
+}
+
+impl Injector {
+    /// Opens `pid`: refuses anything but a CPython 3.14 whose remote debugging is enabled.
+    pub fn open(pid: u32) -> Result<Injector, AttachError> {
+        let target = Target::open(pid)?;
+        let memory = RemoteMemory::new(pid);
+        let runtime = PythonRuntime::open(pid, &memory)?;
+        let interp = runtime.interpreter(&memory)?;
+        if !runtime.remote_debug_enabled(&memory, interp)? {
+            return Err(borescope_inject::InjectError::Disabled { pid, how: pep768::explain_disabled(pid) }.into());
+        }
+        Ok(Injector { target, runtime, memory })
+    }
+
+    /// A fresh private directory in the target's view, named with a unique label.
+    pub fn new_dir(&self, kind: &str) -> Result<InjectionDir, AttachError> {
+        InjectionDir::create(&self.target, &format!("{kind}-{}", unique_label()))
+    }
+
+    /// Runs `job` (its `kind` and arguments) with the files in `dir`; returns the job's status
+    /// object once it reports, or why it did not.
+    pub fn run(&self, dir: &InjectionDir, mut job: Value, options: &JobOptions) -> Result<Value, AttachError> {
+        let nonce = unique_label();
+        if let Some(object) = job.as_object_mut() {
+            object.insert("nonce".into(), Value::String(nonce.clone()));
+        }
+        for (path, text) in borescope_pyagent::FILES.iter().filter(|(p, _)| p.starts_with("borescope_agent/")) {
+            dir.write(&format!("agent/{path}"), text.as_bytes())?;
+        }
+        dir.write("job.json", job.to_string().as_bytes())?;
+        dir.write("run.py", bootstrap(&dir.inside, &nonce).as_bytes())?;
+        let armed = pep768::arm(&self.runtime, &self.memory, options.thread, &dir.inside_path("run.py"))?;
+        let started = Instant::now();
+        let mut picked_up: Option<Instant> = None;
+        loop {
+            if let Some(status) = dir.read_json("status.json").filter(|s| s["nonce"] == nonce.as_str()) {
+                tracing::debug!(pid = self.target.pid, elapsed = ?started.elapsed(), "job reported");
+                if status["state"] == "failed" {
+                    return Err(failure(self.target.pid, &status));
+                }
+                return Ok(status);
+            }
+            if !self.target.alive() {
+                return Err(self.target.exited());
+            }
+            if picked_up.is_none() && !pep768::is_pending(&armed, &self.memory) {
+                picked_up = Some(Instant::now());
+            }
+            match picked_up {
+                None if started.elapsed() >= options.pickup_timeout => {
+                    if !options.withdraw {
+                        dir.mark("abandoned");
+                        return Err(AttachError::Blocked(blocked::diagnose(self, &armed.thread, options.pickup_timeout)));
+                    }
+                    if pep768::disarm(&armed, &self.memory) {
+                        dir.mark("cancelled");
+                        let report = blocked::diagnose(self, &armed.thread, options.pickup_timeout);
+                        dir.remove();
+                        return Err(AttachError::Blocked(report));
+                    }
+                    picked_up = Some(Instant::now());
+                }
+                Some(at) if at.elapsed() >= options.run_timeout => {
+                    dir.mark("abandoned");
+                    let thread = borescope_inject::procfs::thread_name(self.target.pid, self.target.host_tid(armed.thread.native_id).unwrap_or(self.target.pid))
+                        .unwrap_or_else(|| "main".into());
+                    return Err(AttachError::StillRunning {
+                        pid: self.target.pid,
+                        seconds: started.elapsed().as_secs_f64(),
+                        thread,
+                    });
+                }
+                _ => {}
+            }
+            let pause = if started.elapsed() < Duration::from_millis(200) { 1 } else { 5 };
+            std::thread::sleep(Duration::from_millis(pause));
+        }
+    }
+
+    /// The process memory (for diagnoses).
+    pub(crate) fn memory(&self) -> &RemoteMemory {
+        &self.memory
+    }
+}
+
+fn failure(pid: u32, status: &Value) -> AttachError {
+    let mut error = status["error"].as_str().unwrap_or("unknown error").to_string();
+    if let Some(trace) = status["traceback"].as_str() {
+        for line in trace.lines() {
+            error.push_str("\n  ");
+            error.push_str(line);
+        }
+    }
+    AttachError::JobFailed { pid, error }
+}
+
+/// A label unique to this call: our pid, the time, and a counter.
+pub(crate) fn unique_label() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:x}-{:x}-{}", std::process::id(), nanos & 0xffff_ffff_ffff, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The script PEP 768 runs. It must not fail into the program: every error ends in the status
+/// file. A string literal in JSON syntax is a valid Python string literal.
+fn bootstrap(directory: &str, nonce: &str) -> String {
+    let dir = serde_json::to_string(directory).unwrap_or_else(|_| "''".into());
+    let nonce = serde_json::to_string(nonce).unwrap_or_else(|_| "''".into());
+    format!(
+        r#"# Written by borescope; runs once in this process (PEP 768) and removes itself.
+def _borescope_run(directory):
+    import os
+    import sys
+
+    try:
+        os.unlink(os.path.join(directory, "run.py"))
+    except OSError:
+        pass
+    if os.path.exists(os.path.join(directory, "cancelled")):
+        return
+    previous = sys.modules.get("borescope_agent.remote")
+    state = dict(getattr(previous, "_state", None) or {{}})
+    for name in [m for m in sys.modules if m == "borescope_agent" or m.startswith("borescope_agent.")]:
+        del sys.modules[name]
+    agent = os.path.join(directory, "agent")
+    sys.path.insert(0, agent)
+    try:
+        from borescope_agent import remote
+    finally:
+        while agent in sys.path:
+            sys.path.remove(agent)
+    remote.run(directory, state)
+
+
+try:
+    _borescope_run({dir})
+except BaseException as _borescope_error:
+    try:
+        import json as _json
+        import os as _os
+
+        with open(_os.path.join({dir}, "status.json"), "w") as _f:
+            _json.dump({{"state": "failed", "error": repr(_borescope_error), "nonce": {nonce}}}, _f)
+    except BaseException:
+        pass
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bootstrap_is_valid_python_with_the_directory_quoted() {
+        let script = bootstrap("/tmp/borescope-x \"quoted\"", "n1");
+        assert!(script.contains(r#"_borescope_run("/tmp/borescope-x \"quoted\"")"#), "{script}");
+        let checked = std::process::Command::new("python3")
+            .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().map(|mut s| s.write_all(script.as_bytes()));
+                child.wait()
+            })
+            .expect("python3");
+        assert!(checked.success());
+    }
+
+    #[test]
+    fn labels_are_unique() {
+        assert_ne!(unique_label(), unique_label());
+    }
+}

@@ -1,0 +1,75 @@
+//! Arguments of the commands that work on running processes: `ps`, `attach`, `exec`.
+
+use crate::ExceptionsArg;
+use clap::Args;
+use std::path::PathBuf;
+
+/// `borescope ps`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Only processes whose command line contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    /// Only processes listening on this TCP port.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Seconds between the two CPU samples (0 skips CPU use).
+    #[arg(long, value_name = "SECS", default_value_t = 0.2)]
+    pub interval: f64,
+}
+
+/// Which thread runs injected code.
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// Run borescope's code in this Python thread (its thread id as the process sees it)
+    /// instead of the main thread; useful when the main thread is blocked.
+    #[arg(long, value_name = "TID")]
+    pub thread: Option<u64>,
+    /// Seconds the process may take to pick up borescope's code (it does so between
+    /// bytecodes; a sleeping or blocked thread never does).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+/// `borescope attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// The process id (`borescope ps` lists them).
+    pub pid: u32,
+    /// Breakpoint to set at once (repeatable); `borescope continue` then waits for a hit.
+    #[arg(long = "break", value_name = "FILE:LINE")]
+    pub breakpoints: Vec<String>,
+    /// Which exceptions stop the program.
+    #[arg(long, value_enum, default_value_t = ExceptionsArg::Uncaught)]
+    pub exceptions: ExceptionsArg,
+    /// Only start debugpy in the process and print a VS Code `launch.json` configuration to
+    /// attach an editor; borescope does not connect.
+    #[arg(long)]
+    pub listen_only: bool,
+    /// Never ship borescope's copy of debugpy into a process that lacks one.
+    #[arg(long)]
+    pub no_ship_debugpy: bool,
+    /// Thread and timeout.
+    #[command(flatten)]
+    pub inject: InjectArgs,
+}
+
+/// `borescope exec`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["script", "code"]))]
+pub struct ExecArgs {
+    /// The process id.
+    pub pid: u32,
+    /// A Python file to run inside it.
+    #[arg(value_name = "SCRIPT.py")]
+    pub script: Option<PathBuf>,
+    /// Python code to run inside it.
+    #[arg(short = 'c', value_name = "CODE")]
+    pub code: Option<String>,
+    /// Seconds the code may run before borescope stops waiting (it keeps running).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub run_timeout: f64,
+    /// Thread and pick-up timeout.
+    #[command(flatten)]
+    pub inject: InjectArgs,
+}

@@ -1,0 +1,119 @@
+//! Python sessions on a process borescope did not start: debugpy was started inside it
+//! (by the attach capability, through PEP 768) and this side connects, drives it with the same
+//! commands as a launched program, and detaches without ending it.
+//!
+//! What differs from a launched program: there is no exit status to wait for (the process is
+//! watched through `/proc`), its output is relayed by debugpy (`redirectOutput`), its files may
+//! live in another filesystem view ([`PathMap`]), and `stop` detaches instead of killing.
+
+use super::breakpoints::BreakpointTable;
+use super::core::{watch_attached_exit, SessionCore};
+use super::paths::PathMap;
+use super::python::{handshake, pump_events, PythonSession};
+use crate::frames::FrameClassifier;
+use crate::locate::resolve_location;
+use crate::output::OutputBuffer;
+use crate::DebuggerError;
+use borescope_dap::requests as dap;
+use borescope_dap::DapClient;
+use borescope_model::{Answer, Budget, BreakpointSpec, ExceptionMode, Language, Notice, SessionReport};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// A debugpy listening inside a running process, and how to talk about it.
+#[derive(Debug)]
+pub struct AttachSpec {
+    /// The process.
+    pub pid: u32,
+    /// Its start time (to notice its end, or a reused pid).
+    pub start_time: u64,
+    /// What `sessions` shows as its command.
+    pub command: Vec<String>,
+    /// A connected socket to its debugpy.
+    pub stream: std::net::TcpStream,
+    /// debugpy's access token.
+    pub token: String,
+    /// Our view of its files versus its own.
+    pub paths: PathMap,
+    /// Its standard-library directories, in its view.
+    pub runtime_dirs: Vec<String>,
+    /// Breakpoints to set at once.
+    pub breakpoints: Vec<BreakpointSpec>,
+    /// Base for relative breakpoint paths.
+    pub location_base: PathBuf,
+    /// Which exceptions stop it.
+    pub exceptions: ExceptionMode,
+    /// Budget for the first report.
+    pub budget: Budget,
+}
+
+impl PythonSession {
+    /// Connects the session to debugpy in a running process and sets the breakpoints. The
+    /// program keeps running; `continue` waits for the first stop.
+    pub async fn attach(name: &str, spec: AttachSpec) -> Result<(PythonSession, SessionReport), DebuggerError> {
+        let paths = spec.paths;
+        let mut table = BreakpointTable::default();
+        let mut problems = Vec::new();
+        for bp in &spec.breakpoints {
+            let location = paths.locate(bp.location.clone(), &spec.location_base);
+            match resolve_location(&location, &spec.location_base, Some(Language::Python)) {
+                Ok(location) => {
+                    table.set(BreakpointSpec { location, ..bp.clone() });
+                }
+                Err(problem) => problems.push(problem),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DebuggerError::BadLocation(problems));
+        }
+        spec.stream.set_nonblocking(true).map_err(DebuggerError::io("preparing the debugger connection"))?;
+        let stream = tokio::net::TcpStream::from_std(spec.stream).map_err(DebuggerError::io("preparing the debugger connection"))?;
+        let (reader, writer) = stream.into_split();
+        let (client, mut events) = DapClient::new(reader, writer);
+        let client = Arc::new(client);
+        let early = handshake(&client, &mut events, &spec.token, &mut table, &paths, spec.exceptions, true).await?;
+        let core = SessionCore::new(name, Language::Python, spec.command, spec.pid, OutputBuffer::new()).into_attached();
+        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
+        tokio::spawn(watch_attached_exit(spec.pid, spec.start_time, core.state.clone()));
+        let mut classifier = FrameClassifier::default();
+        classifier.learn(&spec.runtime_dirs, None);
+        let breakpoints = table.len();
+        let session = PythonSession {
+            core,
+            client,
+            classifier,
+            paths,
+            breakpoints: Mutex::new(table),
+            current: Mutex::new(None),
+        };
+        let mut report = session.report_now(&spec.budget).await?;
+        let next = if breakpoints == 0 {
+            "set breakpoints with `borescope break FILE:LINE`, then `borescope continue` waits for a hit"
+        } else {
+            "`borescope continue` waits for a breakpoint to be hit"
+        };
+        report.notices.push(Notice::with_hint(
+            format!("attached to pid {}; the program keeps running", spec.pid),
+            format!("{next}; `borescope stop` detaches and leaves it running"),
+        ));
+        Ok((session, report))
+    }
+
+    /// Ends the debugger connection without ending the program: debugpy removes every
+    /// breakpoint and resumes every thread.
+    pub(super) async fn detach(&self) -> Answer {
+        let disconnect = self
+            .client
+            .request::<dap::Disconnect>(dap::DisconnectArguments { terminate_debuggee: false });
+        if let Err(error) = tokio::time::timeout(Duration::from_secs(5), disconnect).await.unwrap_or(Ok(serde_json::Value::Null)) {
+            tracing::debug!(%error, "disconnect");
+        }
+        let exit = match self.core.snapshot().run {
+            super::RunState::Exited(exit) => Some(exit),
+            _ => None,
+        };
+        self.core.ended(exit, true)
+    }
+}

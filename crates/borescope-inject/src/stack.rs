@@ -1,0 +1,129 @@
+//! Reading a thread's Python stack straight from memory, the way a sampling profiler does,
+//! using only offsets from the target's own table. borescope uses it to say *where* a thread
+//! is when it cannot run injected code (blocked in `time.sleep`, a C call, I/O).
+//!
+//! Everything read here can change under our feet (the thread keeps running), so every value
+//! is bounded and checked, and anything implausible ends the walk rather than being believed.
+
+use crate::linetable;
+use crate::memory::ProcessMemory;
+use crate::runtime::{memory_error, PythonRuntime, ThreadState};
+use crate::InjectError;
+
+/// One Python frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyFrame {
+    /// Qualified function name (`<module>` for module code).
+    pub function: String,
+    /// Source file as the target names it.
+    pub file: String,
+    /// Line number, when the location table says.
+    pub line: Option<i32>,
+}
+
+/// Frames owned by the C stack or the interpreter itself (entry shims) have no Python code.
+const FIRST_NON_PYTHON_OWNER: u8 = 3;
+
+/// The thread's Python frames, innermost first, at most `limit`.
+pub fn thread_stack(
+    runtime: &PythonRuntime,
+    memory: &dyn ProcessMemory,
+    thread: &ThreadState,
+    limit: usize,
+) -> Result<Vec<PyFrame>, InjectError> {
+    let o = &runtime.offsets;
+    let read = |address: u64| memory.read_u64(address).map_err(|e| memory_error(runtime.pid, "read the memory of", e));
+    let mut frames = Vec::new();
+    let mut frame = read(thread.address + o.thread_current_frame)?;
+    let mut steps = 0;
+    while frame != 0 && frames.len() < limit && steps < 4096 {
+        steps += 1;
+        let owner = memory.read_u8(frame + o.frame_owner).unwrap_or(u8::MAX);
+        // f_executable is a tagged stack reference; the low bits are flags.
+        let code = read(frame + o.frame_executable)? & !0b111;
+        if owner < FIRST_NON_PYTHON_OWNER && code != 0 && type_name(runtime, memory, code).as_deref() == Some("code") {
+            frames.push(code_frame(runtime, memory, frame, code));
+        }
+        frame = read(frame + o.frame_previous)?;
+    }
+    Ok(frames)
+}
+
+fn code_frame(runtime: &PythonRuntime, memory: &dyn ProcessMemory, frame: u64, code: u64) -> PyFrame {
+    let o = &runtime.offsets;
+    let text_at = |field: u64| {
+        memory
+            .read_u64(code + field)
+            .ok()
+            .and_then(|address| unicode(runtime, memory, address))
+            .unwrap_or_else(|| "?".into())
+    };
+    let line = (|| {
+        let first_line = memory.read_u32(code + o.code_firstlineno).ok()? as i32;
+        let instr = memory.read_u64(frame + o.frame_instr_ptr).ok()?;
+        let index = instr.checked_sub(code + o.code_adaptive)? / 2;
+        let table = memory.read_u64(code + o.code_linetable).ok()?;
+        let size = memory.read_u64(table + o.bytes_size).ok()?;
+        if size > 1 << 20 {
+            return None;
+        }
+        let bytes = memory.read_vec(table + o.bytes_data, size as usize).ok()?;
+        linetable::line_at(&bytes, first_line, index as usize)
+    })();
+    PyFrame {
+        function: text_at(o.code_qualname),
+        file: text_at(o.code_filename),
+        line,
+    }
+}
+
+/// `type(obj).__name__` as the C string `tp_name`.
+fn type_name(runtime: &PythonRuntime, memory: &dyn ProcessMemory, object: u64) -> Option<String> {
+    let o = &runtime.offsets;
+    let ty = memory.read_u64(object + o.object_type).ok()?;
+    let name = memory.read_u64(ty + o.type_name).ok()?;
+    let bytes = memory.read_vec(name, 32).ok()?;
+    let end = bytes.iter().position(|b| *b == 0)?;
+    String::from_utf8(bytes[..end].to_vec()).ok()
+}
+
+/// Reads a `str` object (compact forms only; others are not worth the risk here).
+fn unicode(runtime: &PythonRuntime, memory: &dyn ProcessMemory, object: u64) -> Option<String> {
+    let o = &runtime.offsets;
+    let state = memory.read_u32(object + o.unicode_state).ok()?;
+    let length = memory.read_u64(object + o.unicode_length).ok()?;
+    if length > 4096 {
+        return None;
+    }
+    // Free-threaded builds keep `interned` in a byte of its own before the bit field.
+    let bits = if runtime.offsets.header.free_threaded { state >> 8 } else { state >> 2 };
+    let (kind, compact, ascii) = (bits & 0b111, (bits >> 3) & 1 == 1, (bits >> 4) & 1 == 1);
+    if !compact {
+        return None;
+    }
+    let length = length as usize;
+    if ascii {
+        let bytes = memory.read_vec(object + o.unicode_ascii_size, length).ok()?;
+        return String::from_utf8(bytes).ok();
+    }
+    // PyCompactUnicodeObject adds utf8_length and the utf8 pointer (two words).
+    let data = object + o.unicode_ascii_size + 16;
+    match kind {
+        1 => Some(memory.read_vec(data, length).ok()?.iter().map(|b| char::from(*b)).collect()),
+        2 => {
+            let bytes = memory.read_vec(data, length * 2).ok()?;
+            let units: Vec<u16> = bytes.chunks_exact(2).map(|c| u16::from_ne_bytes([c[0], c[1]])).collect();
+            Some(String::from_utf16_lossy(&units))
+        }
+        4 => {
+            let bytes = memory.read_vec(data, length * 4).ok()?;
+            Some(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| char::from_u32(u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('?'))
+                    .collect(),
+            )
+        }
+        _ => None,
+    }
+}

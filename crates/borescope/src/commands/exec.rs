@@ -1,0 +1,37 @@
+//! `borescope exec`: run code inside a running process.
+
+use crate::failure::Failure;
+use crate::{printer, settings};
+use borescope_attach::exec::{exec_code, ExecOptions};
+use borescope_cli::{Cli, ExecArgs};
+use std::process::ExitCode;
+
+/// Characters of output kept per stream.
+const MAX_OUTPUT: usize = 1 << 20;
+
+pub fn run(cli: &Cli, args: &ExecArgs) -> Result<ExitCode, Failure> {
+    let (code, filename) = match (&args.code, &args.script) {
+        (Some(code), _) => (code.clone(), "<borescope exec>".to_string()),
+        (None, Some(path)) => {
+            let code = std::fs::read_to_string(path)
+                .map_err(|e| Failure::input(format!("cannot read `{}`: {e}", path.display())))?;
+            (code, path.display().to_string())
+        }
+        (None, None) => return Err(Failure::input("give a SCRIPT.py or -c CODE")),
+    };
+    let options = ExecOptions {
+        thread: settings::thread(args.inject.thread),
+        pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
+        run_timeout: settings::seconds(args.run_timeout, "--run-timeout")?,
+        max_output: MAX_OUTPUT,
+    };
+    let report = exec_code(args.pid, &code, &filename, &options)?;
+    if cli.json {
+        printer::json(&report);
+    } else {
+        let (out, err) = borescope_render::render_exec(&report);
+        printer::text(&out);
+        printer::error_text(&err);
+    }
+    Ok(if report.error.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

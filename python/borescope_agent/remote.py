@@ -1,0 +1,269 @@
+"""Jobs borescope runs inside a process that is already running, delivered through PEP 768.
+
+borescope writes a directory into the process's own filesystem view holding this package,
+``job.json`` and a tiny ``run.py``, then asks the interpreter (sys.remote_exec's protocol) to run
+``run.py`` at its next safe point. ``run.py`` imports this module and calls :func:`run`, which
+does one job and writes ``status.json`` (atomically) for borescope to read:
+
+    listen  -- start debugpy on 127.0.0.1 (random port, access token) without waiting for a
+               client, so a session can attach; a copy of debugpy shipped in by borescope is
+               used when the program has none
+    exec    -- run code, capturing only this thread's stdout/stderr, and report its output and
+               any traceback
+    detach  -- stop debugpy, undo what listen did, and remove borescope's files
+
+Nothing here may harm the program: every failure is reported in the status file, never raised;
+captured output is bounded; module state survives only while attached.
+"""
+
+import json
+import os
+import sys
+import threading
+import traceback
+
+# Survives re-imports (run.py hands it over): what `listen` set up, for `detach`.
+_state = {}
+
+# Output captured by `exec` is cut here.
+MAX_CAPTURE = 1 << 20
+
+
+def run(directory, previous_state=None):
+    """Runs the job in `directory` and writes its status file. Never raises."""
+    if previous_state:
+        _state.update(previous_state)
+    status = {"state": "failed", "error": "the job did not run"}
+    job = {}
+    try:
+        with open(os.path.join(directory, "job.json")) as f:
+            job = json.load(f)
+        kind = job.get("kind")
+        if kind == "listen":
+            status = _listen(job, directory)
+        elif kind == "exec":
+            status = _exec(job)
+        elif kind == "detach":
+            status = _detach(job)
+        else:
+            status = {"state": "failed", "error": "unknown job %r" % (kind,)}
+    except BaseException as exc:  # the program must never see our failure
+        status = {
+            "state": "failed",
+            "error": "%s: %s" % (type(exc).__name__, exc),
+            "traceback": traceback.format_exc(limit=8),
+        }
+    status.update(
+        nonce=job.get("nonce"),
+        pid=os.getpid(),
+        thread=threading.current_thread().name,
+        python="%d.%d.%d" % sys.version_info[:3],
+        executable=sys.executable,
+    )
+    _write_status(directory, status)
+    if os.path.exists(os.path.join(directory, "abandoned")):
+        # borescope stopped waiting (the job ran too long): nobody will clean up but us.
+        _remove_tree(directory)
+
+
+def _write_status(directory, status):
+    path = os.path.join(directory, "status.json")
+    temporary = path + ".tmp"
+    with open(temporary, "w") as f:
+        json.dump(status, f, default=repr)
+    os.replace(temporary, path)
+
+
+def _remove_tree(directory):
+    import shutil
+
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+# --- listen -------------------------------------------------------------------------------
+
+
+def _listen(job, directory):
+    if _state.get("listening"):
+        # A previous borescope attach (whose session daemon went away) left debugpy running:
+        # stop it first, so this attach gets a fresh listener with a fresh token.
+        _stop_debugpy()
+    from . import listen
+
+    shipped = job.get("debugpy_path")
+    try:
+        with listen.quiet_pydevd():
+            import debugpy
+    except ImportError as exc:
+        if not shipped:
+            return {"state": "no_debugpy", "error": str(exc), "sys_path": sys.path[:12]}
+        sys.path.append(shipped)
+        _state["shipped"] = shipped
+        with listen.quiet_pydevd():
+            import debugpy
+
+    try:
+        # borescope's directory (this package, a shipped debugpy) is hidden from the debugger.
+        host, port = listen.listen(debugpy, job.get("token"), directory)
+    except RuntimeError as exc:
+        if "already been called" in str(exc):
+            return {
+                "state": "failed",
+                "error": "debugpy is already listening in this process (started by the program itself or another tool); connect to it directly, or restart the program",
+            }
+        raise
+    _state.update(listening=True, directory=directory)
+    _tune_when_connected(listen)
+    from . import boot
+
+    return {
+        "state": "listening",
+        "host": host,
+        "port": port,
+        "debugpy": getattr(debugpy, "__version__", "?"),
+        "cwd": os.getcwd(),
+        "runtime_dirs": boot._runtime_dirs(),
+        "main": getattr(sys.modules.get("__main__"), "__file__", None),
+    }
+
+
+def _tune_when_connected(listen):
+    """Sets TCP_NODELAY on debugpy's connection once the client is there (pydevd writes header
+    and body separately, so without it every reply waits for a delayed ACK). Gives up after 60 s."""
+
+    def wait():
+        import time
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                import pydevd
+
+                writer = getattr(pydevd.get_global_debugger(), "writer", None)
+                if writer is not None and getattr(writer, "sock", None) is not None:
+                    listen.tune_socket()
+                    return
+            except Exception:
+                return
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=wait, name="borescope-attach", daemon=True)
+    # pydevd hides and never traces its own helper threads; this is one of those.
+    thread.is_pydev_daemon_thread = True
+    thread.pydev_do_not_trace = True
+    thread.start()
+
+
+# --- exec ---------------------------------------------------------------------------------
+
+
+class _ThreadOutput(object):
+    """Stands in for sys.stdout/sys.stderr: writes from the exec thread are captured (up to a
+    limit), every other thread's writes go to the real stream untouched."""
+
+    def __init__(self, original, owner, limit):
+        self._original = original
+        self._owner = owner
+        self._parts = []
+        self._size = 0
+        self._limit = limit
+        self.dropped = 0
+
+    def write(self, text):
+        if threading.get_ident() != self._owner:
+            return self._original.write(text)
+        text = str(text)
+        room = self._limit - self._size
+        if room > 0:
+            self._parts.append(text[:room])
+            self._size += min(len(text), room)
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self):
+        if threading.get_ident() != self._owner and self._original is not None:
+            self._original.flush()
+
+    def value(self):
+        return "".join(self._parts)
+
+    def __getattr__(self, name):
+        return getattr(self._original, name)
+
+
+def _exec(job):
+    code = job.get("code", "")
+    filename = job.get("filename") or "<borescope exec>"
+    owner = threading.get_ident()
+    limit = int(job.get("max_output") or MAX_CAPTURE)
+    out = _ThreadOutput(sys.stdout, owner, limit)
+    err = _ThreadOutput(sys.stderr, owner, limit)
+    namespace = {"__name__": "__borescope_exec__", "__file__": filename, "__builtins__": __builtins__}
+    error = None
+    sys.stdout, sys.stderr = out, err
+    try:
+        try:
+            compiled = compile(code, filename, "exec")
+        except SyntaxError:
+            error = traceback.format_exc(limit=0)
+        else:
+            try:
+                exec(compiled, namespace)
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt too: never let them out
+                error = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
+    finally:
+        if sys.stdout is out:
+            sys.stdout = out._original
+        if sys.stderr is err:
+            sys.stderr = err._original
+    return {
+        "state": "done",
+        "stdout": out.value(),
+        "stderr": err.value(),
+        "dropped": out.dropped + err.dropped,
+        "error": error,
+    }
+
+
+# --- detach -------------------------------------------------------------------------------
+
+
+def _stop_debugpy():
+    notes = []
+    pydevd = sys.modules.get("pydevd")
+    if pydevd is not None:
+        try:
+            pydevd.stoptrace()
+        except Exception as exc:
+            notes.append("pydevd.stoptrace: %r" % (exc,))
+    api = sys.modules.get("debugpy.server.api")
+    if api is not None:
+        try:
+            api.listen.called = False  # allow a later attach to listen again
+        except Exception as exc:
+            notes.append("resetting debugpy.listen: %r" % (exc,))
+    shipped = _state.pop("shipped", None)
+    if shipped:
+        while shipped in sys.path:
+            sys.path.remove(shipped)
+        # The copy is about to be deleted: forget every module loaded from it, so a later
+        # import finds a real one instead of a module whose files are gone.
+        for name, module in list(sys.modules.items()):
+            places = [getattr(module, "__file__", None) or ""]
+            places.extend(getattr(module, "__path__", None) or [])  # namespace packages
+            if any(str(place).startswith(shipped) for place in places):
+                del sys.modules[name]
+    _state.pop("listening", None)
+    return notes
+
+
+def _detach(job):
+    """Undoes `listen`. The session's directory goes too; this job's own directory is removed
+    by borescope once it has read the status (or by `run` if borescope gave up waiting)."""
+    notes = _stop_debugpy()
+    directories = [d for d in [_state.pop("directory", None)] + list(job.get("remove", [])) if d]
+    for name in [m for m in sys.modules if m == "borescope_agent" or m.startswith("borescope_agent.")]:
+        del sys.modules[name]
+    for directory in directories:
+        _remove_tree(directory)
+    return {"state": "detached", "notes": notes}
