@@ -64,6 +64,14 @@ def run(directory, previous_state=None):
     if os.path.exists(os.path.join(directory, "abandoned")):
         # borescope stopped waiting (the job ran too long): nobody will clean up but us.
         _remove_tree(directory)
+    if not _state:
+        # Not attached (an exec, or a detach just finished): leave no module of ours behind.
+        _forget_agent_modules()
+
+
+def _forget_agent_modules():
+    for name in [m for m in sys.modules if m == "borescope_agent" or m.startswith("borescope_agent.")]:
+        del sys.modules[name]
 
 
 def _write_status(directory, status):
@@ -262,8 +270,6 @@ def _detach(job):
     by borescope once it has read the status (or by `run` if borescope gave up waiting)."""
     notes = _stop_debugpy()
     directories = [d for d in [_state.pop("directory", None)] + list(job.get("remove", [])) if d]
-    for name in [m for m in sys.modules if m == "borescope_agent" or m.startswith("borescope_agent.")]:
-        del sys.modules[name]
     for directory in directories:
         _remove_tree(directory)
     return {"state": "detached", "notes": notes}

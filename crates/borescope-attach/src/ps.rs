@@ -10,7 +10,7 @@ use crate::roles::{self, ProcessFacts};
 use borescope_inject::procfs::{self, Namespace};
 use borescope_inject::runtime::{self, VersionSource};
 use borescope_inject::{InjectError, PythonRuntime, RemoteMemory};
-use borescope_model::{Notice, ProcessList, PythonProcess, PS_SCHEMA};
+use borescope_model::{Notice, ProcessList, ProcessRole, PythonProcess, PS_SCHEMA};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -44,10 +44,31 @@ pub fn list(options: &PsOptions) -> ProcessList {
     sample_cpu(&mut candidates, options.interval);
     let facts: Vec<ProcessFacts> = candidates.iter().map(|c| c.facts.clone()).collect();
     let roles = roles::classify(&facts);
+    let workers = |parent: u32| -> Vec<String> {
+        facts
+            .iter()
+            .filter(|f| f.ppid == parent && roles.get(&f.pid).is_some_and(|r| r.role == ProcessRole::Worker))
+            .map(|f| f.pid.to_string())
+            .collect()
+    };
     for candidate in &mut candidates {
-        if let Some(role) = roles.get(&candidate.pid) {
-            candidate.entry.role = Some(role.role);
-            candidate.entry.server = Some(role.server.to_string());
+        let Some(role) = roles.get(&candidate.pid) else { continue };
+        candidate.entry.role = Some(role.role);
+        candidate.entry.server = Some(role.server.to_string());
+        // attach refuses these (no request runs in them): say where to go instead.
+        let what = match role.role {
+            ProcessRole::Worker => continue,
+            ProcessRole::Reloader => "reloader",
+            ProcessRole::Supervisor => "supervisor",
+            ProcessRole::Helper => "helper",
+        };
+        let instead = match workers(candidate.pid).as_slice() {
+            [] => String::new(),
+            pids => format!("; attach to its worker {}", pids.join(" or ")),
+        };
+        if candidate.entry.attachable {
+            candidate.entry.attachable = false;
+            candidate.entry.why_not = Some(format!("the {} {what}, no request runs in it{instead}", role.server));
         }
     }
     let mut notices = Vec::new();

@@ -27,9 +27,13 @@ pub fn diagnose(pid: u32) -> String {
         let same_user = target.uids[..3].iter().all(|u| *u == my_uid) && target.gids[..3].iter().all(|g| *g == me.gids[1]);
         if !same_user && !has_cap {
             let owner = procfs::user_name(target.uids[0]);
+            let fix = if target.uids[0] == 0 {
+                "run borescope as root (`sudo borescope ...`)".to_string()
+            } else {
+                format!("run borescope as that user (`sudo -u {owner} borescope ...`) or as root (`sudo borescope ...`)")
+            };
             return format!(
-                "pid {pid} runs as user `{owner}` (uid {}) and borescope runs as uid {my_uid} without CAP_SYS_PTRACE\n\
-                 hint: run borescope as that user (`sudo -u {owner} borescope ...`) or as root (`sudo borescope ...`)",
+                "pid {pid} runs as user `{owner}` (uid {}) and borescope runs as uid {my_uid} without CAP_SYS_PTRACE\nhint: {fix}",
                 target.uids[0]
             );
         }

@@ -5,6 +5,8 @@
 //!   `BORESCOPE_*` variable cleared, and a `Drop` that stops the test's daemon.
 //! * [`interpreters`]: the Pythons tests run against (host 3.11, the test venv with debugpy,
 //!   Python 3.14 inside the Debian sid root filesystem) and Node.
+//! * [`targets`]: running Python processes for attach tests (plain, in a container stand-in,
+//!   the host's older Python), killed on drop.
 //! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for
 //!   temporary paths, pids, times and versions, for insta snapshots.
 //!
@@ -14,6 +16,7 @@
 #![allow(clippy::print_stderr)]
 
 pub mod interpreters;
+pub mod targets;
 
 use regex::Regex;
 use std::path::{Path, PathBuf};
@@ -119,9 +122,18 @@ impl TestContext {
         let mut filters = vec![
             (regex::escape(&self.work().display().to_string()), "[WORK]".to_string()),
             (regex::escape(&self.root.display().to_string()), "[TMP]".to_string()),
+            (regex::escape(&interpreters::shared_cache().display().to_string()), "[CACHE]".to_string()),
         ];
         for (pattern, replacement) in [
             (r"pid \d+", "pid [PID]"),
+            (r"attach \d+", "attach [PID]"),
+            (r"exec \d+", "exec [PID]"),
+            (r"worker \d+", "worker [PID]"),
+            (r"tid \d+", "tid [TID]"),
+            (r"--thread \d+", "--thread [TID]"),
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+            (r#""port": \d+"#, r#""port": [PORT]"#),
+            (r"/tmp/borescope-[a-z]+-[0-9a-f-]+", "[INJECTED]"),
             (r#""pid": \d+"#, r#""pid": [PID]"#),
             (r"\d+\.\d\ds\b", "[TIME]s"),
             (r#""elapsed_ms": \d+"#, r#""elapsed_ms": [MS]"#),

@@ -1,0 +1,162 @@
+//! Running Python processes for attach tests to find: Python 3.14 from the sid rootfs as a
+//! plain process of this machine (`scripts/sid-python`) or in a container stand-in
+//! (`scripts/in-sid`, own mount/PID/network namespaces), and the host's older Python.
+//!
+//! A [`TargetProcess`] collects the program's output (so a test can wait for a "ready" line
+//! instead of sleeping) and kills the program and its wrapper when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running target program.
+pub struct TargetProcess {
+    wrapper: Child,
+    /// The Python process's pid (in our PID namespace).
+    pub pid: u32,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(name)
+}
+
+impl TargetProcess {
+    /// Python 3.14 (sid rootfs) in this machine's namespaces: `sid-python ARGS`.
+    pub fn plain(cwd: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> TargetProcess {
+        crate::interpreters::in_sid(); // checks the rootfs is there
+        let mut command = Command::new(script("sid-python"));
+        command.args(args);
+        TargetProcess::start(command, cwd, env, false)
+    }
+
+    /// A command inside the sid rootfs (`in-sid FLAGS ARGS`), e.g. flags `["--pid", "--net"]`.
+    pub fn container(cwd: &std::path::Path, flags: &[&str], args: &[&str], env: &[(&str, &str)]) -> TargetProcess {
+        let mut command = Command::new(crate::interpreters::in_sid());
+        command.args(flags).args(args);
+        TargetProcess::start(command, cwd, env, true)
+    }
+
+    /// The host's Python (3.11).
+    pub fn host(cwd: &std::path::Path, args: &[&str]) -> TargetProcess {
+        let mut command = Command::new(crate::interpreters::host_python());
+        command.args(args);
+        TargetProcess::start(command, cwd, &[], false)
+    }
+
+    fn start(mut command: Command, cwd: &std::path::Path, env: &[(&str, &str)], wrapped: bool) -> TargetProcess {
+        command
+            .current_dir(cwd)
+            .env("PYTHONUNBUFFERED", "1")
+            .env_remove("PYTHONPATH")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut wrapper = command.spawn().expect("start the target");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            wrapper.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            wrapper.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().expect("lines").push(line);
+                }
+            });
+        }
+        let pid = if wrapped { find_python_under(wrapper.id()) } else { wrapper.id() };
+        TargetProcess { wrapper, pid, lines }
+    }
+
+    /// Waits until the program printed a line containing `needle`; panics with its output
+    /// after `timeout`.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> &TargetProcess {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.output().contains(needle) {
+                return self;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the target never printed {needle:?}; its output:\n{}", self.output());
+    }
+
+    /// Everything the program printed so far (stdout and stderr, interleaved by line).
+    pub fn output(&self) -> String {
+        self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// True while the program runs.
+    pub fn is_running(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .is_ok_and(|stat| !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+    }
+}
+
+impl Drop for TargetProcess {
+    fn drop(&mut self) {
+        crate::kill9(i64::from(self.pid));
+        let _ = self.wrapper.kill();
+        let _ = self.wrapper.wait();
+    }
+}
+
+/// The Python process started under `root` (through `unshare`, `sh` and `chroot`, which
+/// exec into it or fork it).
+fn find_python_under(root: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        for pid in descendants(root) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+            let name = String::from_utf8_lossy(first);
+            let name = name.rsplit('/').next().unwrap_or_default();
+            if name.starts_with("python3") {
+                return pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no Python process appeared under pid {root}");
+}
+
+fn descendants(root: u32) -> Vec<u32> {
+    let mut found = vec![root];
+    let mut index = 0;
+    let all: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+                .filter_map(|pid| {
+                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                    let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+                    Some((pid, ppid))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(all.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+        index += 1;
+    }
+    found
+}
+
+/// A TCP port free right now on 127.0.0.1 (for servers under test).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

@@ -1,0 +1,29 @@
+//! Attaching to running Python processes: real Python 3.14 targets from the Debian sid rootfs,
+//! as plain processes and in container stand-ins (own mount, PID and network namespaces),
+//! web servers with reloaders, and every way an attach can be refused. Needs root (namespaces,
+//! and the permission test runs borescope as `nobody`).
+
+mod failures;
+mod listen_only;
+mod processes;
+mod sessions;
+mod web;
+
+use borescope_test::targets::TargetProcess;
+use borescope_test::TestContext;
+use std::time::Duration;
+
+/// A test context for the borescope binary.
+pub fn ctx() -> TestContext {
+    TestContext::new(env!("CARGO_BIN_EXE_borescope"))
+}
+
+/// Copies an attach fixture into the test's work directory.
+pub fn fixture(ctx: &TestContext, name: &str) -> String {
+    ctx.fixture("attach", name).display().to_string()
+}
+
+/// Waits for the target's "ready" line.
+pub fn ready(target: &TargetProcess) -> &TargetProcess {
+    target.wait_for("ready pid=", Duration::from_secs(20))
+}

@@ -1,0 +1,110 @@
+//! Full sessions on attached processes: a plain one, one in a container, one without debugpy.
+
+use crate::{ctx, fixture, ready};
+use borescope_test::targets::TargetProcess;
+use insta::assert_snapshot;
+
+#[test]
+fn attach_drive_detach_and_attach_again() {
+    let ctx = ctx();
+    fixture(&ctx, "service.py");
+    let target = TargetProcess::plain(&ctx.work(), &["service.py"], &[]);
+    ready(&target);
+    let pid = target.pid.to_string();
+
+    let attached = ctx.run(["attach", &pid]);
+    attached.expect_code(0).stdout_has(&format!("attached to pid {pid}; the program keeps running"));
+    assert_snapshot!("attached", attached.snapshot());
+    ctx.run(["break", "service.py:8"]).expect_code(0).stdout_has("#1 service.py:8 [verified]");
+
+    let hit = ctx.run(["continue"]);
+    hit.expect_code(0).stdout_has("Stopped at breakpoint service.py:8 in handle (thread MainThread)");
+    let locals = ctx.run(["vars"]);
+    locals.expect_code(0).stdout_has("total: int = ");
+    assert!(!locals.stdout.contains("label"), "line 8 has not run yet:\n{}", locals.stdout);
+    ctx.run(["eval", "total", "==", "n", "*", "2"]).expect_code(0).stdout_has("True");
+    ctx.run(["next"]).expect_code(0).stdout_has("Stopped after step at service.py:9 in handle").stdout_has("label: str = 'req-");
+    ctx.run(["stack"]).expect_code(0).stdout_has("#1   main      service.py:17");
+    ctx.run(["threads"]).expect_code(0).stdout_has("MainThread");
+    ctx.run(["break", "service.py:18", "--if", "n % 5 == 0"]).expect_code(0).stdout_has("#2 service.py:18 if n % 5 == 0 [verified]");
+    ctx.run(["break", "--delete", "service.py:8"]).expect_code(0);
+    let conditional = ctx.run(["continue"]);
+    conditional.expect_code(0).stdout_has("service.py:18 in main");
+    let n: u64 = conditional
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("n: int = "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("n in the locals");
+    assert_eq!(n % 5, 0, "the condition held:\n{}", conditional.stdout);
+    ctx.run(["sessions"]).expect_code(0).stdout_has("attached pid").stdout_has("paused");
+
+    let stopped = ctx.run(["stop"]);
+    stopped.expect_code(0).stdout_has("Session `default` detached; the process keeps running");
+    assert!(target.is_running(), "detach must leave the program running");
+
+    // Healthy after detach: no tracer, no debugger threads, no borescope module but the one
+    // running this very check, and still working.
+    let probe = "import sys, threading; print(sys.gettrace(), sys.monitoring.get_tool(sys.monitoring.DEBUGGER_ID), \
+                 sorted(t.name for t in threading.enumerate()), sorted(m for m in sys.modules if m.startswith('borescope')))";
+    ctx.run(["exec", &pid, "-c", probe])
+        .expect_code(0)
+        .stdout_has("None None ['MainThread'] ['borescope_agent', 'borescope_agent.remote']");
+    let leftovers: Vec<_> = std::fs::read_dir("/tmp").unwrap().flatten().filter(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.starts_with("borescope-attach-") || name.starts_with("borescope-detach-")
+    }).filter(|e| e.path().join("job.json").exists() && std::fs::read_to_string(e.path().join("job.json")).unwrap_or_default().contains(&pid)).collect();
+    assert!(leftovers.is_empty(), "files left in the target: {leftovers:?}");
+
+    // And it can be attached again.
+    ctx.run(["attach", &pid, "--session", "again"]).expect_code(0).stdout_has("attached to pid");
+    ctx.run(["stop", "--session", "again"]).expect_code(0);
+    assert!(target.is_running());
+}
+
+#[test]
+fn container_with_its_own_namespaces_and_files() {
+    let ctx = ctx();
+    // Inside the container /tmp is the rootfs's own, so the program lives there; the test
+    // names its breakpoint by the container's path, which does not exist on the host.
+    let rootfs_tmp = borescope_test::interpreters::shared_cache().join("sid-rootfs/tmp");
+    let dir = tempfile::Builder::new().prefix("bstest-ctr-").tempdir_in(&rootfs_tmp).expect("dir in the rootfs");
+    let inside = format!("/tmp/{}", dir.path().file_name().unwrap().to_string_lossy());
+    let source = std::fs::read_to_string(fixture(&ctx, "service.py")).unwrap();
+    std::fs::write(dir.path().join("service.py"), source).unwrap();
+    let script = format!("{inside}/service.py");
+    let target = TargetProcess::container(&ctx.work(), &["--pid", "--net", "--private-tmp"], &["python3.14", &script], &[]);
+    ready(&target);
+    assert!(!std::path::Path::new(&script).exists(), "the container's file must not be visible on the host");
+    let pid = target.pid.to_string();
+
+    let attached = ctx.run(["attach", &pid, "--break", &format!("{script}:9")]);
+    attached.expect_code(0);
+    let hit = ctx.run(["continue"]);
+    hit.expect_code(0)
+        .stdout_has(&format!("Stopped at breakpoint {script}:9 in handle"))
+        .stdout_has(">  9 |     return total")
+        .stdout_has("label: str = 'req-");
+    ctx.run(["eval", "__import__('os').getpid()"]).expect_code(0).stdout_has("int = 1");
+    ctx.run(["stop"]).expect_code(0).stdout_has("detached");
+    assert!(target.is_running());
+}
+
+#[test]
+fn a_program_without_debugpy_gets_borescopes_copy_and_loses_it_on_detach() {
+    let ctx = ctx();
+    fixture(&ctx, "service.py");
+    // -S: no site-packages, so the program cannot import debugpy.
+    let target = TargetProcess::plain(&ctx.work(), &["-S", "service.py"], &[]);
+    ready(&target);
+    let pid = target.pid.to_string();
+    ctx.run(["attach", &pid, "--no-ship-debugpy"])
+        .expect_code(1)
+        .stderr_has("cannot import debugpy")
+        .stderr_has("-m pip install debugpy");
+    ctx.run(["attach", &pid, "--break", "service.py:9"]).expect_code(0).stdout_has("shipped in by borescope");
+    ctx.run(["continue"]).expect_code(0).stdout_has("service.py:9 in handle");
+    ctx.run(["stop"]).expect_code(0);
+    let modules = "import sys; print(sorted(m for m in sys.modules if 'pydev' in m or 'debugpy' in m))";
+    ctx.run(["exec", &pid, "-c", modules]).expect_code(0).stdout_has("[]");
+}
