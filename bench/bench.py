@@ -6,7 +6,9 @@
       (sys.monitoring engine); and for Node vs bare `node` (goal <= 2x);
   (b) median latency of `vars`, `stack` and `eval` in a paused session (goal <= 10 ms),
       measured end to end as a user sees it: a fresh CLI process per call;
-  (c) session start to ready: `borescope start --break ...` until the stop report is printed.
+  (c) session start to ready: `borescope start --break ...` until the stop report is printed;
+  (d) attach to ready: `borescope attach PID` on a running, idle-looping Python 3.14 process
+      until the report is printed (goal <= 0.5 s), and command latency in that session.
 
 Usage: bench/bench.py [--runs N]   (builds nothing: run `cargo build --release` first, or set
 BORESCOPE to the binary). Needs scripts/test-setup.sh to have run (venv with debugpy, sid rootfs).
@@ -90,6 +92,35 @@ def session_latency(bs, runs, work, env, command, location, expression):
     return statistics.median(starts), latencies
 
 
+def attach_latency(bs, runs, work, env):
+    """(median attach-to-ready, {command: median latency}) on a running Python 3.14 process."""
+    app = os.path.join(work, "service.py")
+    shutil.copy(os.path.join(ROOT, "crates", "borescope", "tests", "fixtures", "attach", "service.py"), app)
+    target = subprocess.Popen([os.path.join(ROOT, "scripts", "sid-python"), app], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        if "ready" not in target.stdout.readline():
+            sys.exit("the attach target did not start")
+        pid = str(target.pid)
+        subprocess.run([bs, "sessions"], env=env, cwd=work, stdout=subprocess.DEVNULL, check=True)  # daemon up
+        times = []
+        for _ in range(runs):
+            elapsed, result = timed([bs, "attach", pid], env, work)
+            if result.returncode != 0:
+                sys.exit("attach failed:\n%s%s" % (result.stdout.decode(), result.stderr.decode()))
+            times.append(elapsed)
+            subprocess.run([bs, "stop"], env=env, cwd=work, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([bs, "attach", pid, "--break", "service.py:9"], env=env, cwd=work, stdout=subprocess.DEVNULL, check=True)
+        subprocess.run([bs, "continue"], env=env, cwd=work, stdout=subprocess.DEVNULL, check=True)
+        latencies = {}
+        for name, argv in (("vars", ["vars"]), ("stack", ["stack"]), ("eval", ["eval", "total * 2"])):
+            latencies[name] = median_of(runs * 2, [bs] + argv, env, work)
+        subprocess.run([bs, "stop"], env=env, cwd=work, stdout=subprocess.DEVNULL)
+        return statistics.median(times), latencies
+    finally:
+        target.kill()
+        target.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -110,6 +141,7 @@ def main():
         os.makedirs(os.path.join(work, "lib"), exist_ok=True)
         shutil.copy(os.path.join(ROOT, "crates", "borescope", "tests", "fixtures", "node", "lib", "helper.js"), os.path.join(work, "lib", "helper.js"))
         sessions.append(("node", session_latency(bs, args.runs, work, env, ["node", js], "orders.js:20", "subtotal * 2")))
+        attach = attach_latency(bs, args.runs, work, env)
     finally:
         subprocess.run([bs, "stop"], env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pid_file = os.path.join(work, "rt", "daemon.pid")
@@ -134,6 +166,12 @@ def main():
     print("(c) session start to ready (start --break ... until the stop report is printed)")
     for language, (start, _) in sessions:
         print("    %-8s %5.0f ms" % (language, start * 1000))
+    print()
+    ready, latencies = attach
+    print("(d) attach to a running Python 3.14 process, until the session is ready (goal <= 500 ms)")
+    print("    attach   %5.0f ms   %s" % (ready * 1000, "ok" if ready <= 0.5 else "MISSED"))
+    cells = "   ".join("%s %5.1f ms" % (name, value * 1000) for name, value in latencies.items())
+    print("    paused attached session: %s   %s" % (cells, "ok" if all(v <= 0.010 for v in latencies.values()) else "MISSED"))
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -110,10 +110,10 @@ impl PythonSession {
         if let Err(error) = tokio::time::timeout(Duration::from_secs(5), disconnect).await.unwrap_or(Ok(serde_json::Value::Null)) {
             tracing::debug!(%error, "disconnect");
         }
-        let exit = match self.core.snapshot().run {
-            super::RunState::Exited(exit) => Some(exit),
-            _ => None,
-        };
-        self.core.ended(exit, true)
+        match self.core.snapshot().run {
+            // It ended on its own while attached: nothing was detached from.
+            super::RunState::Exited(exit) => self.core.ended(Some(exit), false),
+            _ => self.core.ended(None, true),
+        }
     }
 }
