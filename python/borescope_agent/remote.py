@@ -121,7 +121,7 @@ def _listen(job, directory):
             }
         raise
     _state.update(listening=True, directory=directory)
-    _tune_when_connected(listen)
+    _tune_when_connected()
     from . import boot
 
     return {
@@ -135,11 +135,12 @@ def _listen(job, directory):
     }
 
 
-def _tune_when_connected(listen):
+def _tune_when_connected():
     """Sets TCP_NODELAY on debugpy's connection once the client is there (pydevd writes header
     and body separately, so without it every reply waits for a delayed ACK). Gives up after 60 s."""
 
     def wait():
+        import socket
         import time
 
         deadline = time.monotonic() + 60
@@ -148,12 +149,18 @@ def _tune_when_connected(listen):
                 import pydevd
 
                 writer = getattr(pydevd.get_global_debugger(), "writer", None)
-                if writer is not None and getattr(writer, "sock", None) is not None:
-                    listen.tune_socket()
+                sock = getattr(writer, "sock", None)
+                # Before the client connects pydevd's writer is a null object that accepts
+                # any call; only a real, connected socket counts.
+                if isinstance(sock, socket.socket):
+                    sock.getpeername()  # raises until the client has connected
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                     return
+            except OSError:
+                pass
             except Exception:
                 return
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     thread = threading.Thread(target=wait, name="borescope-attach", daemon=True)
     # pydevd hides and never traces its own helper threads; this is one of those.

@@ -1,8 +1,9 @@
 //! `borescope mcp`: the agent debugger's tools over the Model Context Protocol.
 //!
 //! One tool per CLI verb ([`server`]), each a thin call into the same machinery the CLI uses:
-//! `probe` runs in this process through `borescope-debugger`; every session tool is one request
-//! to the per-user session daemon over `borescope-ipc`, so a person at a terminal and an agent
+//! `probe` runs in this process through `borescope-debugger`, `list_python_processes` and
+//! `exec_in_process` through `borescope-attach`; every session tool (`attach` included) is one
+//! request to the per-user session daemon over `borescope-ipc`, so a person at a terminal and an agent
 //! share sessions by name. Results carry the rendered text report *and* structured content
 //! matching the CLI's `--json`, both bounded ([`response`]).
 //!
@@ -15,6 +16,7 @@
 
 mod http;
 mod params;
+mod processes;
 mod response;
 mod server;
 mod tools;

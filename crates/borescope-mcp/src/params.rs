@@ -218,3 +218,56 @@ pub struct OutputParams {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoParams {}
+
+/// `list_python_processes`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PsParams {
+    /// Only processes whose command line contains this text.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Only processes listening on this TCP port (e.g. the port of the web app to debug).
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+/// `attach`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachParams {
+    /// Process id of a running Python 3.14+ program (from list_python_processes).
+    pub pid: u32,
+    /// Session name (default "default"); the other tools then drive it.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// "FILE:LINE" breakpoints to set at once; then `continue` waits for a hit.
+    #[serde(default)]
+    pub breakpoints: Vec<String>,
+    /// Run borescope's start-up code in this thread id instead of the main thread (when the
+    /// main thread is blocked; the error then names candidates).
+    #[serde(default)]
+    pub thread: Option<u64>,
+    /// Seconds the process may take to pick up borescope's code (default 10).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+    /// Base directory for relative breakpoint paths (default: the server's).
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+/// `exec_in_process`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecParams {
+    /// Process id of a running Python 3.14+ program.
+    pub pid: u32,
+    /// Python code to run inside it; what it prints is returned. `import __main__` reaches
+    /// the program's globals.
+    pub code: String,
+    /// Run it in this thread id instead of the main thread.
+    #[serde(default)]
+    pub thread: Option<u64>,
+    /// Seconds the code may run (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+}

@@ -303,6 +303,34 @@ impl BorescopeMcp {
     }
 
     #[tool(
+        description = "List running Python processes on this machine (and in its containers): pid, Python version, CPU, memory, listening ports, whether borescope can attach and why not, and which process of a reloading server (uvicorn --reload, Flask debug, Django runserver, gunicorn) actually serves requests (role worker). Use it to find the pid for `attach` or `exec_in_process`.",
+        input_schema = schema::<PsParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn list_python_processes(&self, arguments: JsonObject) -> ToolResult {
+        let params: PsParams = arguments!("list_python_processes", arguments);
+        self.list_python_processes_tool(params).await
+    }
+
+    #[tool(
+        description = "Attach a debug session to a running Python 3.14+ process without restarting it or installing anything in it (containers included). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running. Refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and which `thread` could take over.",
+        input_schema = schema::<AttachParams>()
+    )]
+    async fn attach(&self, arguments: JsonObject) -> ToolResult {
+        let params: AttachParams = arguments!("attach", arguments);
+        self.attach_tool(params).await
+    }
+
+    #[tool(
+        description = "Run Python code inside a running Python 3.14+ process and return what it printed (only its own output) and any traceback. Good for reading live state without a breakpoint: `import __main__; print(__main__.CONFIG)`, `import app; print(app.cache.stats())`. The code runs in the program's main thread between bytecodes; keep it short.",
+        input_schema = schema::<ExecParams>()
+    )]
+    async fn exec_in_process(&self, arguments: JsonObject) -> ToolResult {
+        let params: ExecParams = arguments!("exec_in_process", arguments);
+        self.exec_tool(params).await
+    }
+
+    #[tool(
         description = "List every debug session (shared with the borescope CLI) with its state.",
         input_schema = schema::<NoParams>(),
         annotations(read_only_hint = true)
@@ -326,7 +354,7 @@ impl BorescopeMcp {
     }
 }
 
-fn session_name(session: Option<String>) -> String {
+pub(crate) fn session_name(session: Option<String>) -> String {
     session.filter(|s| !s.is_empty()).unwrap_or_else(borescope_static::default_session)
 }
 
@@ -337,7 +365,7 @@ fn locations(texts: &[String]) -> Result<Vec<Location>, String> {
         .collect()
 }
 
-fn seconds(value: Option<f64>, default: f64) -> Result<Duration, String> {
+pub(crate) fn seconds(value: Option<f64>, default: f64) -> Result<Duration, String> {
     let value = value.unwrap_or(default);
     if !value.is_finite() || value <= 0.0 || value > 86_400.0 {
         return Err(format!("timeout_secs {value} must be between 0 and 86400"));
@@ -347,7 +375,7 @@ fn seconds(value: Option<f64>, default: f64) -> Result<Duration, String> {
 
 /// The directory relative paths resolve against: `cwd` (absolute, or relative to the server's)
 /// or the server's own.
-fn base_dir(cwd: Option<&str>) -> Result<PathBuf, String> {
+pub(crate) fn base_dir(cwd: Option<&str>) -> Result<PathBuf, String> {
     let here = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     match cwd {
         None => Ok(here),
@@ -369,7 +397,7 @@ mod tests {
     #[test]
     fn every_tool_has_an_object_schema_and_a_description() {
         let tools = BorescopeMcp::tool_router().list_all();
-        assert!(tools.len() >= 18, "{} tools", tools.len());
+        assert!(tools.len() >= 21, "{} tools", tools.len());
         for tool in tools {
             assert_eq!(tool.input_schema.get("type").and_then(|t| t.as_str()), Some("object"), "{}", tool.name);
             assert!(tool.description.as_deref().is_some_and(|d| d.len() > 30), "{}", tool.name);

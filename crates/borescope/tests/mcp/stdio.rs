@@ -167,3 +167,38 @@ fn node_session_through_mcp() {
     assert!(drive.ok_text(8).contains("gross"), "{}", drive.ok_text(8));
     assert!(drive.ok_text(9).contains("Session `js` stopped"));
 }
+
+#[test]
+fn running_python_processes_through_mcp() {
+    let ctx = ctx();
+    let file = ctx.fixture("attach", "service.py");
+    let target = borescope_test::targets::TargetProcess::plain(&ctx.work(), &[file.to_str().unwrap(), "mcpmarker"], &[]);
+    target.wait_for("ready pid=", std::time::Duration::from_secs(20));
+    let pid = target.pid;
+    let drive = stdio(
+        &ctx,
+        json!([
+            ["list_python_processes", {"name": "mcpmarker"}],
+            ["exec_in_process", {"pid": pid, "code": "import sys; print(sys.version_info[:2])"}],
+            ["exec_in_process", {"pid": pid, "code": "raise ValueError('nope')"}],
+            ["attach", {"pid": pid, "session": "live", "breakpoints": ["service.py:9"]}],
+            ["continue", {"session": "live"}],
+            ["variables", {"session": "live"}],
+            ["stop_session", {"session": "live"}],
+            ["attach", {"pid": 4194303}]
+        ]),
+        &[],
+    );
+    let listed = &drive.call(0)["structured"];
+    assert_eq!(listed["schema"], "borescope.ps/1");
+    assert_eq!(listed["processes"][0]["pid"], pid);
+    assert_eq!(listed["processes"][0]["attachable"], true);
+    assert!(drive.ok_text(1).contains("(3, 14)"));
+    assert!(drive.error_text(2).contains("ValueError: nope"));
+    assert!(drive.ok_text(3).contains(&format!("attached to pid {pid}")));
+    assert!(drive.ok_text(4).contains("Stopped at breakpoint service.py:9 in handle"), "{}", drive.ok_text(4));
+    assert!(drive.ok_text(5).contains("label: str = 'req-"));
+    assert!(drive.ok_text(6).contains("detached"));
+    assert!(drive.error_text(7).contains("no process with pid 4194303"));
+    assert!(target.is_running());
+}
