@@ -2,8 +2,9 @@
 """borescope benchmarks, printed side by side in one run.
 
   (a) probe wall time vs the same script run bare with the same interpreter (goal <= 1.5x),
-      on the host Python (settrace engine) and on Python 3.14 in the sid rootfs
-      (sys.monitoring engine); and for Node vs bare `node` (goal <= 2x);
+      on the host Python 3.11 (rewrite engine for a line in a function, settrace for a
+      module-level line) and on Python 3.14 in the sid rootfs (sys.monitoring engine); and for
+      Node vs bare `node` (goal <= 2x);
   (b) median latency of `vars`, `stack` and `eval` in a paused session (goal <= 10 ms),
       measured end to end as a user sees it: a fresh CLI process per call;
   (c) session start to ready: `borescope start --break ...` until the stop report is printed;
@@ -63,9 +64,15 @@ def probe_overhead(bs, runs, work, env):
     script = os.path.join(work, "workload.py")
     shutil.copy(os.path.join(HERE, "workload.py"), script)
     rows = []
-    for label, prefix in (("python 3.11 (settrace)", [host]), ("python 3.14 (sys.monitoring)", [in_sid, "python3.14"])):
+    function_line, module_line = "workload.py:27", "workload.py:33"
+    for label, prefix, line in (
+        ("python 3.11, line in a function (rewrite)", [host], function_line),
+        ("python 3.11, module-level line (settrace)", [host], module_line),
+        ("python 3.14, line in a function (sys.monitoring)", [in_sid, "python3.14"], function_line),
+        ("python 3.14, module-level line (sys.monitoring)", [in_sid, "python3.14"], module_line),
+    ):
         bare = median_of(runs, prefix + [script], env, work)
-        probed = median_of(runs, [bs, "probe", "workload.py:27", "--"] + prefix + [script], env, work)
+        probed = median_of(runs, [bs, "probe", line, "--"] + prefix + [script], env, work)
         rows.append((label, bare, probed, 1.5))
     js = os.path.join(work, "workload.js")
     shutil.copy(os.path.join(HERE, "workload.js"), js)
@@ -152,10 +159,10 @@ def main():
                 pass
     print("borescope benchmarks (%s, median of %d runs)" % (bs, args.runs))
     print()
-    print("(a) probe wall time vs bare run                  bare      probe     ratio   goal")
+    print("(a) probe wall time vs bare run                                 bare      probe     ratio   goal")
     for label, bare, probed, goal in rows:
         ratio = probed / bare
-        print("    %-40s %7.0f ms %7.0f ms %7.2fx   <= %.1fx %s" % (label, bare * 1000, probed * 1000, ratio, goal, "ok" if ratio <= goal else "MISSED"))
+        print("    %-55s %7.0f ms %7.0f ms %7.2fx   <= %.1fx %s" % (label, bare * 1000, probed * 1000, ratio, goal, "ok" if ratio <= goal else "MISSED"))
     print()
     print("(b) paused-session command latency (fresh CLI process per call), goal <= 10 ms")
     for language, (_, latencies) in sessions:

@@ -1,4 +1,5 @@
-"""Benchmark workload: about half a second of call-heavy Python, then the probed line."""
+"""Benchmark workload: a few hundred milliseconds of call-heavy Python, then the probed lines
+(one in a function, one at module level), both reached at the very end."""
 import json
 
 
@@ -22,7 +23,12 @@ def fib(n):
     return n if n < 2 else fib(n - 1) + fib(n - 2)
 
 
+def report(total):
+    finished = total  # probed line in a function
+    return finished
+
+
 if __name__ == "__main__":
     total = run(60000) + fib(22)
-    finished = total  # the probed line: reached at the very end
-    print(finished)
+    done = report(total)  # probed line at module level
+    print(done)

@@ -7,8 +7,12 @@ Two engines, chosen by the interpreter:
   (then DISABLEs itself for it) and turns on LINE events only for code objects that contain a
   requested line; the LINE callback DISABLEs every other line. Code that does not contain a
   requested line runs at full speed.
-* settrace (3.9-3.11): a global trace function that returns a line tracer only for frames of
-  code objects containing a requested line; all other frames get no line events.
+* rewrite (3.9-3.11, lines inside functions): the functions holding a requested line get code
+  recompiled with a call to borescope just before that line (see rewrite.py); nothing is traced
+  once they exist.
+* settrace (3.9-3.11, everything else): a global trace function that returns a line tracer only
+  for frames of code objects containing a requested line. Tracing slows every frame down, which
+  is why the rewrite engine is preferred.
 
 The job message lists the locations (absolute real paths), the condition, which hit to stop at
 (--hit), how many hits to collect (--hits), expressions to evaluate and the output budget.
@@ -173,7 +177,23 @@ def start(job, chan, hello):
             state.evals.append((text, compile(text, "<--eval>", "eval")))
         except SyntaxError as exc:
             bad_input.append({"option": "--eval", "text": text, "error": str(exc.msg)})
-    engine = "sys.monitoring" if hasattr(sys, "monitoring") else "settrace"
+    plans = None
+    if hasattr(sys, "monitoring"):
+        engine = "sys.monitoring"
+    elif problems or bad_input or os.environ.get("BORESCOPE_PROBE_ENGINE") == "settrace":
+        engine = "settrace"
+    else:
+        from . import rewrite
+
+        try:
+            plans = rewrite.plan(state.targets)
+            engine = "rewrite"
+        except rewrite.Unsupported as exc:
+            engine = "settrace"
+            hello = dict(hello, engine_reason=str(exc))
+        except Exception as exc:
+            engine = "settrace"
+            hello = dict(hello, engine_reason="cannot rewrite: %r" % (exc,))
     hello = dict(hello, engine=engine)
     chan.send(hello)
     if problems or bad_input:
@@ -186,6 +206,10 @@ def start(job, chan, hello):
     chan.serve({"threads": lambda request: {"type": "threads", "threads": capture.all_threads(), "summary": state.summary()}})
     if engine == "sys.monitoring":
         _start_monitoring(state)
+    elif engine == "rewrite":
+        from . import rewrite
+
+        rewrite.Rewriter(state, plans, lambda: _start_settrace(state)).start()
     else:
         _start_settrace(state)
 

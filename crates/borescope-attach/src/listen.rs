@@ -52,6 +52,8 @@ pub struct DebugpyListener {
     pub main: Option<String>,
     /// The Python thread that ran the start-up job.
     pub thread: String,
+    /// The thread that was asked to run it (detach asks the same one).
+    pub thread_choice: ThreadChoice,
 }
 
 /// Starts debugpy in `pid`. `debugpy_copy` is asked for a directory holding a `debugpy`
@@ -109,6 +111,7 @@ pub fn start_debugpy(
             .unwrap_or_default(),
         main: status["main"].as_str().map(str::to_string),
         thread: text("thread"),
+        thread_choice: options.thread,
         target: injector.target,
         dir,
     })
@@ -147,8 +150,15 @@ pub enum Detached {
     Deferred(String),
 }
 
-/// Stops debugpy in the process of an earlier [`start_debugpy`] and removes borescope's files.
-pub fn stop_debugpy(pid: u32, start_time: u64, session_dir: &InjectionDir, pickup_timeout: Duration) -> Detached {
+/// Stops debugpy in the process of an earlier [`start_debugpy`] and removes borescope's files,
+/// asking the thread that started it (the main thread when that one is gone).
+pub fn stop_debugpy(
+    pid: u32,
+    start_time: u64,
+    session_dir: &InjectionDir,
+    thread: ThreadChoice,
+    pickup_timeout: Duration,
+) -> Detached {
     let injector = match Injector::open(pid) {
         Ok(injector) if injector.target.start_time == start_time => injector,
         _ => return Detached::Gone,
@@ -157,8 +167,16 @@ pub fn stop_debugpy(pid: u32, start_time: u64, session_dir: &InjectionDir, picku
         Ok(dir) => dir,
         Err(error) => return Detached::Deferred(error.to_string()),
     };
+    let thread = match thread {
+        ThreadChoice::Native(tid)
+            if injector.target.host_tid(tid).is_some_and(|t| Path::new(&format!("/proc/{pid}/task/{t}")).exists()) =>
+        {
+            thread
+        }
+        _ => ThreadChoice::Main,
+    };
     let options = JobOptions {
-        thread: ThreadChoice::Main,
+        thread,
         pickup_timeout,
         run_timeout: Duration::from_secs(10),
         withdraw: false,

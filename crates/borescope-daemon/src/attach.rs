@@ -63,7 +63,7 @@ async fn attach_session(ctx: &Context, name: &str, spec: AttachRequest) -> Resul
         match connect(&listener, CONNECT_TIMEOUT) {
             Ok(stream) => Ok((listener, stream)),
             Err(error) => {
-                stop_debugpy(pid, listener.target.start_time, &listener.dir, DETACH_TIMEOUT);
+                stop_debugpy(pid, listener.target.start_time, &listener.dir, listener.thread_choice, DETACH_TIMEOUT);
                 Err(error)
             }
         }
@@ -104,8 +104,8 @@ async fn attach_session(ctx: &Context, name: &str, spec: AttachRequest) -> Resul
         }
         Err(error) => {
             let start_time = listener.target.start_time;
-            let dir = listener.dir.clone();
-            let _ = tokio::task::spawn_blocking(move || stop_debugpy(pid, start_time, &dir, DETACH_TIMEOUT)).await;
+            let (dir, thread) = (listener.dir.clone(), listener.thread_choice);
+            let _ = tokio::task::spawn_blocking(move || stop_debugpy(pid, start_time, &dir, thread, DETACH_TIMEOUT)).await;
             Err(failure(error))
         }
     }
@@ -116,7 +116,8 @@ async fn attach_session(ctx: &Context, name: &str, spec: AttachRequest) -> Resul
 pub async fn undo(listener: DebugpyListener, answer: &mut Answer) {
     let pid = listener.target.pid;
     let start_time = listener.target.start_time;
-    let outcome = tokio::task::spawn_blocking(move || stop_debugpy(pid, start_time, &listener.dir, DETACH_TIMEOUT))
+    let thread = listener.thread_choice;
+    let outcome = tokio::task::spawn_blocking(move || stop_debugpy(pid, start_time, &listener.dir, thread, DETACH_TIMEOUT))
         .await
         .unwrap_or_else(|e| Detached::Deferred(e.to_string()));
     if let (Detached::Deferred(why), Answer::Ended { notices, .. }) = (outcome, answer) {

@@ -25,6 +25,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/listen.py", include_str!("../../../python/borescope_agent/listen.py")),
     ("borescope_agent/probe.py", include_str!("../../../python/borescope_agent/probe.py")),
     ("borescope_agent/remote.py", include_str!("../../../python/borescope_agent/remote.py")),
+    ("borescope_agent/rewrite.py", include_str!("../../../python/borescope_agent/rewrite.py")),
 ];
 
 /// Name of the marker file written last; a directory without it is incomplete.

@@ -26,6 +26,9 @@ impl EnvVars {
     pub const BORESCOPE_MCP_TOKEN: &'static str = "BORESCOPE_MCP_TOKEN";
     /// Log filter (tracing `EnvFilter` syntax); overrides `-v`.
     pub const RUST_LOG: &'static str = "RUST_LOG";
+    /// Read by the Python agent in a probed program on Python 3.9-3.11: `settrace` forces the
+    /// tracing engine instead of the (faster) rewrite engine; for comparisons and diagnosis.
+    pub const BORESCOPE_PROBE_ENGINE: &'static str = "BORESCOPE_PROBE_ENGINE";
 
     /// Set for a debuggee: path of the Unix socket the Python agent reports to.
     pub const BORESCOPE_AGENT_CHANNEL: &'static str = "BORESCOPE_AGENT_CHANNEL";
@@ -45,6 +48,7 @@ impl EnvVars {
         Self::BORESCOPE_DAEMON_IDLE_SECS,
         Self::BORESCOPE_MCP_TOKEN,
         Self::RUST_LOG,
+        Self::BORESCOPE_PROBE_ENGINE,
         Self::BORESCOPE_AGENT_CHANNEL,
         Self::BORESCOPE_AGENT_JOB,
         Self::BORESCOPE_AGENT_PATH,

@@ -34,6 +34,11 @@ pub enum AgentMessage {
         #[serde(default)]
         summary: Option<Summary>,
     },
+    /// Something the user should know (e.g. an engine fell back to another).
+    Notice {
+        /// What happened.
+        message: String,
+    },
     /// The agent failed internally.
     AgentError {
         /// What failed.
@@ -70,9 +75,12 @@ pub struct Hello {
     /// Standard-library directories.
     #[serde(default)]
     pub runtime_dirs: Vec<String>,
-    /// `sys.monitoring`, `settrace` or `debugpy`.
+    /// `sys.monitoring`, `rewrite`, `settrace` or `debugpy`.
     #[serde(default)]
     pub engine: Option<String>,
+    /// Why the faster engine could not be used, when it could not.
+    #[serde(default)]
+    pub engine_reason: Option<String>,
     /// debugpy version (listen job).
     #[serde(default)]
     pub debugpy: Option<String>,

@@ -109,6 +109,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
                             }).collect(),
                         ));
                     }
+                    AgentMessage::Notice { message } => notices.push(Notice::plain(message)),
                     AgentMessage::Hit(stop) => {
                         stops.push(hit_stop(stop, &classifier));
                         if stops.len() as u32 >= hits_wanted {
@@ -190,6 +191,13 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
         _ => {}
     }
     let first = obs.hellos.first();
+    if outcome == ProbeOutcome::Timeout
+        && let Some(reason) = first.and_then(|h| h.engine_reason.as_deref())
+    {
+        notices.push(Notice::plain(format!(
+            "the line was watched with settrace, which slows every function call down (the faster rewrite engine cannot watch it: {reason})"
+        )));
+    }
     Ok(ProbeReport {
         schema: PROBE_SCHEMA.into(),
         outcome,

@@ -38,10 +38,17 @@ fn attach_drive_detach_and_attach_again() {
         .expect("n in the locals");
     assert_eq!(n % 5, 0, "the condition held:\n{}", conditional.stdout);
     ctx.run(["sessions"]).expect_code(0).stdout_has("attached pid").stdout_has("paused");
+    let ports = |ctx: &borescope_test::TestContext| {
+        let listed = ctx.run(["ps", "--json", "--interval", "0"]).json();
+        let entry = listed["processes"].as_array().unwrap().iter().find(|p| p["pid"] == target.pid).cloned().expect("listed");
+        entry["ports"].as_array().cloned().unwrap_or_default()
+    };
+    assert_eq!(ports(&ctx).len(), 1, "debugpy listens while attached");
 
     let stopped = ctx.run(["stop"]);
     stopped.expect_code(0).stdout_has("Session `default` detached; the process keeps running");
     assert!(target.is_running(), "detach must leave the program running");
+    assert!(ports(&ctx).is_empty(), "debugpy must stop listening on detach");
 
     // Healthy after detach: no tracer, no debugger threads, no borescope module but the one
     // running this very check, and still working.
@@ -88,6 +95,14 @@ fn container_with_its_own_namespaces_and_files() {
     ctx.run(["eval", "__import__('os').getpid()"]).expect_code(0).stdout_has("int = 1");
     ctx.run(["stop"]).expect_code(0).stdout_has("detached");
     assert!(target.is_running());
+
+    // An editor on the host needs the container's paths mapped and a way into its network.
+    let listening = ctx.run(["attach", &pid, "--listen-only", "--json"]);
+    let report = listening.json();
+    assert_eq!(report["schema"], "borescope.listen/1");
+    assert_eq!(report["launch_json"]["pathMappings"][0]["remoteRoot"], "/");
+    let notices = report["notices"].to_string();
+    assert!(notices.contains("own network namespace"), "{notices}");
 }
 
 #[test]

@@ -4,19 +4,18 @@
 use crate::{ctx, fixture};
 use borescope_test::targets::{free_port, TargetProcess};
 use serde_json::Value;
-use std::io::{Read, Write};
 use std::time::Duration;
 
-/// Sends `GET path` on another thread; the handle yields the whole response.
+/// `curl -i` of `path` on another thread (it blocks while the handler is stopped); the handle
+/// yields the whole response.
 fn get(port: u16, path: &str) -> std::thread::JoinHandle<String> {
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    let url = format!("http://127.0.0.1:{port}{path}");
     std::thread::spawn(move || {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        let _ = stream.read_to_string(&mut response);
-        response
+        let output = std::process::Command::new("curl")
+            .args(["-s", "-i", "--max-time", "60", &url])
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&output.stdout).into_owned()
     })
 }
 
@@ -60,7 +59,7 @@ fn uvicorn_reload_worker_is_chosen_and_a_handler_debugged() {
         .stdout_has("path: str = '/world'");
     ctx.run(["stop"]).expect_code(0).stdout_has("detached");
     let response = response.join().unwrap();
-    assert!(response.starts_with("HTTP/1.1 200") && response.ends_with("hello world"), "{response}");
+    assert!(response.starts_with("HTTP/1.1 200") && response.trim_end().ends_with("hello world"), "{response}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `borescope probe` against real interpreters: every scenario runs on the host's Python 3.11
-//! (settrace engine) and on Python 3.14 inside the Debian sid root filesystem (sys.monitoring
-//! engine, another mount namespace). Text shapes are snapshot-tested on the host Python.
+//! with each of its engines (rewrite, and settrace forced) and on Python 3.14 inside the Debian
+//! sid root filesystem (sys.monitoring engine, another mount namespace). Text shapes are
+//! snapshot-tested on the host Python.
 
 mod bad_input;
 mod outcomes;
@@ -9,11 +10,13 @@ mod shapes;
 use borescope_test::interpreters;
 use borescope_test::TestContext;
 
-/// Which interpreter a scenario runs on.
+/// Which interpreter (and engine) a scenario runs on.
 #[derive(Clone, Copy, Debug)]
 pub enum Py {
-    /// Host CPython 3.11 (settrace).
+    /// Host CPython 3.11 (rewrite engine where the line allows, else settrace).
     Host,
+    /// Host CPython 3.11 with the settrace engine forced.
+    HostSettrace,
     /// CPython 3.14 in the sid rootfs (sys.monitoring).
     Sid,
 }
@@ -23,6 +26,11 @@ impl Py {
     pub fn prefix(self) -> Vec<String> {
         match self {
             Py::Host => vec![interpreters::host_python().display().to_string()],
+            Py::HostSettrace => vec![
+                "env".into(),
+                format!("{}=settrace", borescope_static::EnvVars::BORESCOPE_PROBE_ENGINE),
+                interpreters::host_python().display().to_string(),
+            ],
             Py::Sid => vec![interpreters::in_sid().display().to_string(), "python3.14".into()],
         }
     }
@@ -34,10 +42,11 @@ impl Py {
         argv
     }
 
-    /// The engine the agent should pick.
+    /// The engine the agent should pick for a line inside a function.
     pub fn engine(self) -> &'static str {
         match self {
-            Py::Host => "settrace",
+            Py::Host => "rewrite",
+            Py::HostSettrace => "settrace",
             Py::Sid => "sys.monitoring",
         }
     }
@@ -66,9 +75,15 @@ macro_rules! each_python {
             #[allow(unused_imports)]
             use super::*;
             #[test]
-            fn python311_settrace() {
+            fn python311_rewrite() {
                 let $ctx = $crate::ctx();
                 let $py = $crate::Py::Host;
+                $body
+            }
+            #[test]
+            fn python311_settrace() {
+                let $ctx = $crate::ctx();
+                let $py = $crate::Py::HostSettrace;
                 $body
             }
             #[test]

@@ -168,6 +168,11 @@ each_python!(pytest_entry, |ctx, py| {
     ctx.fixture("python", "tests/test_tool.py");
     let python = match py {
         crate::Py::Host => vec![borescope_test::interpreters::venv_python().display().to_string()],
+        crate::Py::HostSettrace => vec![
+            "env".into(),
+            format!("{}=settrace", borescope_static::EnvVars::BORESCOPE_PROBE_ENGINE),
+            borescope_test::interpreters::venv_python().display().to_string(),
+        ],
         crate::Py::Sid => py.prefix(),
     };
     let mut command = python;
@@ -177,6 +182,11 @@ each_python!(pytest_entry, |ctx, py| {
     let stop = &report["stops"][0];
     assert_eq!(stop["function"], "test_run");
     assert_eq!(local(stop, "result"), "'hello pytest'");
+    if matches!(py, crate::Py::Host) {
+        // pytest rewrote the test's asserts, so its code is not what the file compiles to:
+        // the rewrite engine must not swap it, and says it traced instead.
+        assert!(report["notices"].to_string().contains("pytest's assert rewriting"), "{report:#}");
+    }
     let kinds: Vec<&str> = stop["stack"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds[0], "user");
     assert!(kinds.contains(&"library"), "pytest frames are library frames: {kinds:?}");
@@ -206,4 +216,32 @@ each_python!(symlinks_and_dotdot_name_the_same_file, |ctx, py| {
     let (code, report) = probe_json(&ctx, &[&location], &py.cmd(&[ctx.root.join("link/flow.py").to_str().unwrap()]));
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["locations"][0]["file"], file.to_str().unwrap());
+});
+
+each_python!(every_kind_of_function_is_watched, |ctx, py| {
+    let file = ctx.fixture("python", "shapes.py");
+    ctx.fixture("python", "importtime.py");
+    let command = py.cmd(&[file.to_str().unwrap()]);
+    let cases: [(&str, &str, &str, &str); 7] = [
+        ("shapes.py:22", "add", "price", "3"),
+        ("shapes.py:27", "total", "self", ""),
+        ("shapes.py:31", "currency", "", ""),
+        ("shapes.py:36", "inner", "y", "2"),
+        ("shapes.py:44", "decorated", "v", "9"),
+        ("shapes.py:51", "grade", "n", "7"),
+        ("importtime.py:5", "compute", "k", "21"),
+    ];
+    for (location, function, name, value) in cases {
+        let (code, report) = probe_json(&ctx, &[location], &command);
+        assert_eq!(code, 0, "{location}: {report:#}");
+        assert_eq!(report["engine"], py.engine(), "{location}");
+        let stop = &report["stops"][0];
+        assert_eq!(stop["function"], function, "{location}");
+        if !name.is_empty() && !value.is_empty() {
+            assert_eq!(local(stop, name), value, "{location}");
+        }
+    }
+    // The thread that ran the decorated function is the one reported.
+    let (_, report) = probe_json(&ctx, &["shapes.py:44"], &command);
+    assert_eq!(report["stops"][0]["thread"]["name"], "Side");
 });
