@@ -120,7 +120,7 @@ def _listen(job, directory):
                 "error": "debugpy is already listening in this process (started by the program itself or another tool); connect to it directly, or restart the program",
             }
         raise
-    _state.update(listening=True, directory=directory)
+    _state.update(listening=True, directory=directory, port=port)
     _tune_when_connected()
     from . import boot
 
@@ -251,6 +251,9 @@ def _stop_debugpy():
             pydevd.stoptrace()
         except Exception as exc:
             notes.append("pydevd.stoptrace: %r" % (exc,))
+    port = _state.pop("port", None)
+    if port:
+        notes.extend(_close_sockets_on(port))
     api = sys.modules.get("debugpy.server.api")
     if api is not None:
         try:
@@ -269,6 +272,33 @@ def _stop_debugpy():
             if any(str(place).startswith(shipped) for place in places):
                 del sys.modules[name]
     _state.pop("listening", None)
+    return notes
+
+
+def _close_sockets_on(port):
+    """Closes debugpy's listening socket and connection (the sockets on its port). pydevd
+    closes its listener from another thread while one is blocked in accept(), which on Linux
+    leaves it listening; shutdown() wakes that accept() up, so the port really closes."""
+    import gc
+    import socket
+
+    notes = []
+    for obj in gc.get_objects():
+        if not isinstance(obj, socket.socket) or obj.fileno() < 0:
+            continue
+        try:
+            if obj.getsockname()[1] != port:
+                continue
+        except (OSError, IndexError, TypeError):
+            continue
+        try:
+            obj.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            obj.close()
+        except OSError as exc:
+            notes.append("closing debugpy's socket: %r" % (exc,))
     return notes
 
 
