@@ -29,6 +29,15 @@ fn start_help() {
 }
 
 #[test]
+fn attach_ps_exec_and_mcp_help() {
+    for command in ["attach", "ps", "exec", "mcp"] {
+        let run = ctx().run([command, "--help"]);
+        run.expect_code(0);
+        assert_snapshot!(format!("{command}_help"), run.snapshot());
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let ctx = ctx();
     ctx.run(["probe"]).expect_code(2).stderr_has("FILE:LINE");
@@ -37,6 +46,12 @@ fn usage_errors_exit_2() {
     ctx.run(["break", "--list", "--clear"]).expect_code(2);
     ctx.run(["start"]).expect_code(2).stderr_has("COMMAND");
     ctx.run(["frame", "x"]).expect_code(2);
+    ctx.run(["attach"]).expect_code(2).stderr_has("<PID>");
+    ctx.run(["attach", "not-a-pid"]).expect_code(2);
+    ctx.run(["exec", "1"]).expect_code(2).stderr_has("SCRIPT.py");
+    ctx.run(["exec", "1", "x.py", "-c", "1"]).expect_code(2);
+    ctx.run(["ps", "--port", "99999"]).expect_code(2);
+    ctx.run(["ps", "--interval", "-1"]).expect_code(2);
 }
 
 #[test]
