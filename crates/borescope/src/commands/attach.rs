@@ -65,7 +65,10 @@ fn listen_only(cli: &Cli, args: &AttachArgs) -> Result<ExitCode, Failure> {
             "debugpy listens without an access token (editors cannot send one): any local user who can reach 127.0.0.1:{} can run code in pid {} until it exits",
             listener.port, args.pid
         ),
-        format!("stop it with `borescope exec {} -c 'import pydevd; pydevd.stoptrace()'`", args.pid),
+        format!(
+            "to stop it, attach a session and detach (`borescope attach {pid} && borescope stop`): that stops debugpy and closes the port",
+            pid = args.pid
+        ),
     )];
     if !listener.target.same_network {
         notices.push(Notice::with_hint(

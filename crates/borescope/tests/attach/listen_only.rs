@@ -39,4 +39,9 @@ fn listen_only_prints_a_configuration_an_editor_can_use() {
     assert!(reply.contains("Content-Length") && reply.contains("\"supportsConfigurationDoneRequest\""), "{reply}");
     drop(stream);
     ctx.run(["attach", &pid, "--listen-only", "--break", "service.py:8"]).expect_code(2).stderr_has("--listen-only sets no breakpoints");
+    // What the notice promises: attach and detach stops the token-less listener.
+    ctx.run(["attach", &pid]).expect_code(0);
+    ctx.run(["stop"]).expect_code(0);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the listener must be gone");
+    assert!(target.is_running());
 }
