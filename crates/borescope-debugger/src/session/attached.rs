@@ -20,7 +20,6 @@ use borescope_model::{Answer, Budget, BreakpointSpec, ExceptionMode, Language, N
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Mutex;
 
 /// A debugpy listening inside a running process, and how to talk about it.
 #[derive(Debug)]
@@ -80,14 +79,7 @@ impl PythonSession {
         let mut classifier = FrameClassifier::default();
         classifier.learn(&spec.runtime_dirs, None);
         let breakpoints = table.len();
-        let session = PythonSession {
-            core,
-            client,
-            classifier,
-            paths,
-            breakpoints: Mutex::new(table),
-            current: Mutex::new(None),
-        };
+        let session = PythonSession::assemble(core, client, classifier, paths, table);
         let mut report = session.report_now(&spec.budget).await?;
         let next = if breakpoints == 0 {
             "set breakpoints with `borescope break FILE:LINE`, then `borescope continue` waits for a hit"

@@ -69,14 +69,7 @@ impl PythonSession {
         );
         tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
         tokio::spawn(watch_exit(listening.process, core.state.clone()));
-        let session = PythonSession {
-            core,
-            client,
-            classifier,
-            paths,
-            breakpoints: Mutex::new(table),
-            current: Mutex::new(None),
-        };
+        let session = PythonSession::assemble(core, client, classifier, paths, table);
         let report = if spec.stop_on_entry || !spec.breakpoints.is_empty() {
             session.wait_and_report(0, spec.timeout, &spec.budget).await?
         } else {
@@ -88,6 +81,24 @@ impl PythonSession {
             report
         };
         Ok((session, report))
+    }
+
+    /// A session from its connected parts (no stop fetched yet).
+    pub(super) fn assemble(
+        core: SessionCore<StoppedEvent>,
+        client: Arc<DapClient>,
+        classifier: FrameClassifier,
+        paths: PathMap,
+        table: BreakpointTable,
+    ) -> PythonSession {
+        PythonSession {
+            core,
+            client,
+            classifier,
+            paths,
+            breakpoints: Mutex::new(table),
+            current: Mutex::new(None),
+        }
     }
 
     /// The current run state.
