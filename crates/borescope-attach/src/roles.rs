@@ -31,15 +31,21 @@ impl ProcessFacts {
     /// Reads the facts of `pid` from /proc.
     pub fn read(pid: u32) -> Option<ProcessFacts> {
         let stat = procfs::stat(pid).ok()?;
+        Some(ProcessFacts::with_environment(pid, stat.ppid, procfs::cmdline(pid).ok()?))
+    }
+
+    /// The facts of a process whose parent and command line are already known; only its
+    /// environment is read.
+    pub fn with_environment(pid: u32, ppid: u32, command: Vec<String>) -> ProcessFacts {
         let env = procfs::environ(pid).unwrap_or_default();
         let var = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        Some(ProcessFacts {
+        ProcessFacts {
             pid,
-            ppid: stat.ppid,
-            command: procfs::cmdline(pid).ok()?,
+            ppid,
+            command,
             werkzeug_run_main: var("WERKZEUG_RUN_MAIN"),
             django_run_main: var("RUN_MAIN"),
-        })
+        }
     }
 
     fn joined(&self) -> String {
