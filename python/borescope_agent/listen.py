@@ -29,8 +29,14 @@ def quiet_pydevd():
 
 def start(job, chan, hello):
     hello = dict(hello, engine="debugpy")
+    forget_job_env()
     if chan is None:
         return
+    bad = uncompilable(job.get("expressions") or [])
+    if bad:
+        chan.send({"type": "bad_input", "locations": [], "expressions": bad})
+        chan.wait_closed()
+        os._exit(2)
     extra = job.get("debugpy_path")
     if extra and extra not in sys.path:
         sys.path.append(extra)
@@ -49,8 +55,52 @@ def start(job, chan, hello):
     debugpy.wait_for_client()
     tune_socket()
     install_exception_stop(debugpy)
-    if job.get("stop_on_entry"):
+    stop_on_entry = job.get("stop_on_entry")
+    if job.get("hold"):
+        stop_on_entry = wait_for_go(chan)
+    if stop_on_entry:
         request_stop_on_entry()
+
+
+def uncompilable(expressions):
+    """Breakpoint conditions and logpoint parts this interpreter cannot compile, refused before
+    the program's first line (they would otherwise never fire)."""
+    bad = []
+    for item in expressions:
+        try:
+            compile(item["text"], "<%s>" % item["option"], "eval")
+        except SyntaxError as exc:
+            bad.append({"option": item["option"], "text": item["text"], "error": str(exc.msg)})
+    return bad
+
+
+def forget_job_env():
+    """One session debugs one process: the program's children must not start a debugger of
+    their own (they would wait for a client forever), and the program sees the environment it
+    would have had without borescope."""
+    agent_dir = os.environ.pop("BORESCOPE_AGENT_PATH", None)
+    os.environ.pop("BORESCOPE_AGENT_JOB", None)
+    os.environ.pop("BORESCOPE_AGENT_CHANNEL", None)
+    path = os.environ.get("PYTHONPATH")
+    if agent_dir and path is not None:
+        rest = [p for p in path.split(os.pathsep) if p and p != agent_dir]
+        if rest:
+            os.environ["PYTHONPATH"] = os.pathsep.join(rest)
+        else:
+            del os.environ["PYTHONPATH"]
+
+
+def wait_for_go(chan):
+    """Holds the program before its first line until borescope says go (the first run
+    command). Breakpoints set meanwhile are registered with debugpy before any user code runs.
+    Returns whether to stop at the first line (`next`/`step` as the first command)."""
+    chan.send({"type": "held"})
+    while True:
+        message = chan.receive()
+        if message is None:  # borescope went away: run as if never held
+            return False
+        if message.get("type") == "go":
+            return bool(message.get("stop_on_entry"))
 
 
 def install_exception_stop(debugpy):

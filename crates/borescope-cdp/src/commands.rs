@@ -74,6 +74,9 @@ command!(
 command!(
     /// `Runtime.getProperties`.
     GetProperties, "Runtime.getProperties", PropertiesOf, Properties);
+command!(
+    /// `Runtime.compileScript`: a syntax check when `persist_script` is false.
+    CompileScript, "Runtime.compileScript", ScriptSource, Compiled);
 
 /// `setAsyncCallStackDepth` params.
 #[derive(Debug, Clone, Serialize)]
@@ -164,4 +167,26 @@ pub struct PropertiesOf {
 pub struct Properties {
     /// The properties.
     pub result: Vec<PropertyDescriptor>,
+}
+
+/// `compileScript` params.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptSource {
+    /// The source.
+    pub expression: String,
+    /// Name it is reported under.
+    #[serde(rename = "sourceURL")]
+    pub source_url: String,
+    /// Keep the compiled script (false: only check it).
+    pub persist_script: bool,
+}
+
+/// `compileScript` result.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Compiled {
+    /// Set when the source does not compile.
+    #[serde(default)]
+    pub exception_details: Option<ExceptionDetails>,
 }

@@ -52,6 +52,9 @@ pub struct AttachArgs {
     /// Thread and timeout.
     #[command(flatten)]
     pub inject: InjectArgs,
+    /// The session.
+    #[command(flatten)]
+    pub session: crate::SessionArg,
 }
 
 /// `borescope exec`.

@@ -45,10 +45,34 @@ pub struct Cli {
     /// Output budgets.
     #[command(flatten)]
     pub budget: BudgetArgs,
+}
 
-    /// Which session a session command talks to.
-    #[command(flatten)]
-    pub session: SessionArg,
+impl Cli {
+    /// The session a session command talks to (`None` for commands without one).
+    pub fn session_name(&self) -> Option<&str> {
+        let arg = match &self.command {
+            Commands::Start(a) => &a.session,
+            Commands::Restart(a) => &a.session,
+            Commands::Attach(a) => &a.session,
+            Commands::Break(a) => &a.session,
+            Commands::Continue(a) | Commands::Next(a) | Commands::Step(a) | Commands::Out(a) | Commands::Pause(a) => {
+                &a.session
+            }
+            Commands::Stack(a) | Commands::Threads(a) | Commands::Status(a) | Commands::Stop(a) => a,
+            Commands::Frame(a) => &a.session,
+            Commands::Vars(a) => &a.session,
+            Commands::Eval(a) => &a.session,
+            Commands::Output(a) => &a.session,
+            Commands::Input(a) => &a.session,
+            Commands::Probe(_)
+            | Commands::Sessions
+            | Commands::Ps(_)
+            | Commands::Exec(_)
+            | Commands::Mcp(_)
+            | Commands::Daemon(_) => return None,
+        };
+        Some(&arg.session)
+    }
 }
 
 /// Every subcommand.
@@ -62,7 +86,14 @@ pub enum Commands {
     /// environment: borescope loads its own small agent.
     Probe(ProbeArgs),
     /// Start a program under the debugger in a named session that later commands drive.
+    ///
+    /// Without --break the program is held before its first line: set breakpoints with
+    /// `borescope break`, then `borescope continue` runs it (`next` stops at its first line).
+    /// With --break it runs to the first breakpoint and prints the stop; --run starts it at once.
     Start(StartArgs),
+    /// Start the session's program again (same command, same breakpoints, as `start` did);
+    /// the old run is ended first.
+    Restart(RestartArgs),
     /// Attach the debugger to a running Python 3.14+ process: no restart, nothing installed
     /// in it, containers included. Later commands drive it; `stop` detaches.
     Attach(AttachArgs),
@@ -79,9 +110,9 @@ pub enum Commands {
     /// Pause the running program and print where it was.
     Pause(RunArgs),
     /// Show the stopped thread's stack.
-    Stack,
+    Stack(SessionArg),
     /// List the program's threads.
-    Threads,
+    Threads(SessionArg),
     /// Select frame N of the stack (0 = innermost) for `vars` and `eval`, and show its locals.
     Frame(FrameArgs),
     /// Show the selected frame's locals, or drill into one: `vars order.items[0]`.
@@ -90,10 +121,12 @@ pub enum Commands {
     Eval(EvalArgs),
     /// Show the program's output (stdout and stderr).
     Output(OutputArgs),
+    /// Type a line into the program's standard input (when `start` could not forward yours).
+    Input(InputArgs),
     /// Show a session's state.
-    Status,
+    Status(SessionArg),
     /// End a session: stops the program (or detaches from an attached one).
-    Stop,
+    Stop(SessionArg),
     /// List all sessions.
     Sessions,
     /// List running Python processes: version, CPU, memory, ports, server role (which process

@@ -1,10 +1,12 @@
 //! One function per request: look up the session, call the debugger, wrap the answer.
 
 use crate::registry::Registry;
-use borescope_debugger::session::{BreakOp, LaunchSpec, RunAction, Session};
+use borescope_debugger::process::StdinMode;
+use borescope_debugger::session::{BreakOp, LaunchSpec, RunAction, Session, StartMode};
 use borescope_debugger::DebuggerError;
-use borescope_ipc::{BreakRequest, ErrorKind, Request, Response, RunActionArg, StartRequest};
-use borescope_model::{Answer, SessionInfo, SessionState};
+use borescope_ipc::{BreakRequest, ErrorKind, Request, Response, RunActionArg, StartRequest, StdinSource};
+use borescope_model::{Answer, Budget, SessionInfo, SessionState};
+use std::os::fd::OwnedFd;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +20,17 @@ pub struct Context {
     pub cache_dir: std::path::PathBuf,
 }
 
-/// Answers one request.
-pub async fn handle(ctx: &Context, request: Request) -> Response {
+/// Answers one request. `fd` is a descriptor that came with it (the caller's standard input).
+pub async fn handle(ctx: &Context, request: Request, fd: Option<OwnedFd>) -> Response {
     match request {
         Request::Ping | Request::Sessions => sessions(ctx).await,
-        Request::Start { session, spec } => start(ctx, &session, *spec).await,
+        Request::Start { session, spec } => start(ctx, &session, *spec, fd).await,
+        Request::Restart { session, stdin, timeout_ms, budget } => {
+            restart(ctx, &session, stdin, fd, Duration::from_millis(timeout_ms), budget).await
+        }
+        Request::Input { session, text, eof } => {
+            with_session(ctx, &session, |s| async move { s.input(&text, eof).await }).await
+        }
         Request::Attach { session, spec } => crate::attach::attach(ctx, &session, *spec).await,
         Request::Stop { session } => stop(ctx, &session).await,
         Request::Shutdown => Response::error(ErrorKind::Failed, "shutdown is handled by the server"),
@@ -65,7 +73,9 @@ pub async fn handle(ctx: &Context, request: Request) -> Response {
         Request::Output { session, since, limit } => {
             with_session(ctx, &session, |s| async move { Ok(s.output(since, limit)) }).await
         }
-        Request::Status { session } => with_session(ctx, &session, |s| async move { Ok(s.status()) }).await,
+        Request::Status { session } => {
+            with_session(ctx, &session, |s| async move { Ok(s.status(&Budget::default()).await) }).await
+        }
     }
 }
 
@@ -125,9 +135,15 @@ pub fn failure(error: DebuggerError) -> Response {
 }
 
 async fn sessions(ctx: &Context) -> Response {
-    let registry = ctx.registry.lock().await;
-    let mut infos: Vec<SessionInfo> = registry.all().iter().map(|s| s.info()).collect();
-    for (name, _) in registry.lost_names() {
+    let (live, lost) = {
+        let registry = ctx.registry.lock().await;
+        (registry.all(), registry.lost_names())
+    };
+    let mut infos: Vec<SessionInfo> = Vec::new();
+    for session in live {
+        infos.push(session.describe().await);
+    }
+    for (name, _) in lost {
         infos.push(SessionInfo {
             name,
             language: borescope_model::Language::Python,
@@ -136,6 +152,7 @@ async fn sessions(ctx: &Context) -> Response {
             command: vec!["(lost when the previous daemon stopped)".into()],
             attached: false,
             location: None,
+            reason: None,
             exit: None,
             breakpoints: 0,
         });
@@ -143,14 +160,31 @@ async fn sessions(ctx: &Context) -> Response {
     Response::ok(Answer::Sessions { sessions: infos })
 }
 
-async fn start(ctx: &Context, name: &str, spec: StartRequest) -> Response {
+/// The program's standard input, from what the request says and the descriptor it carried.
+fn stdin_mode(source: StdinSource, fd: Option<OwnedFd>) -> Result<StdinMode, Response> {
+    match (source, fd) {
+        (StdinSource::Caller, Some(fd)) => Ok(StdinMode::Fd(Arc::new(fd))),
+        (StdinSource::Caller, None) => Err(Response::error(
+            ErrorKind::Input,
+            "the request said it hands over standard input but carried no descriptor",
+        )),
+        (StdinSource::Pipe, _) => Ok(StdinMode::Pipe),
+    }
+}
+
+async fn start(ctx: &Context, name: &str, spec: StartRequest, fd: Option<OwnedFd>) -> Response {
     if let Err(response) = valid_name(name) {
         return response;
     }
+    let stdin = match stdin_mode(spec.stdin, fd) {
+        Ok(stdin) => stdin,
+        Err(response) => return response,
+    };
     if let Err(message) = ctx.registry.lock().await.reserve(name) {
         return Response::error(ErrorKind::Input, message);
     }
     let launch = LaunchSpec {
+        mode: StartMode::from_flags(spec.run, spec.stop_on_entry, !spec.breakpoints.is_empty()),
         command: spec.command,
         cwd: spec.cwd,
         location_base: spec.client_cwd,
@@ -159,20 +193,27 @@ async fn start(ctx: &Context, name: &str, spec: StartRequest) -> Response {
         python: spec.python,
         language: spec.language,
         breakpoints: spec.breakpoints,
-        stop_on_entry: spec.stop_on_entry,
+        stdin,
         exceptions: spec.exceptions,
         provision_debugpy: spec.provision_debugpy,
         timeout: Duration::from_millis(spec.timeout_ms),
         budget: spec.budget,
     };
-    match Session::launch(name, launch, &ctx.cache_dir).await {
+    launch_into(ctx, name, launch).await
+}
+
+/// Launches a session and registers it under `name` (reserved by the caller).
+async fn launch_into(ctx: &Context, name: &str, launch: LaunchSpec) -> Response {
+    match Session::launch(name, launch.clone(), &ctx.cache_dir).await {
         Ok((session, report)) => {
             let mut registry = ctx.registry.lock().await;
             // An exited predecessor of the same name is replaced.
             if let Some(old) = registry.remove(name) {
                 old.stop().await;
             }
-            registry.insert(name, session, false);
+            // The descriptor is not kept: `restart` gets its caller's standard input anew.
+            let remembered = LaunchSpec { stdin: StdinMode::Null, ..launch };
+            registry.insert_launched(name, session, remembered);
             Response::ok(Answer::Report(report))
         }
         Err(error) => {
@@ -180,6 +221,50 @@ async fn start(ctx: &Context, name: &str, spec: StartRequest) -> Response {
             failure(error)
         }
     }
+}
+
+/// `restart`: ends the session's program and starts it again as `start` did, with the
+/// breakpoints the session has now.
+async fn restart(
+    ctx: &Context,
+    name: &str,
+    source: StdinSource,
+    fd: Option<OwnedFd>,
+    timeout: Duration,
+    budget: borescope_model::Budget,
+) -> Response {
+    if let Err(response) = valid_name(name) {
+        return response;
+    }
+    let stdin = match stdin_mode(source, fd) {
+        Ok(stdin) => stdin,
+        Err(response) => return response,
+    };
+    let (old, spec) = {
+        let mut registry = ctx.registry.lock().await;
+        if registry.get(name).is_none() {
+            return missing(&registry, name);
+        }
+        let Some(spec) = registry.launch_spec(name) else {
+            return Response::error(
+                ErrorKind::Input,
+                format!(
+                    "session `{name}` is attached to a process borescope did not start, so it cannot be restarted\nhint: `borescope stop --session {name}` detaches; restart the program yourself, then attach again"
+                ),
+            );
+        };
+        match registry.take_for_restart(name) {
+            Some(old) => (old, spec),
+            None => return missing(&registry, name),
+        }
+    };
+    let breakpoints = match old.breakpoints(BreakOp::List, &spec.location_base).await {
+        Ok(Answer::Breakpoints { breakpoints, .. }) => breakpoints.into_iter().map(|b| b.spec).collect(),
+        _ => spec.breakpoints.clone(),
+    };
+    old.stop().await;
+    let launch = LaunchSpec { breakpoints, stdin, timeout, budget, ..spec };
+    launch_into(ctx, name, launch).await
 }
 
 async fn stop(ctx: &Context, name: &str) -> Response {

@@ -6,7 +6,7 @@
 //! touched) and remembers the sessions as lost, so the next command on them says what happened.
 
 use borescope_attach::listen::DebugpyListener;
-use borescope_debugger::session::Session;
+use borescope_debugger::session::{LaunchSpec, Session};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -33,6 +33,8 @@ pub struct Registry {
     sessions: HashMap<String, Arc<Session>>,
     /// What attach started inside processes, by session (undone when the session stops).
     listeners: HashMap<String, DebugpyListener>,
+    /// How each launched session was started, for `restart`.
+    launches: HashMap<String, LaunchSpec>,
     starting: HashSet<String>,
     lost: HashMap<String, String>,
     dir: PathBuf,
@@ -100,6 +102,24 @@ impl Registry {
         self.sessions.insert(name.to_string(), Arc::new(session));
     }
 
+    /// Registers a session borescope started, with how it was started (for `restart`).
+    pub fn insert_launched(&mut self, name: &str, session: Session, spec: LaunchSpec) {
+        self.insert(name, session, false);
+        self.launches.insert(name.to_string(), spec);
+    }
+
+    /// How the session `name` was started, if borescope started it.
+    pub fn launch_spec(&self, name: &str) -> Option<LaunchSpec> {
+        self.launches.get(name).cloned()
+    }
+
+    /// Takes a session out for `restart`: removed, and its name reserved for the new run.
+    pub fn take_for_restart(&mut self, name: &str) -> Option<Arc<Session>> {
+        let session = self.remove(name)?;
+        self.starting.insert(name.to_string());
+        Some(session)
+    }
+
     /// Registers a session attached to a running process, with what attach set up in it.
     pub fn insert_attached(&mut self, name: &str, session: Session, listener: DebugpyListener) {
         self.insert(name, session, true);
@@ -115,6 +135,7 @@ impl Registry {
     pub fn remove(&mut self, name: &str) -> Option<Arc<Session>> {
         let _ = std::fs::remove_file(record_path(&self.dir, name));
         self.lost.remove(name);
+        self.launches.remove(name);
         self.sessions.remove(name)
     }
 

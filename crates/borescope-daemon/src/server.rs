@@ -121,12 +121,20 @@ async fn serve(stream: UnixStream, uid: u32, build: &str, ctx: &Context, shutdow
             return;
         }
     }
+    // The first chunk may carry a descriptor (the caller's standard input for `start`).
+    let Ok((mut line, fd)) = borescope_ipc::fdpass::recv_first(&stream).await else {
+        return;
+    };
     let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read.take(MAX_REQUEST as u64));
-    let mut line = String::new();
-    let response = match reader.read_line(&mut line).await {
-        Ok(0) | Err(_) => return,
-        Ok(_) => match serde_json::from_str::<Envelope>(&line) {
+    if !line.contains(&b'\n') && !line.is_empty() {
+        let mut reader = BufReader::new(read.take(MAX_REQUEST.saturating_sub(line.len()) as u64));
+        if reader.read_until(b'\n', &mut line).await.is_err() {
+            return;
+        }
+    }
+    let response = match line.len() {
+        0 => return,
+        _ => match serde_json::from_slice::<Envelope>(&line) {
             Ok(Envelope { request: Request::Shutdown, .. }) => {
                 let live = ctx.registry.lock().await.all().iter().filter(|s| s.is_alive()).count();
                 if live == 0 {
@@ -147,7 +155,7 @@ async fn serve(stream: UnixStream, uid: u32, build: &str, ctx: &Context, shutdow
             ),
             Ok(envelope) => {
                 tracing::debug!(request = ?std::mem::discriminant(&envelope.request), "request");
-                handle(ctx, envelope.request).await
+                handle(ctx, envelope.request, fd).await
             }
             Err(error) => Response::error(ErrorKind::Input, format!("malformed request: {error}")),
         },

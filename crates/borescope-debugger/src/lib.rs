@@ -20,6 +20,7 @@ pub mod locate;
 pub mod node;
 pub mod output;
 mod parent_death;
+pub mod preflight;
 pub mod probe;
 pub mod process;
 mod redact;

@@ -7,18 +7,35 @@ use borescope_model::{ExitInfo, OutputStream};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::OwnedFd;
 use std::path::Path;
+use std::sync::Arc;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
 /// How the program's standard input is connected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum StdinMode {
     /// `/dev/null`: a program waiting for input sees end-of-file instead of hanging.
     Null,
     /// borescope's own standard input (for piped input).
     Inherit,
+    /// A descriptor handed over by the caller (its own standard input).
+    Fd(Arc<OwnedFd>),
+    /// A pipe borescope writes to ([`ProgramProcess::take_stdin`]).
+    Pipe,
+}
+
+impl StdinMode {
+    fn stdio(&self) -> Result<Stdio, DebuggerError> {
+        Ok(match self {
+            StdinMode::Null => Stdio::null(),
+            StdinMode::Inherit => Stdio::inherit(),
+            StdinMode::Fd(fd) => Stdio::from(fd.try_clone().map_err(DebuggerError::io("passing standard input on"))?),
+            StdinMode::Pipe => Stdio::piped(),
+        })
+    }
 }
 
 /// A running debuggee.
@@ -30,6 +47,8 @@ pub struct ProgramProcess {
     pub output: OutputBuffer,
     readers: Vec<JoinHandle<()>>,
     exit: Option<ExitInfo>,
+    /// Taken at spawn: tokio's `Child::wait` would close it.
+    stdin: Option<tokio::process::ChildStdin>,
 }
 
 impl ProgramProcess {
@@ -38,7 +57,7 @@ impl ProgramProcess {
         argv: &[String],
         cwd: &Path,
         env: &[(String, String)],
-        stdin: StdinMode,
+        stdin: &StdinMode,
     ) -> Result<ProgramProcess, DebuggerError> {
         ProgramProcess::spawn_with(argv, cwd, None, env, stdin)
     }
@@ -50,7 +69,7 @@ impl ProgramProcess {
         cwd: &Path,
         base: Option<&[(String, String)]>,
         env: &[(String, String)],
-        stdin: StdinMode,
+        stdin: &StdinMode,
     ) -> Result<ProgramProcess, DebuggerError> {
         ProgramProcess::spawn_into(argv, cwd, base, env, stdin, OutputBuffer::new())
     }
@@ -61,7 +80,7 @@ impl ProgramProcess {
         cwd: &Path,
         base: Option<&[(String, String)]>,
         env: &[(String, String)],
-        stdin: StdinMode,
+        stdin: &StdinMode,
         output: OutputBuffer,
     ) -> Result<ProgramProcess, DebuggerError> {
         let Some((program, args)) = argv.split_first() else {
@@ -73,10 +92,7 @@ impl ProgramProcess {
             .current_dir(cwd)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .stdin(match stdin {
-                StdinMode::Null => Stdio::null(),
-                StdinMode::Inherit => Stdio::inherit(),
-            })
+            .stdin(stdin.stdio()?)
             .kill_on_drop(true);
         if let Some(base) = base {
             command.env_clear();
@@ -94,6 +110,7 @@ impl ProgramProcess {
             source,
         })?;
         let pid = child.id().unwrap_or_default();
+        let stdin = child.stdin.take();
         let mut readers = Vec::new();
         if let Some(stdout) = child.stdout.take() {
             readers.push(tokio::spawn(output.clone().collect(stdout, OutputStream::Stdout)));
@@ -108,12 +125,18 @@ impl ProgramProcess {
             output,
             readers,
             exit: None,
+            stdin,
         })
     }
 
     /// Process id.
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// The writing end of the program's standard input ([`StdinMode::Pipe`] only, once).
+    pub fn take_stdin(&mut self) -> Option<tokio::process::ChildStdin> {
+        self.stdin.take()
     }
 
     /// Waits for the program to exit (cancel-safe).

@@ -26,6 +26,32 @@ pub fn is_secret_name(name: &str) -> bool {
     NAMES.contains(&normal.as_str()) || SUFFIXES.iter().any(|s| normal.ends_with(s))
 }
 
+/// True when an expression reads a secret-looking name: its last step (`api_token`,
+/// `self.api_token`, `config['api_key']`, `obj["password"]`) is one.
+pub fn is_secret_expression(expression: &str) -> bool {
+    let text = expression.trim();
+    let last = if let Some(inside) = text.strip_suffix(']') {
+        match inside.rfind('[') {
+            Some(at) => &inside[at + 1..],
+            None => return false,
+        }
+    } else {
+        let start = text
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '$')
+            .last()
+            .map(|(i, _)| i)
+            .unwrap_or(text.len());
+        &text[start..]
+    };
+    let last = last.trim();
+    let quoted = last.len() >= 2
+        && ((last.starts_with('\'') && last.ends_with('\'')) || (last.starts_with('"') && last.ends_with('"')));
+    let plain_name = !last.is_empty() && last.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    (quoted || plain_name) && is_secret_name(last)
+}
+
 /// Hides secret-looking entries inside a value's display text, as debuggers print it:
 /// `'password': 'x'` (dict items) and `token='x'` (keyword-style object reprs). Best effort:
 /// text formats vary, so names are the primary protection.
@@ -54,6 +80,16 @@ pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_expressions_are_told_by_their_last_step() {
+        for secret in ["api_token", "self.api_token", "config['api_key']", "obj[\"password\"]", " settings.SECRET_KEY "] {
+            assert!(is_secret_expression(secret), "{secret}");
+        }
+        for plain in ["token_count", "len(password)", "x = 5", "items[0]", "get_token()", "user.name"] {
+            assert!(!is_secret_expression(plain), "{plain}");
+        }
+    }
 
     #[test]
     fn redacts_inside_display_text() {

@@ -3,6 +3,7 @@
 use crate::protocol::{build_identity, Envelope, ErrorKind, Request, Response, PROTOCOL_VERSION};
 use crate::runtime::RuntimePaths;
 use crate::IpcError;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -15,13 +16,23 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends one request and reads the response. A daemon from another build that has no live
 /// sessions is shut down, replaced by one of ours (`exe daemon`) and asked again.
 pub async fn call(paths: &RuntimePaths, exe: &Path, request: &Request) -> Result<Response, IpcError> {
+    call_with_fd(paths, exe, request, None).await
+}
+
+/// Like [`call`], handing `fd` (the caller's standard input) to the daemon with the request.
+pub async fn call_with_fd(
+    paths: &RuntimePaths,
+    exe: &Path,
+    request: &Request,
+    fd: Option<BorrowedFd<'_>>,
+) -> Result<Response, IpcError> {
     ensure_daemon(paths, exe).await?;
-    let response = call_once(paths, request).await?;
+    let response = send(paths, request, fd).await?;
     if let Response::Error { kind: ErrorKind::Version, .. } = &response
         && let Response::Ok { .. } = call_once(paths, &Request::Shutdown).await? {
             wait_gone(paths).await;
             ensure_daemon(paths, exe).await?;
-            return call_once(paths, request).await;
+            return send(paths, request, fd).await;
         }
     Ok(response)
 }
@@ -38,20 +49,28 @@ async fn wait_gone(paths: &RuntimePaths) {
 
 /// Sends one request to whatever daemon listens, without starting or replacing one.
 pub async fn call_once(paths: &RuntimePaths, request: &Request) -> Result<Response, IpcError> {
+    send(paths, request, None).await
+}
+
+async fn send(paths: &RuntimePaths, request: &Request, fd: Option<BorrowedFd<'_>>) -> Result<Response, IpcError> {
     let socket = paths.socket();
     let io = |source| IpcError::Io {
         path: socket.clone(),
         source,
     };
     let stream = UnixStream::connect(&socket).await.map_err(io)?;
-    let (read, mut write) = stream.into_split();
     let mut line = serde_json::to_vec(&Envelope {
         version: PROTOCOL_VERSION,
         build: build_identity(),
         request: request.clone(),
     })?;
     line.push(b'\n');
-    write.write_all(&line).await.map_err(io)?;
+    let sent = match fd {
+        Some(fd) => crate::fdpass::send_first_with_fd(&stream, &line, fd).await.map_err(io)?,
+        None => 0,
+    };
+    let (read, mut write) = stream.into_split();
+    write.write_all(&line[sent..]).await.map_err(io)?;
     write.flush().await.map_err(io)?;
     let mut reader = BufReader::new(read);
     let mut answer = String::new();

@@ -13,11 +13,12 @@
 // Reason: a panic in the client or the daemon's framing would lose a session.
 
 pub mod client;
+pub mod fdpass;
 pub mod protocol;
 pub mod runtime;
 
-pub use client::{call, call_once, ensure_daemon};
-pub use protocol::{AttachRequest, BreakRequest, Envelope, ErrorKind, Request, Response, RunActionArg, StartRequest};
+pub use client::{call, call_once, call_with_fd, ensure_daemon};
+pub use protocol::{AttachRequest, BreakRequest, Envelope, ErrorKind, Request, Response, RunActionArg, StartRequest, StdinSource};
 
 /// Errors reaching the daemon.
 #[derive(Debug, thiserror::Error)]

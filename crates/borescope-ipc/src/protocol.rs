@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Protocol version; bump when a request or answer changes shape.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// A request with the client's protocol version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +55,18 @@ pub enum RunActionArg {
     Pause,
 }
 
+/// Where a started program's standard input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StdinSource {
+    /// The descriptor handed over with the request (the caller's own standard input).
+    Caller,
+    /// A pipe the daemon holds: `input` requests write to it (for callers whose input is a
+    /// terminal or a protocol stream, such as the MCP server).
+    #[default]
+    Pipe,
+}
+
 /// What `start` carries.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartRequest {
@@ -74,8 +86,14 @@ pub struct StartRequest {
     pub language: Option<Language>,
     /// Initial breakpoints (paths relative to `client_cwd` allowed).
     pub breakpoints: Vec<BreakpointSpec>,
-    /// Stop before the first line.
+    /// Stop at the first line.
     pub stop_on_entry: bool,
+    /// Start running at once instead of holding the program before its first line.
+    #[serde(default)]
+    pub run: bool,
+    /// Where the program's standard input comes from.
+    #[serde(default)]
+    pub stdin: StdinSource,
     /// Which exceptions stop.
     pub exceptions: ExceptionMode,
     /// Consent to use the cached debugpy.
@@ -148,6 +166,26 @@ pub enum Request {
         session: String,
         /// What to attach to.
         spec: Box<AttachRequest>,
+    },
+    /// Start a session's program again, as `start` did, keeping its breakpoints.
+    Restart {
+        /// Session name.
+        session: String,
+        /// Where the new run's standard input comes from.
+        stdin: StdinSource,
+        /// How long to wait for the first stop, in milliseconds.
+        timeout_ms: u64,
+        /// Budget for the report.
+        budget: Budget,
+    },
+    /// Write to the program's standard input (when the daemon holds it).
+    Input {
+        /// Session name.
+        session: String,
+        /// What to write.
+        text: String,
+        /// Close standard input afterwards.
+        eof: bool,
     },
     /// Change or list breakpoints.
     Break {

@@ -78,9 +78,16 @@ pub struct StartParams {
     /// stop report.
     #[serde(default)]
     pub breakpoints: Vec<String>,
-    /// Stop before the program's first line.
+    /// Stop at the program's first line and return that stop.
     #[serde(default)]
     pub stop_on_entry: bool,
+    /// Start running at once (the call returns while it runs) instead of holding the program
+    /// before its first line until the first continue/step.
+    #[serde(default)]
+    pub run: bool,
+    /// Condition for every breakpoint in `breakpoints` (checked when set).
+    #[serde(default)]
+    pub condition: Option<String>,
     /// Which exceptions stop the program: "uncaught" (default), "raised", "none".
     #[serde(default)]
     pub exceptions: Option<String>,
@@ -268,6 +275,33 @@ pub struct ExecParams {
     #[serde(default)]
     pub thread: Option<u64>,
     /// Seconds the code may run (default 30).
+    #[serde(default)]
+    pub timeout_secs: Option<f64>,
+}
+
+/// `send_input`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputParams {
+    /// The text to write to the program's standard input (add "\n" to end a line).
+    #[serde(default)]
+    pub text: String,
+    /// Close standard input afterwards (the program then reads end-of-file).
+    #[serde(default)]
+    pub eof: bool,
+    /// Session name (default "default").
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+/// `restart_session`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartParams {
+    /// Session name (default "default").
+    #[serde(default)]
+    pub session: Option<String>,
+    /// Seconds to wait for the first stop when the session was started with breakpoints (default 30).
     #[serde(default)]
     pub timeout_secs: Option<f64>,
 }

@@ -7,7 +7,7 @@ use crate::response::error;
 use crate::server::{BorescopeMcp, ToolResult};
 use borescope_debugger::process::StdinMode;
 use borescope_debugger::ProbeRequest;
-use borescope_ipc::{BreakRequest, Request, RunActionArg, StartRequest};
+use borescope_ipc::{BreakRequest, Request, RunActionArg, StartRequest, StdinSource};
 use borescope_model::{BreakpointSpec, ExceptionMode, Location};
 use borescope_render::render_probe;
 use rmcp::model::JsonObject;
@@ -77,7 +77,7 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Start a program under the debugger in a named session that the other tools drive (the session outlives this call). Pass `breakpoints` (FILE:LINE) so they are set before the first line runs; the call then waits for the first stop and returns its report. Without breakpoints or stop_on_entry the program just runs. Uncaught exceptions stop the program by default. Python needs debugpy in the program's interpreter (or provision_debugpy: true).",
+        description = "Start a program under the debugger in a named session that the other tools drive (the session outlives this call). With `breakpoints` (FILE:LINE, optionally with one `condition`) the call runs the program to the first stop and returns its report. Without them the program is held before its first line (state ready): set breakpoints with set_breakpoint, then `continue` runs it (step_over stops at its first line); `run: true` starts it at once instead. Uncaught exceptions stop the program by default. The program's standard input is a pipe written with send_input. Python needs debugpy in the program's interpreter (or provision_debugpy: true).",
         input_schema = schema::<StartParams>()
     )]
     async fn start_session(&self, arguments: JsonObject) -> ToolResult {
@@ -86,9 +86,12 @@ impl BorescopeMcp {
             return Ok(error("give the command to run, e.g. {\"command\": [\"python3\", \"app.py\"]}"));
         }
         let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
+        if params.condition.is_some() && params.breakpoints.is_empty() {
+            return Ok(error("`condition` applies to `breakpoints`; give at least one FILE:LINE"));
+        }
         let breakpoints = or_tool_error!(locations(&params.breakpoints))
             .into_iter()
-            .map(|location| BreakpointSpec { location, condition: None, hit: None, log: None })
+            .map(|location| BreakpointSpec { location, condition: params.condition.clone(), hit: None, log: None })
             .collect();
         let exceptions = match params.exceptions.as_deref() {
             None | Some("uncaught") => ExceptionMode::Uncaught,
@@ -109,6 +112,8 @@ impl BorescopeMcp {
                 language: None,
                 breakpoints,
                 stop_on_entry: params.stop_on_entry,
+                run: params.run,
+                stdin: StdinSource::Pipe,
                 exceptions,
                 provision_debugpy: params.provision_debugpy,
                 timeout_ms: timeout.as_millis() as u64,
@@ -300,6 +305,34 @@ impl BorescopeMcp {
     async fn stop_session(&self, arguments: JsonObject) -> ToolResult {
         let params: SessionParams = arguments!("stop_session", arguments);
         self.session_call(Request::Stop { session: session_name(params.session) }).await
+    }
+
+    #[tool(
+        description = "Start a session's program again, as start_session did (same command and mode), keeping every breakpoint set since; the old run is ended first. Returns the new run's first report.",
+        input_schema = schema::<RestartParams>()
+    )]
+    async fn restart_session(&self, arguments: JsonObject) -> ToolResult {
+        let params: RestartParams = arguments!("restart_session", arguments);
+        let timeout = or_tool_error!(seconds(params.timeout_secs, 30.0));
+        self.session_call(Request::Restart {
+            session: session_name(params.session),
+            stdin: StdinSource::Pipe,
+            timeout_ms: timeout.as_millis() as u64,
+            budget: self.budget(),
+        })
+        .await
+    }
+
+    #[tool(
+        description = "Write text to the standard input of a session's program (one started by start_session), e.g. the answer to an input() prompt: {\"text\": \"42\\n\"}. eof: true closes its input afterwards.",
+        input_schema = schema::<InputParams>()
+    )]
+    async fn send_input(&self, arguments: JsonObject) -> ToolResult {
+        let params: InputParams = arguments!("send_input", arguments);
+        if params.text.is_empty() && !params.eof {
+            return Ok(error("give `text` to write, or `eof: true` to close standard input"));
+        }
+        self.session_call(Request::Input { session: session_name(params.session), text: params.text, eof: params.eof }).await
     }
 
     #[tool(

@@ -1,8 +1,8 @@
 //! Interactive sessions: their state, breakpoints, and every answer the daemon gives.
 
 use crate::{
-    EvalResult, ExitInfo, Frame, Location, Notice, OutputLine, OutputTail, Stop, ThreadRef,
-    Variable,
+    EvalResult, ExitInfo, Frame, Location, Notice, OutputLine, OutputTail, Stop, StopReason,
+    ThreadRef, Variable,
 };
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,9 @@ pub enum ExceptionMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
+    /// The program is started but held before its first line, waiting for the first run
+    /// command (`continue`, `next`, `step`); breakpoints set now bind before any code runs.
+    Ready,
     /// The program runs.
     Running,
     /// The program is paused; a stop report is available.
@@ -120,6 +123,9 @@ pub struct SessionInfo {
     /// Where it is paused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// Why it is paused there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<StopReason>,
     /// How it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<ExitInfo>,
@@ -267,6 +273,15 @@ pub enum Answer {
         /// What else the user should know (e.g. a detach that could not finish cleaning up).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notices: Vec<Notice>,
+    },
+    /// Text was written to the program's standard input.
+    Input {
+        /// Session name.
+        session: String,
+        /// Bytes written.
+        bytes: usize,
+        /// True when standard input was closed afterwards (the program reads end-of-file).
+        closed: bool,
     },
 }
 

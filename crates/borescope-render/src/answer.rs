@@ -6,6 +6,7 @@ use crate::stop::{headline, write_stack, write_stop};
 use crate::text::{Notes, variable_line};
 use borescope_model::{
     Answer, BreakpointInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
+    StopReason,
 };
 
 /// Renders any daemon answer as text.
@@ -141,6 +142,14 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                 out.push('\n');
             }
         }
+        Answer::Input { session, bytes, closed } => {
+            let unit = if *bytes == 1 { "byte" } else { "bytes" };
+            out.push_str(&format!("sent {bytes} {unit} to the standard input of session `{session}`"));
+            if *closed {
+                out.push_str("; closed it (the program now reads end-of-file)");
+            }
+            out.push('\n');
+        }
         Answer::Sessions { sessions } => {
             if sessions.is_empty() {
                 out.push_str("(no sessions)\n");
@@ -178,6 +187,10 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
 
 fn write_report(out: &mut String, report: &SessionReport, ctx: &RenderContext, notes: &mut Notes) {
     match report.state {
+        SessionState::Ready => out.push_str(&format!(
+            "Session `{}` is ready: the program is held before its first line\n",
+            report.session
+        )),
         SessionState::Paused => match &report.stop {
             Some(stop) => write_stop(out, stop, ctx, notes),
             None => out.push_str("Paused\n"),
@@ -230,11 +243,18 @@ fn breakpoint_line(bp: &BreakpointInfo, ctx: &RenderContext) -> String {
 
 fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {
     let state = match info.state {
+        SessionState::Ready => "ready (held before its first line)".to_string(),
         SessionState::Running => "running".to_string(),
-        SessionState::Paused => match &info.location {
-            Some(loc) => format!("paused at {}", ctx.paths.location(&loc.file, Some(loc.line))),
-            None => "paused".to_string(),
-        },
+        SessionState::Paused => {
+            let place = match &info.location {
+                Some(loc) => format!("paused at {}", ctx.paths.location(&loc.file, Some(loc.line))),
+                None => "paused".to_string(),
+            };
+            match &info.reason {
+                Some(reason) => format!("{place} {}", reason_words(reason)),
+                None => place,
+            }
+        }
         SessionState::Exited => match info.exit {
             Some(exit) => format!("exited ({})", exit.describe()),
             None => "exited".to_string(),
@@ -249,4 +269,21 @@ fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {
         info.breakpoints,
         info.command.join(" ")
     )
+}
+
+/// Why a session is paused, as words after its place: `on uncaught KeyError`.
+fn reason_words(reason: &StopReason) -> String {
+    match reason {
+        StopReason::Breakpoint { hit: Some(hit) } => format!("on a breakpoint (hit {hit})"),
+        StopReason::Breakpoint { hit: None } => "on a breakpoint".to_string(),
+        StopReason::Step => "after a step".to_string(),
+        StopReason::Pause => "on request (pause)".to_string(),
+        StopReason::Entry => "at its first line".to_string(),
+        StopReason::Exception(info) => {
+            let kind = if info.uncaught { "uncaught" } else { "raised" };
+            let name = if info.type_name.is_empty() { "exception" } else { info.type_name.as_str() };
+            format!("on {kind} {name}")
+        }
+        StopReason::Other { description } => format!("({description})"),
+    }
 }

@@ -51,6 +51,8 @@ pub enum AgentMessage {
         /// The import error.
         error: String,
     },
+    /// The program is held before its first line, waiting for `go` (listen job).
+    Held,
     /// debugpy listens (listen job).
     Listening {
         /// Host.

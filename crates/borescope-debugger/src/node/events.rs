@@ -14,6 +14,16 @@ use borescope_model::StopReason;
 use std::sync::{Arc, Mutex as StdMutex};
 use tokio::sync::{mpsc, watch};
 
+/// What to do with Node's initial pause (before the first line).
+pub(crate) struct EntryChoice {
+    /// Report it as a stop (`--stop-on-entry`).
+    pub stop: bool,
+    /// Keep the program there, held, until the first run command (kept in `pause`).
+    pub hold: bool,
+    /// Where a held program's initial pause is kept.
+    pub pause: super::session::EntryPause,
+}
+
 /// Turns CDP events into run-state changes; `started` is set once the initial pause is handled.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn pump_events(
@@ -23,7 +33,7 @@ pub(crate) async fn pump_events(
     breakpoints: Arc<StdMutex<NodeBreakpoints>>,
     last_action: Arc<StdMutex<Option<RunAction>>>,
     scripts: Scripts,
-    stop_on_entry: bool,
+    entry_choice: EntryChoice,
     started: watch::Sender<bool>,
 ) {
     let mut first_pause = true;
@@ -58,7 +68,19 @@ pub(crate) async fn pump_events(
                 let entry = (std::mem::take(&mut first_pause) || paused.reason == "Break on start") && hits.is_empty();
                 let action = last_action.lock().ok().and_then(|a| *a);
                 let reason = if entry {
-                    if !stop_on_entry {
+                    if entry_choice.hold && !entry_choice.stop {
+                        if let Ok(mut kept) = entry_choice.pause.lock() {
+                            *kept = Some(paused);
+                        }
+                        state.send_modify(|s| {
+                            if !s.run.is_exited() {
+                                s.run = RunState::Held;
+                            }
+                        });
+                        let _ = started.send(true);
+                        continue;
+                    }
+                    if !entry_choice.stop {
                         let _ = client.call::<cdp::Resume>(cdp::NoParams {}).await;
                         let _ = started.send(true);
                         continue;

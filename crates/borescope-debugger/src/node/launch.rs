@@ -65,7 +65,7 @@ pub(crate) async fn start_inspected(
     cwd: &Path,
     base_env: Option<&[(String, String)]>,
     env: &[(String, String)],
-    stdin: StdinMode,
+    stdin: &StdinMode,
 ) -> Result<Inspected, DebuggerError> {
     let argv = inspector_argv(argv, cwd)?;
     let output = OutputBuffer::diverting(is_inspector_line);

@@ -35,10 +35,11 @@ pub(crate) async fn probe(checked: CheckedProbe) -> Result<ProbeReport, Debugger
             cwd: checked.cwd.clone(),
             base_env: None,
             env: request.env.clone(),
-            stdin: request.stdin,
+            stdin: request.stdin.clone(),
             breakpoints,
             exceptions: ExceptionMode::Uncaught,
             stop_on_entry: false,
+            hold: false,
         },
     )
     .await?;

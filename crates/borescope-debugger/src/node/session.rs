@@ -17,7 +17,7 @@ use crate::command::resolve_command;
 use crate::frames::FrameClassifier;
 use crate::locate::resolve_location;
 use crate::process::StdinMode;
-use crate::session::{watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot};
+use crate::session::{watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot, StartMode};
 use crate::DebuggerError;
 use borescope_cdp::commands as cdp;
 use borescope_cdp::events::Paused;
@@ -52,6 +52,9 @@ pub(crate) struct NodeStart {
     pub breakpoints: Vec<BreakpointSpec>,
     pub exceptions: ExceptionMode,
     pub stop_on_entry: bool,
+    /// Hold the program at Node's initial pause (before its first line) until the first run
+    /// command, instead of resuming it.
+    pub hold: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -74,7 +77,12 @@ pub struct NodeSession {
     last_action: Arc<StdMutex<Option<RunAction>>>,
     /// Script id → file, from `Debugger.scriptParsed` (paused frames carry only the id).
     scripts: Scripts,
+    /// Node's initial pause while the program is held before its first line.
+    entry: EntryPause,
 }
+
+/// The initial pause of a held program, kept for the first run command.
+pub(crate) type EntryPause = Arc<StdMutex<Option<Paused>>>;
 
 /// Parsed scripts: id → URL.
 pub(crate) type Scripts = Arc<StdMutex<HashMap<String, String>>>;
@@ -98,7 +106,6 @@ impl NodeSession {
         if !problems.is_empty() {
             return Err(DebuggerError::BadLocation(problems));
         }
-        let waits = spec.stop_on_entry || !breakpoints.is_empty();
         let session = NodeSession::start(
             name,
             NodeStart {
@@ -106,29 +113,26 @@ impl NodeSession {
                 cwd: spec.cwd.clone(),
                 base_env: Some(spec.base_env.clone()),
                 env: spec.env.clone(),
-                stdin: StdinMode::Null,
+                stdin: spec.stdin.clone(),
                 breakpoints,
                 exceptions: spec.exceptions,
-                stop_on_entry: spec.stop_on_entry,
+                stop_on_entry: spec.mode == StartMode::StopOnEntry,
+                hold: spec.mode == StartMode::Hold,
             },
         )
         .await?;
-        let report = if waits {
+        let mut report = if spec.mode.waits_for_stop() {
             session.wait_and_report(0, spec.timeout, &spec.budget).await?
         } else {
-            let mut report = session.report_now(&spec.budget).await?;
-            report.notices.push(Notice::with_hint(
-                "the program runs; set breakpoints with `borescope break FILE:LINE`",
-                "`borescope continue` waits for the next stop; use --break or --stop-on-entry to stop before the first line",
-            ));
-            report
+            session.report_now(&spec.budget).await?
         };
+        report.notices.extend(crate::session::launch_notices(&spec));
         Ok((session, report))
     }
 
     /// Starts the program paused, connects, configures, and lets it run.
     pub(crate) async fn start(name: &str, start: NodeStart) -> Result<NodeSession, DebuggerError> {
-        let inspected = start_inspected(&start.argv, &start.cwd, start.base_env.as_deref(), &start.env, start.stdin).await?;
+        let mut inspected = start_inspected(&start.argv, &start.cwd, start.base_env.as_deref(), &start.env, &start.stdin).await?;
         let (client, events) = CdpClient::connect(&inspected.ws_url).await?;
         let client = Arc::new(client);
         client.call::<cdp::RuntimeEnable>(cdp::NoParams {}).await?;
@@ -140,6 +144,9 @@ impl NodeSession {
             ExceptionMode::None => "none",
         };
         client.call::<cdp::SetPauseOnExceptions>(cdp::PauseOnExceptions { state: state.into() }).await?;
+        for spec in &start.breakpoints {
+            crate::session::conditions::check_node(&client, spec).await?;
+        }
         let mut table = NodeBreakpoints::default();
         for spec in start.breakpoints {
             let id = table.table.set(spec.clone());
@@ -153,7 +160,8 @@ impl NodeSession {
             inspected.argv.clone(),
             inspected.process.pid(),
             inspected.process.output.clone(),
-        );
+        )
+        .with_stdin(inspected.process.take_stdin());
         let session = NodeSession {
             client: client.clone(),
             classifier: FrameClassifier::default(),
@@ -161,6 +169,7 @@ impl NodeSession {
             current: Mutex::new(None),
             last_action: Arc::new(StdMutex::new(None)),
             scripts: Arc::default(),
+            entry: Arc::default(),
             core,
         };
         let (started_tx, mut started) = watch::channel(false);
@@ -171,7 +180,7 @@ impl NodeSession {
             session.breakpoints.clone(),
             session.last_action.clone(),
             session.scripts.clone(),
-            start.stop_on_entry,
+            super::events::EntryChoice { stop: start.stop_on_entry, hold: start.hold, pause: session.entry.clone() },
             started_tx,
         ));
         tokio::spawn(watch_exit(inspected.process, session.core.state.clone()));
@@ -205,13 +214,13 @@ impl NodeSession {
     /// Summary for `sessions`.
     pub fn info(&self) -> SessionInfo {
         let epoch = self.core.snapshot().epoch;
-        let location = self
+        let stop = self
             .current
             .try_lock()
             .ok()
-            .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).and_then(|c| c.stop.location.clone()));
+            .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).map(|c| c.stop.clone()));
         let count = self.breakpoints.lock().map(|b| b.table.len()).unwrap_or(0);
-        self.core.info(location, count, false)
+        self.core.info(stop.as_ref(), count, false)
     }
 
     /// True while the program has not ended.
@@ -231,7 +240,11 @@ impl NodeSession {
         }
         let snapshot = self.core.snapshot();
         match (&snapshot.run, action) {
-            (RunState::Exited(_), _) | (RunState::Paused(_), RunAction::Pause) => return self.report_now(budget).await,
+            (RunState::Exited(_), _) | (RunState::Paused(_) | RunState::Held, RunAction::Pause) => {
+                return self.report_now(budget).await;
+            }
+            (RunState::Held, RunAction::Out) => return Err(crate::session::not_started_for_out()),
+            (RunState::Held, action) => self.leave_entry(action).await?,
             (RunState::Running, RunAction::Continue) => {}
             (RunState::Running, RunAction::Pause) => self.send_action(RunAction::Pause).await?,
             (RunState::Running, _) => {
@@ -242,6 +255,72 @@ impl NodeSession {
             (RunState::Paused(_), action) => self.send_action(action).await?,
         }
         self.wait_and_report(snapshot.epoch, timeout, budget).await
+    }
+
+    /// The first run command of a held program: `continue` resumes it (or reports the
+    /// breakpoint set on the very line it is held at), `next`/`step` show where it is held as a
+    /// stop at its first line.
+    async fn leave_entry(&self, action: RunAction) -> Result<(), DebuggerError> {
+        let Some(event) = self.entry.lock().ok().and_then(|mut e| e.take()) else {
+            self.core.release();
+            return self.send_action(RunAction::Continue).await;
+        };
+        let reason = match action {
+            RunAction::Continue => match self.breakpoint_at_entry(&event).await {
+                Some(reason) => reason,
+                None => {
+                    self.core.release();
+                    return self.send_action(RunAction::Continue).await;
+                }
+            },
+            _ => StopReason::Entry,
+        };
+        let pause = Arc::new(NodePause { event, reason });
+        self.core.state.send_modify(|s| {
+            if s.run.is_held() {
+                s.epoch += 1;
+                s.run = RunState::Paused(pause);
+            }
+        });
+        Ok(())
+    }
+
+    /// A breakpoint set on the line a held program waits at would never fire (that line's
+    /// pause already happened): when its condition holds there, it is this stop.
+    async fn breakpoint_at_entry(&self, event: &Paused) -> Option<StopReason> {
+        let top = event.call_frames.first()?;
+        let file = self.scripts.lock().ok()?.get(&top.location.script_id).map(|url| super::urls::url_to_path(url))?;
+        let line = top.location.line_number + 1;
+        let candidates: Vec<(String, BreakpointSpec)> = {
+            let table = self.breakpoints.lock().ok()?;
+            table
+                .table
+                .all()
+                .into_iter()
+                .filter(|b| b.spec.location.file == file && b.spec.location.line == line)
+                .filter_map(|b| table.v8_ids.get(&b.id).map(|v8| (v8.clone(), b.spec)))
+                .collect()
+        };
+        let mut hit = Vec::new();
+        for (v8_id, spec) in candidates {
+            let holds = match super::breakpoints::condition(&spec) {
+                None => true,
+                Some(condition) => {
+                    let reply = evaluate(&self.client, &top.call_frame_id, &condition, &Budget::default()).await;
+                    reply.value.is_some_and(|v| !matches!(v.value.as_str(), "false" | "0" | "null" | "undefined" | "\"\"" | "NaN"))
+                }
+            };
+            if holds {
+                hit.push(v8_id);
+            }
+        }
+        if hit.is_empty() {
+            return None;
+        }
+        match self.breakpoints.lock().ok()?.count(&hit) {
+            super::breakpoints::HitDecision::Stop(hit) => Some(StopReason::Breakpoint { hit }),
+            super::breakpoints::HitDecision::Resume => None,
+        }
     }
 
     /// Sends the CDP command for a run action.
@@ -314,6 +393,9 @@ impl NodeSession {
 
     /// `break`.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        if let BreakOp::Set(spec) = &op {
+            crate::session::conditions::check_node(&self.client, spec).await?;
+        }
         let change = {
             let mut table = self.lock_breakpoints()?;
             table.table.apply(op, cwd, Language::Node)?
@@ -459,15 +541,12 @@ impl NodeSession {
         self.core.output_answer(since, limit)
     }
 
-    /// `status`.
-    pub fn status(&self) -> Answer {
-        let snapshot = self.core.snapshot();
-        let stop = self
-            .current
-            .try_lock()
-            .ok()
-            .and_then(|c| c.as_ref().filter(|c| c.epoch == snapshot.epoch).map(|c| c.stop.clone()))
-            .filter(|_| snapshot.run.is_paused());
+    /// `status`: the state, and where and why the program is paused when it is.
+    pub async fn status(&self, budget: &Budget) -> Answer {
+        let stop = match self.core.snapshot().run {
+            RunState::Paused(_) => self.current_stop(budget).await.ok().map(|c| c.stop),
+            _ => None,
+        };
         Answer::Status { info: self.info(), stop }
     }
 
@@ -498,11 +577,16 @@ async fn evaluate(client: &CdpClient, call_frame_id: &str, expression: &str, bud
                     error: Some(text.lines().next().unwrap_or_default().to_string()),
                 }
             }
-            None => EvalResult {
-                expression: expression.to_string(),
-                value: Some(variable(expression, &reply.result, &Budget { redact: false, ..*budget })),
-                error: None,
-            },
+            None => {
+                let mut value = variable(expression, &reply.result, budget);
+                // The value of a secret-looking name is hidden even when asked for by name.
+                if budget.redact && crate::redact::is_secret_expression(expression) {
+                    value.redacted = true;
+                    value.value.clear();
+                    value.expandable = false;
+                }
+                EvalResult { expression: expression.to_string(), value: Some(value), error: None }
+            }
         },
         Err(error) => EvalResult { expression: expression.to_string(), value: None, error: Some(error.to_string()) },
     }

@@ -10,7 +10,7 @@ mod python;
 
 pub(crate) use python::agent_env;
 
-use crate::command::{resolve_command, language_of_file};
+use crate::command::language_of_file;
 use crate::error::LocationProblem;
 use crate::locate::resolve_location;
 use crate::process::StdinMode;
@@ -101,12 +101,13 @@ pub(crate) fn check(request: ProbeRequest) -> Result<(CheckedProbe, Language), D
         return Err(DebuggerError::BadLocation(problems));
     }
     let default_file = locations.first().map(|l| PathBuf::from(&l.file));
-    let program = resolve_command(
+    let program = crate::preflight::resolve_startable(
         &request.command,
         default_file.as_deref(),
         request.python.as_deref(),
         request.language,
         &cwd,
+        crate::preflight::path_of(None, &request.env).as_deref(),
     )?;
     if matches!(request.hit, Some(0)) || matches!(request.hits, Some(0)) {
         return Err(DebuggerError::BadCommand("--hit and --hits count from 1".into()));

@@ -74,7 +74,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
         "budget": request.budget,
     });
     let env = agent_env(&agent_dir, listener.path(), &job, None, &request.env);
-    let mut process = ProgramProcess::spawn(&checked.argv, &checked.cwd, &env, request.stdin)?;
+    let mut process = ProgramProcess::spawn(&checked.argv, &checked.cwd, &env, &request.stdin)?;
     let deadline = tokio::time::Instant::now() + request.timeout;
     let mut classifier = FrameClassifier::default();
     let mut obs = Observations::default();
@@ -139,7 +139,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
                     AgentMessage::AgentError { message } => {
                         notices.push(Notice::plain(format!("agent error: {message}")));
                     }
-                    AgentMessage::Threads { .. } | AgentMessage::NoDebugpy { .. } | AgentMessage::Listening { .. } => {}
+                    AgentMessage::Threads { .. } | AgentMessage::NoDebugpy { .. } | AgentMessage::Listening { .. } | AgentMessage::Held => {}
                 }
             }
             status = process.wait() => {

@@ -5,9 +5,7 @@ use super::state::{RunState, Snapshot};
 use crate::output::OutputBuffer;
 use crate::process::ProgramProcess;
 use crate::DebuggerError;
-use borescope_model::{
-    Answer, ExitInfo, Language, Location, Notice, SessionInfo, SessionReport, SessionState,
-};
+use borescope_model::{Answer, ExitInfo, Language, Notice, SessionInfo, SessionReport, SessionState, Stop};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +26,8 @@ pub(crate) struct SessionCore<P> {
     reported: AtomicU64,
     /// borescope attached to a process it did not start: it is never signalled.
     attached: bool,
+    /// The writing end of the program's standard input, when borescope holds it.
+    stdin: tokio::sync::Mutex<Option<tokio::process::ChildStdin>>,
 }
 
 impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
@@ -42,7 +42,47 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             output_cursor: AtomicU64::new(0),
             reported: AtomicU64::new(0),
             attached: false,
+            stdin: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Keeps the writing end of the program's standard input for `input`.
+    pub fn with_stdin(mut self, stdin: Option<tokio::process::ChildStdin>) -> SessionCore<P> {
+        self.stdin = tokio::sync::Mutex::new(stdin);
+        self
+    }
+
+    /// `input`: writes to the program's standard input (and closes it on `eof`).
+    pub async fn input(&self, text: &str, eof: bool) -> Result<Answer, DebuggerError> {
+        let mut guard = self.stdin.lock().await;
+        let Some(stdin) = guard.as_mut() else {
+            return Err(DebuggerError::State(
+                "this program's standard input is not borescope's to write: it is the one `start` was given (your shell's), or it was already closed with --eof".into(),
+            ));
+        };
+        use tokio::io::AsyncWriteExt;
+        let written = async {
+            stdin.write_all(text.as_bytes()).await?;
+            stdin.flush().await
+        };
+        match tokio::time::timeout(Duration::from_secs(5), written).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                *guard = None;
+                return Err(DebuggerError::State(format!(
+                    "cannot write to the program's standard input ({error}); it has closed it or ended"
+                )));
+            }
+            Err(_) => {
+                return Err(DebuggerError::State(
+                    "the program is not reading its standard input and the pipe is full; try again after it reads".into(),
+                ));
+            }
+        }
+        if eof {
+            *guard = None;
+        }
+        Ok(Answer::Input { session: self.name.clone(), bytes: text.len(), closed: eof })
     }
 
     /// Marks the program as one borescope attached to: `kill` and drop leave it alone.
@@ -99,6 +139,10 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             notices: Vec::new(),
         };
         match &snapshot.run {
+            RunState::Held => {
+                report.state = SessionState::Ready;
+                report.notices.push(ready_notice());
+            }
             RunState::Running if snapshot.debugger_lost => report.notices.push(Notice::plain(
                 "the debugger connection was lost; the program keeps running",
             )),
@@ -120,9 +164,30 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
         ));
     }
 
+    /// Marks the program as held before its first line (the state it starts in).
+    pub fn hold(&self) {
+        self.state.send_modify(|s| s.run = RunState::Held);
+    }
+
+    /// Leaves the held state for running; false if the program was not held.
+    pub fn release(&self) -> bool {
+        let mut released = false;
+        self.state.send_if_modified(|s| {
+            released = s.run.is_held();
+            if released {
+                s.run = RunState::Running;
+            }
+            released
+        });
+        released
+    }
+
     /// The error for a command that needs a paused program.
     pub fn not_paused(&self) -> DebuggerError {
         match self.snapshot().run {
+            RunState::Held => DebuggerError::State(
+                "the program has not started: it is held before its first line; `borescope continue` runs it, `borescope next` stops at its first line".into(),
+            ),
             RunState::Exited(exit) => DebuggerError::State(format!(
                 "the program has exited ({}); start it again with `borescope start`",
                 exit.describe()
@@ -132,8 +197,9 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
     }
 
     /// Summary for `sessions`.
-    pub fn info(&self, location: Option<Location>, breakpoints: usize, attached: bool) -> SessionInfo {
+    pub fn info(&self, stop: Option<&Stop>, breakpoints: usize, attached: bool) -> SessionInfo {
         let (state, exit) = match self.snapshot().run {
+            RunState::Held => (SessionState::Ready, None),
             RunState::Running => (SessionState::Running, None),
             RunState::Paused(_) => (SessionState::Paused, None),
             RunState::Exited(exit) => (SessionState::Exited, Some(exit)),
@@ -145,7 +211,8 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             pid: Some(self.pid),
             command: self.command.clone(),
             attached,
-            location: location.filter(|_| state == SessionState::Paused),
+            location: stop.and_then(|s| s.location.clone()).filter(|_| state == SessionState::Paused),
+            reason: stop.map(|s| s.reason.clone()).filter(|_| state == SessionState::Paused),
             exit,
             breakpoints,
         }
@@ -194,6 +261,14 @@ impl<P> Drop for SessionCore<P> {
             let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
         }
     }
+}
+
+/// What a held program's reports say.
+pub(crate) fn ready_notice() -> Notice {
+    Notice::with_hint(
+        "set breakpoints with `borescope break FILE:LINE`, then `borescope continue` runs the program",
+        "`borescope next` stops at its first line instead; `start --run` starts programs without holding them",
+    )
 }
 
 /// Waits for the program to exit and records it in the state.

@@ -30,8 +30,10 @@ pub struct LaunchSpec {
     pub language: Option<Language>,
     /// Breakpoints to set before the first line runs.
     pub breakpoints: Vec<BreakpointSpec>,
-    /// Stop before the first line.
-    pub stop_on_entry: bool,
+    /// How the program starts.
+    pub mode: StartMode,
+    /// The program's standard input.
+    pub stdin: StdinMode,
     /// Which exceptions stop.
     pub exceptions: ExceptionMode,
     /// Consent to use borescope's cached debugpy.
@@ -60,8 +62,40 @@ pub enum RunAction {
 /// How long debugpy may take to start listening.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How a launched program starts (and starts again on `restart`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// Held before its first line until the first run command (`start` without --break).
+    Hold,
+    /// Runs, and `start` waits for the first stop (`start --break`).
+    UntilStop,
+    /// Stops at its first line (`start --stop-on-entry`).
+    StopOnEntry,
+    /// Runs, and `start` answers at once (`start --run`).
+    Run,
+}
+
+impl StartMode {
+    /// The mode `start` asked for.
+    pub fn from_flags(run: bool, stop_on_entry: bool, has_breakpoints: bool) -> StartMode {
+        match (run, stop_on_entry, has_breakpoints) {
+            (true, _, _) => StartMode::Run,
+            (false, true, _) => StartMode::StopOnEntry,
+            (false, false, true) => StartMode::UntilStop,
+            (false, false, false) => StartMode::Hold,
+        }
+    }
+
+    /// True when the launch answers only after the first stop.
+    pub fn waits_for_stop(self) -> bool {
+        matches!(self, StartMode::UntilStop | StartMode::StopOnEntry)
+    }
+}
+
 /// A program started with the listen job, debugpy listening.
 pub(super) struct Listening {
+    /// The agent's channel, kept open: a held program waits on it for `go`.
+    pub channel: AgentListener,
     pub process: ProgramProcess,
     pub hello: Hello,
     pub port: u16,
@@ -101,23 +135,27 @@ pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Resu
     let job = json!({
         "kind": "listen",
         "token": token,
-        "stop_on_entry": spec.stop_on_entry,
+        "stop_on_entry": spec.mode == StartMode::StopOnEntry,
+        "hold": spec.mode == StartMode::Hold,
+        "expressions": super::conditions::job_expressions(&breakpoints)?,
         "debugpy_path": debugpy_path,
     });
     let env = agent_env(&agent_dir, listener.path(), &job, Some(&spec.base_env), &spec.env);
-    let mut process = ProgramProcess::spawn_with(
-        &program.argv,
-        &spec.cwd,
-        Some(&spec.base_env),
-        &env,
-        StdinMode::Null,
-    )?;
+    let mut process = ProgramProcess::spawn_with(&program.argv, &spec.cwd, Some(&spec.base_env), &env, &spec.stdin)?;
     let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
     let mut hello = None;
     loop {
         tokio::select! {
             message = listener.recv() => match message {
                 Some((_, AgentMessage::Hello(h))) => hello = Some(h),
+                Some((_, AgentMessage::BadInput { expressions, .. })) => {
+                    process.terminate().await;
+                    let bad = expressions.into_iter().next();
+                    return Err(match bad {
+                        Some(bad) => DebuggerError::BadExpression { option: bad.option, text: bad.text, error: bad.error },
+                        None => DebuggerError::Agent("the agent refused the session's input".into()),
+                    });
+                }
                 Some((_, AgentMessage::NoDebugpy { executable, .. })) => {
                     process.terminate().await;
                     return Err(DebuggerError::NoDebugpy { executable });
@@ -128,7 +166,7 @@ pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Resu
                 }
                 Some((_, AgentMessage::Listening { port, .. })) => {
                     let hello = hello.ok_or_else(|| DebuggerError::Protocol("agent listened before greeting".into()))?;
-                    return Ok(Listening { process, hello, port, token, argv: program.argv, breakpoints });
+                    return Ok(Listening { channel: listener, process, hello, port, token, argv: program.argv, breakpoints });
                 }
                 Some(_) => {}
                 None => {}

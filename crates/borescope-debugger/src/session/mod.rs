@@ -7,6 +7,7 @@
 
 mod attached;
 mod breakpoints;
+pub mod conditions;
 mod core;
 mod dap_report;
 mod launch;
@@ -15,15 +16,14 @@ mod python;
 mod state;
 
 pub use attached::AttachSpec;
-pub use launch::{LaunchSpec, RunAction};
+pub use launch::{LaunchSpec, RunAction, StartMode};
 pub use paths::PathMap;
 pub(crate) use breakpoints::BreakpointTable;
 pub(crate) use core::{watch_exit, SessionCore};
-pub(crate) use python::no_such_frame;
+pub(crate) use python::{launch_notices, no_such_frame, not_started_for_out};
 pub use python::PythonSession;
 pub use state::{RunState, Snapshot};
 
-use crate::command::resolve_command;
 use crate::node::NodeSession;
 use crate::DebuggerError;
 use borescope_model::{Answer, Budget, BreakpointSpec, Language, Location, SessionInfo, SessionReport};
@@ -55,7 +55,16 @@ impl Session {
     /// Starts a program under the debugger.
     pub async fn launch(name: &str, spec: LaunchSpec, cache_dir: &Path) -> Result<(Session, SessionReport), DebuggerError> {
         let first_break = spec.breakpoints.first().map(|b| spec.location_base.join(&b.location.file));
-        let language = resolve_command(&spec.command, first_break.as_deref(), None, spec.language, &spec.cwd)?.language;
+        let path = crate::preflight::path_of(Some(&spec.base_env), &spec.env);
+        let language = crate::preflight::resolve_startable(
+            &spec.command,
+            first_break.as_deref(),
+            spec.python.as_deref(),
+            spec.language,
+            &spec.cwd,
+            path.as_deref(),
+        )?
+        .language;
         match language {
             Language::Python => {
                 let (session, report) = PythonSession::launch(name, spec, cache_dir).await?;
@@ -155,11 +164,27 @@ impl Session {
         }
     }
 
-    /// `status`.
-    pub fn status(&self) -> Answer {
+    /// `status`: the state, and where and why the program is paused when it is.
+    pub async fn status(&self, budget: &Budget) -> Answer {
         match self {
-            Session::Python(s) => s.status(),
-            Session::Node(s) => s.status(),
+            Session::Python(s) => s.status(budget).await,
+            Session::Node(s) => s.status(budget).await,
+        }
+    }
+
+    /// Summary for `sessions`, with where a paused program is (fetched if not yet known).
+    pub async fn describe(&self) -> SessionInfo {
+        match self.status(&Budget::default()).await {
+            Answer::Status { info, .. } => info,
+            _ => self.info(),
+        }
+    }
+
+    /// `input`: writes to the program's standard input.
+    pub async fn input(&self, text: &str, eof: bool) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.core.input(text, eof).await,
+            Session::Node(s) => s.core().input(text, eof).await,
         }
     }
 

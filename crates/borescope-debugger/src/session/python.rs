@@ -10,7 +10,9 @@ use super::breakpoints::BreakpointTable;
 use super::core::{watch_exit, SessionCore};
 use super::paths::PathMap;
 use super::dap_report::{build_stop, children, frame_locals, variable_from_dap, CurrentStop};
-use super::launch::{start_listening, LaunchSpec, RunAction};
+use super::launch::{start_listening, LaunchSpec, RunAction, StartMode};
+use crate::agent::AgentListener;
+use crate::process::StdinMode;
 use super::state::{RunState, Snapshot};
 use super::BreakOp;
 use crate::frames::FrameClassifier;
@@ -38,6 +40,8 @@ pub struct PythonSession {
     pub(super) paths: PathMap,
     pub(super) breakpoints: Mutex<BreakpointTable>,
     pub(super) current: Mutex<Option<CurrentStop>>,
+    /// The agent's channel while the program is held before its first line (`go` releases it).
+    pub(super) gate: Mutex<Option<AgentListener>>,
 }
 
 impl PythonSession {
@@ -48,7 +52,7 @@ impl PythonSession {
         spec: LaunchSpec,
         cache_dir: &Path,
     ) -> Result<(PythonSession, SessionReport), DebuggerError> {
-        let listening = start_listening(&spec, cache_dir).await?;
+        let mut listening = start_listening(&spec, cache_dir).await?;
         let mut classifier = FrameClassifier::default();
         classifier.learn(&listening.hello.runtime_dirs, listening.hello.agent_dir.as_deref());
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], listening.port));
@@ -66,21 +70,38 @@ impl PythonSession {
             listening.argv,
             listening.process.pid(),
             listening.process.output.clone(),
-        );
+        )
+        .with_stdin(listening.process.take_stdin());
+        if spec.mode == StartMode::Hold {
+            core.hold();
+        }
         tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
         tokio::spawn(watch_exit(listening.process, core.state.clone()));
         let session = PythonSession::assemble(core, client, classifier, paths, table);
-        let report = if spec.stop_on_entry || !spec.breakpoints.is_empty() {
+        if spec.mode == StartMode::Hold {
+            *session.gate.lock().await = Some(listening.channel);
+        }
+        let mut report = if spec.mode.waits_for_stop() {
             session.wait_and_report(0, spec.timeout, &spec.budget).await?
         } else {
-            let mut report = session.report_now(&spec.budget).await?;
-            report.notices.push(Notice::with_hint(
-                "the program runs; set breakpoints with `borescope break FILE:LINE`",
-                "`borescope continue` waits for the next stop; use --break or --stop-on-entry to stop before the first line",
-            ));
-            report
+            session.report_now(&spec.budget).await?
         };
+        report.notices.extend(launch_notices(&spec));
         Ok((session, report))
+    }
+
+    /// Releases a program held before its first line; `stop_on_entry` stops it at its first
+    /// line (the first command was `next` or `step`).
+    async fn go(&self, stop_on_entry: bool) -> Result<(), DebuggerError> {
+        let gate = self.gate.lock().await.take();
+        if !self.core.release() {
+            return Ok(());
+        }
+        if let Some(gate) = gate {
+            let sent = gate.broadcast(&json!({"type": "go", "stop_on_entry": stop_on_entry})).await;
+            tracing::debug!(sent, stop_on_entry, "released the held program");
+        }
+        Ok(())
     }
 
     /// A session from its connected parts (no stop fetched yet).
@@ -98,6 +119,7 @@ impl PythonSession {
             paths,
             breakpoints: Mutex::new(table),
             current: Mutex::new(None),
+            gate: Mutex::new(None),
         }
     }
 
@@ -109,13 +131,13 @@ impl PythonSession {
     /// Summary for `sessions`.
     pub fn info(&self) -> SessionInfo {
         let epoch = self.core.snapshot().epoch;
-        let location = self
+        let stop = self
             .current
             .try_lock()
             .ok()
-            .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).and_then(|c| c.stop.location.clone()));
+            .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).map(|c| c.stop.clone()));
         let breakpoints = self.breakpoints.try_lock().map(|t| t.len()).unwrap_or(0);
-        self.core.info(location, breakpoints, self.core.is_attached())
+        self.core.info(stop.as_ref(), breakpoints, self.core.is_attached())
     }
 
     /// `continue`, `next`, `step`, `out`, `pause`.
@@ -132,7 +154,11 @@ impl PythonSession {
             return Ok(report);
         }
         match (&snapshot.run, action) {
-            (RunState::Exited(_), _) | (RunState::Paused(_), RunAction::Pause) => return self.report_now(budget).await,
+            (RunState::Exited(_), _) | (RunState::Paused(_) | RunState::Held, RunAction::Pause) => {
+                return self.report_now(budget).await;
+            }
+            (RunState::Held, RunAction::Out) => return Err(not_started_for_out()),
+            (RunState::Held, action) => self.go(action != RunAction::Continue).await?,
             (RunState::Running, RunAction::Continue) => {}
             (RunState::Running, RunAction::Pause) => {
                 let thread_id = self.any_thread().await?;
@@ -211,6 +237,9 @@ impl PythonSession {
 
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        if let BreakOp::Set(spec) = &op {
+            super::conditions::check_python(&self.client, spec).await?;
+        }
         let op = match op {
             BreakOp::Set(spec) => BreakOp::Set(BreakpointSpec { location: self.paths.locate(spec.location, cwd), ..spec }),
             BreakOp::Delete(location) => BreakOp::Delete(self.paths.locate(location, cwd)),
@@ -365,15 +394,12 @@ impl PythonSession {
         self.core.output_answer(since, limit)
     }
 
-    /// `status`.
-    pub fn status(&self) -> Answer {
-        let snapshot = self.core.snapshot();
-        let stop = self
-            .current
-            .try_lock()
-            .ok()
-            .and_then(|c| c.as_ref().filter(|c| c.epoch == snapshot.epoch).map(|c| c.stop.clone()))
-            .filter(|_| snapshot.run.is_paused());
+    /// `status`: the state, and where and why the program is paused when it is.
+    pub async fn status(&self, budget: &Budget) -> Answer {
+        let stop = match self.core.snapshot().run {
+            RunState::Paused(_) => self.current_stop(budget).await.ok().map(|c| c.stop),
+            _ => None,
+        };
         Answer::Status { info: self.info(), stop }
     }
 
@@ -386,6 +412,32 @@ impl PythonSession {
         let exit = self.core.kill().await;
         self.core.ended(exit, false)
     }
+}
+
+/// The error for `out` on a program that has not started.
+pub(crate) fn not_started_for_out() -> DebuggerError {
+    DebuggerError::State(
+        "the program has not started, so there is no function to step out of; `borescope continue` runs it, `borescope next` stops at its first line".into(),
+    )
+}
+
+/// What `start` (and `restart`) add to their first report: how the program was started and
+/// where its standard input comes from.
+pub(crate) fn launch_notices(spec: &LaunchSpec) -> Vec<Notice> {
+    let mut notices = Vec::new();
+    if spec.mode == StartMode::Run {
+        notices.push(Notice::with_hint(
+            "the program runs; set breakpoints with `borescope break FILE:LINE`",
+            "`borescope continue` waits for the next stop",
+        ));
+    }
+    if matches!(spec.stdin, StdinMode::Pipe) {
+        notices.push(Notice::with_hint(
+            "standard input: the program reads from borescope, not from your terminal",
+            "type a line with `borescope input 'TEXT'`; `borescope input --eof` ends its input",
+        ));
+    }
+    notices
 }
 
 /// The error for `frame N` past the end of the stack.

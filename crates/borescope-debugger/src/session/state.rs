@@ -7,6 +7,8 @@ use borescope_model::ExitInfo;
 /// Where the program is.
 #[derive(Debug, Clone)]
 pub enum RunState<P> {
+    /// Started, but held before its first line until the first run command.
+    Held,
     /// Running.
     Running,
     /// Paused; the event that stopped it.
@@ -24,6 +26,11 @@ impl<P> RunState<P> {
     /// True while paused.
     pub fn is_paused(&self) -> bool {
         matches!(self, RunState::Paused(_))
+    }
+
+    /// True while held before the first line.
+    pub fn is_held(&self) -> bool {
+        matches!(self, RunState::Held)
     }
 }
 
@@ -45,6 +52,14 @@ impl<P> Snapshot<P> {
             run: RunState::Running,
             epoch: 0,
             debugger_lost: false,
+        }
+    }
+
+    /// A program held before its first line.
+    pub fn held() -> Snapshot<P> {
+        Snapshot {
+            run: RunState::Held,
+            ..Snapshot::running()
         }
     }
 }

@@ -22,7 +22,7 @@ pub fn run(cli: &Cli, args: &AttachArgs) -> Result<ExitCode, Failure> {
         })
         .collect::<Result<Vec<_>, Failure>>()?;
     let request = Request::Attach {
-        session: cli.session.session.clone(),
+        session: args.session.session.clone(),
         spec: Box::new(AttachRequest {
             pid: args.pid,
             thread: args.inject.thread,

@@ -22,7 +22,7 @@ fn attach_drive_detach_and_attach_again() {
     let locals = ctx.run(["vars"]);
     locals.expect_code(0).stdout_has("total: int = ");
     assert!(!locals.stdout.contains("label"), "line 8 has not run yet:\n{}", locals.stdout);
-    ctx.run(["eval", "total", "==", "n", "*", "2"]).expect_code(0).stdout_has("True");
+    ctx.run(["eval", "total == n * 2"]).expect_code(0).stdout_has("True");
     ctx.run(["next"]).expect_code(0).stdout_has("Stopped after step at service.py:9 in handle").stdout_has("label: str = 'req-");
     ctx.run(["stack"]).expect_code(0).stdout_has("#1   main      service.py:17");
     ctx.run(["threads"]).expect_code(0).stdout_has("MainThread");

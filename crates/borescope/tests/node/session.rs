@@ -9,7 +9,7 @@ fn full_node_session() {
     start.expect_code(0).stdout_has("Stopped at breakpoint orders.js:19 in total (thread main, hit 1)");
     ctx.run(["vars"]).expect_code(0).stdout_has("order: Object = {item: 'widget', qty: 3, price: 9.99}").stdout_has("sum: number = 0");
     ctx.run(["next"]).expect_code(0).stdout_has("Stopped after step at orders.js:20 in total");
-    ctx.run(["eval", "subtotal", "*", "2"]).expect_code(0).stdout_has("subtotal * 2: number = 59.94");
+    ctx.run(["eval", "subtotal * 2"]).expect_code(0).stdout_has("subtotal * 2: number = 59.94");
     ctx.run(["vars", "order"]).expect_code(0).stdout_has("--- order (frame #0 total").stdout_has("item: string = 'widget'");
     let stack = ctx.run(["stack"]);
     stack.expect_code(0).stdout_has("#0   total").stdout_has("runtime frames");
@@ -68,7 +68,7 @@ fn exception_stop_and_pause() {
     ctx.run(["start", "--stop-on-entry", "--", "node", "throws.js"]).expect_code(0);
     ctx.run(["continue"]).expect_code(0).stdout_has("Uncaught exception TypeError: Cannot read properties of undefined");
     ctx.run(["stop"]).expect_code(0);
-    ctx.run(["start", "--", "node", "spin.js"]).expect_code(0).stdout_has("is running");
+    ctx.run(["start", "--run", "--", "node", "spin.js"]).expect_code(0).stdout_has("is running");
     ctx.run(["pause"]).expect_code(0).stdout_has("Paused at");
     ctx.run(["stop"]).expect_code(0);
 }
@@ -76,7 +76,7 @@ fn exception_stop_and_pause() {
 #[test]
 fn initial_pause_is_silent_and_exit_is_prompt() {
     let ctx = ctx();
-    let start = ctx.run(["start", "--", "node", "never.js"]);
+    let start = ctx.run(["start", "--run", "--", "node", "never.js"]);
     start.expect_code(0).stdout_has("is running");
     ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
     ctx.run(["status"]).expect_code(0).stdout_has("exited (exit code 3)");

@@ -67,7 +67,14 @@ fn env_without_equals() {
 fn unknown_command() {
     let (out, code) = bad(&["flow.py:8", "--", "no-such-interpreter-xyz", "flow.py"]);
     assert_eq!(code, 2);
-    assert!(out.contains("cannot tell whether") || out.contains("cannot start"), "{out}");
+    assert!(out.contains("command not found: `no-such-interpreter-xyz` is not on the program's PATH"), "{out}");
+}
+
+#[test]
+fn missing_script() {
+    let (out, code) = bad(&["flow.py:8", "--", "python3", "nosuch.py"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("script not found: `nosuch.py`"), "{out}");
 }
 
 #[test]

@@ -16,8 +16,11 @@ fn full_session_flow() {
 
     let vars = ctx.run(["vars"]);
     vars.expect_code(0).stdout_has("argv: list = []");
-    let eval = ctx.run(["eval", "len(argv)", "+", "40"]);
+    let eval = ctx.run(["eval", "len(argv) + 40"]);
     eval.expect_code(0).stdout_has("len(argv) + 40: int = 40");
+    // After `--` the words are one expression; options before it still count.
+    let words = ctx.run(["eval", "--json", "--", "len(argv)", "+", "2"]).json();
+    assert_eq!(words["result"]["value"]["value"], "2");
 
     let step = ctx.run(["step"]);
     step.expect_code(0).stdout_has("Stopped after step at flow.py:8 in add");
@@ -75,7 +78,7 @@ fn uncaught_exception_stops_with_its_frames() {
 fn a_stop_nobody_waited_for_is_shown_before_resuming() {
     let ctx = ctx();
     let file = ctx.fixture("python", "boom.py");
-    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0).stdout_has("is running");
+    ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()]).expect_code(0).stdout_has("is running");
     // Wait until the exception has stopped the program, without resuming it.
     for _ in 0..200 {
         if ctx.run(["status"]).stdout.contains("paused") {
@@ -138,7 +141,7 @@ fn json_answers_carry_the_schema() {
     let vars = ctx.run(["vars", "--json"]).json();
     assert_eq!(vars["type"], "variables");
     assert_eq!(vars["variables"][0]["name"], "a");
-    let eval = ctx.run(["eval", "--json", "a", "+", "b"]).json();
+    let eval = ctx.run(["eval", "a + b", "--json"]).json();
     assert_eq!(eval["result"]["value"]["value"], "2");
     let sessions = ctx.run(["sessions", "--json"]).json();
     assert_eq!(sessions["sessions"][0]["name"], "default");
@@ -150,7 +153,10 @@ fn eval_errors_are_reported_not_fatal() {
     let ctx = ctx();
     let file = ctx.fixture("python", "flow.py");
     ctx.run(["start", "--break", "flow.py:8", "--", &python(), file.to_str().unwrap()]).expect_code(0);
-    ctx.run(["eval", "undefined_name"]).expect_code(0).stdout_has("error: NameError: name 'undefined_name' is not defined");
+    ctx.run(["eval", "undefined_name"]).expect_code(1).stdout_has("error: NameError: name 'undefined_name' is not defined");
+    let failed = ctx.run(["eval", "undefined_name", "--json"]);
+    failed.expect_code(1);
+    assert!(failed.json()["result"]["error"].as_str().is_some_and(|e| e.contains("NameError")));
     ctx.run(["frame", "9"]).expect_code(2).stderr_has("there is no frame 9; the stack has 3 frames (0-2)");
     ctx.run(["vars", "a"]).expect_code(0).stdout_has("a: int = 0");
 }

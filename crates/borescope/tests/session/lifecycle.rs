@@ -49,7 +49,7 @@ fn bad_breakpoint_starts_nothing() {
 fn commands_without_a_session_say_how_to_start_one() {
     let ctx = ctx();
     ctx.run(["vars"]).expect_code(2).stderr_has("no session `default`").stderr_has("borescope start");
-    ctx.run(["--session", "../evil", "status"]).expect_code(2).stderr_has("is not allowed");
+    ctx.run(["status", "--session", "../evil"]).expect_code(2).stderr_has("is not allowed");
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn program_end_is_reported_at_once_with_its_code() {
 fn running_program_can_be_paused_and_commands_say_it_runs() {
     let ctx = ctx();
     let file = ctx.fixture("python", "spin.py");
-    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()]).expect_code(0).stdout_has("is running");
     ctx.run(["vars"]).expect_code(1).stderr_has("the program is running");
     let waited = ctx.run(["continue", "--timeout", "0.5"]);
     waited.expect_code(0).stdout_has("is running").stdout_has("still running after 0.5s");
@@ -97,7 +97,7 @@ fn stop_kills_the_program_and_its_children() {
         "parent.py",
         "import subprocess, sys, time\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\nprint('child', child.pid, flush=True)\ntime.sleep(60)\n",
     );
-    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()]).expect_code(0);
     let pid = debuggee_pid(&ctx);
     let mut child_pid = None;
     for _ in 0..200 {
@@ -149,8 +149,8 @@ fn two_named_sessions_at_once() {
     let boom = ctx.fixture("python", "boom.py");
     ctx.run(["start", "--session", "one", "--break", "flow.py:8", "--", &python(), flow.to_str().unwrap()]).expect_code(0);
     ctx.run(["start", "--session", "two", "--break", "boom.py:2", "--", &python(), boom.to_str().unwrap()]).expect_code(0);
-    ctx.run(["--session", "one", "eval", "a + b"]).expect_code(0).stdout_has("a + b: int = 2");
-    ctx.run(["-s", "two", "eval", "key"]).expect_code(0).stdout_has("key: str = 'missing'");
+    ctx.run(["eval", "a + b", "--session", "one"]).expect_code(0).stdout_has("a + b: int = 2");
+    ctx.run(["eval", "-s", "two", "key"]).expect_code(0).stdout_has("key: str = 'missing'");
     let list = ctx.run(["sessions"]);
     list.expect_code(0).stdout_has("one [python").stdout_has("two [python");
     ctx.run(["start", "--session", "one", "--", &python(), flow.to_str().unwrap()])
