@@ -6,6 +6,7 @@
 mod failures;
 mod listen_only;
 mod processes;
+mod rooted;
 mod sessions;
 mod web;
 
