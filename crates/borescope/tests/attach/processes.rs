@@ -86,3 +86,30 @@ fn exec_runs_code_and_returns_only_its_own_output() {
     ctx.run(["exec", &pid]).expect_code(2).stderr_has("SCRIPT.py");
     ctx.run(["exec", &pid, "missing.py"]).expect_code(2).stderr_has("cannot read `missing.py`");
 }
+
+#[test]
+fn exec_reads_the_main_scripts_globals_and_keeps_its_own_assignments() {
+    let ctx = ctx();
+    fixture(&ctx, "chatty.py");
+    let target = TargetProcess::plain(&ctx.work(), &["chatty.py"], &[]);
+    ready(&target);
+    let pid = target.pid.to_string();
+    let exec = |code: &str| ctx.run(["exec", &pid, "-c", code]);
+
+    // The main script's global by its name, also from a function the snippet defines.
+    exec("print(SETTINGS['mode'])").expect_code(0).stdout_has("fast");
+    exec("import json\nSETTINGS = 'shadow'\ndef dump():\n    return json.dumps([SETTINGS, threading.current_thread().name])\nprint(dump())")
+        .expect_code(0)
+        .stdout_has(r#"["shadow", "MainThread"]"#);
+    // Neither the assignment nor the import reached the program.
+    exec("import __main__\nprint(SETTINGS, hasattr(__main__, 'json'), hasattr(__main__, 'dump'), __name__)")
+        .expect_code(0)
+        .stdout_has("{'mode': 'fast', 'retries': 3} False False __borescope_exec__");
+    let missing = exec("print(no_such_name)");
+    missing.expect_code(1).stderr_has("NameError: name 'no_such_name' is not defined");
+    assert!(!missing.stderr.contains("KeyError"), "the lookup chain must not show: {}", missing.stderr);
+    // Changing a global on purpose, as the help says.
+    exec("import __main__; __main__.SETTINGS = {'mode': 'slow'}").expect_code(0);
+    exec("print(SETTINGS)").expect_code(0).stdout_has("{'mode': 'slow'}");
+    assert!(target.is_running());
+}
