@@ -10,8 +10,9 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     fixture(&ctx, "service.py");
     let new = TargetProcess::plain(&ctx.work(), &["service.py", "plainmarker"], &[]);
     let old = TargetProcess::host(&ctx.work(), &["service.py", "oldmarker"]);
+    let old_too = TargetProcess::host(&ctx.work(), &["service.py", "oldmarker"]);
     let boxed = TargetProcess::container(&ctx.work(), &["--pid"], &["python3.14", "service.py", "boxmarker"], &[]);
-    for target in [&new, &old, &boxed] {
+    for target in [&new, &old, &old_too, &boxed] {
         ready(target);
     }
     let listed = ctx.run(["ps", "--json", "--name", "marker"]);
@@ -36,12 +37,18 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     assert_eq!(container["pid_inside"], 1);
     assert_eq!(container["attachable"], true);
 
+    // The reason both old processes share is said once, under the table.
     let text = ctx.run(["ps", "--name", "oldmarker", "--interval", "0"]);
-    text.expect_code(0).stdout_has("3.11.7").stdout_has("pid [PID] cannot be attached: Python 3.11.7: attaching needs 3.14+".replace("[PID]", &old.pid.to_string()).as_str());
+    let (first, second) = (old.pid.min(old_too.pid), old.pid.max(old_too.pid));
+    text.expect_code(0)
+        .stdout_has("3.11.7")
+        .stdout_has(&format!("2 processes run Python older than 3.14 (pids {first}, {second}): attach and exec need 3.14+"));
+    assert_eq!(text.stdout.matches("3.14").count(), 2, "one note, not one per process:\n{}", text.stdout);
     let columns = regex::Regex::new(r"3\.11\.7 +\S+ +\S+").unwrap();
     let stable = columns
-        .replace(&text.stdout, "3.11.7  [CPU]  [RSS]")
-        .replace(&old.pid.to_string(), "[PID]")
+        .replace_all(&text.stdout, "3.11.7  [CPU]  [RSS]")
+        .replace(&first.to_string(), "[PID1]")
+        .replace(&second.to_string(), "[PID2]")
         .replace(&std::process::id().to_string(), "[PPID]");
     // Column widths follow the pids' digits; compare the cells, not the padding.
     let stable: String = ctx.filter(&stable).lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n");
