@@ -9,7 +9,8 @@ does one job and writes ``status.json`` (atomically) for borescope to read:
                client, so a session can attach; a copy of debugpy shipped in by borescope is
                used when the program has none
     exec    -- run code, capturing only this thread's stdout/stderr, and report its output and
-               any traceback
+               any traceback; names read through to ``__main__``'s globals, assignments stay
+               in the snippet's own namespace
     detach  -- stop debugpy, undo what listen did, and remove borescope's files
 
 Nothing here may harm the program: every failure is reported in the status file, never raised;
@@ -206,6 +207,39 @@ class _ThreadOutput(object):
         return getattr(self._original, name)
 
 
+class _ReadThrough(dict):
+    """The namespace `exec` runs code in: its own names first, then the program's ``__main__``
+    globals (so ``print(app.config)`` reaches the main script's ``app``), then builtins.
+    Assignments, ``def`` and ``import`` stay here: a snippet never rebinds a global of the
+    program by accident (``import __main__; __main__.NAME = value`` does it on purpose).
+    Functions defined in the snippet see the same chain."""
+
+    __slots__ = ("_fallback",)
+
+    def __init__(self, fallback, own):
+        dict.__init__(self, own)
+        self._fallback = fallback
+
+    def __missing__(self, key):
+        return self._fallback[key]
+
+
+def _exec_namespace(filename):
+    main = sys.modules.get("__main__")
+    fallback = getattr(main, "__dict__", None)
+    if not isinstance(fallback, dict):
+        fallback = {}
+    own = {
+        "__name__": "__borescope_exec__",
+        "__file__": filename,
+        "__doc__": None,
+        "__package__": None,
+        "__spec__": None,
+        "__builtins__": __builtins__,
+    }
+    return _ReadThrough(fallback, own)
+
+
 def _exec(job):
     code = job.get("code", "")
     filename = job.get("filename") or "<borescope exec>"
@@ -213,7 +247,7 @@ def _exec(job):
     limit = int(job.get("max_output") or MAX_CAPTURE)
     out = _ThreadOutput(sys.stdout, owner, limit)
     err = _ThreadOutput(sys.stderr, owner, limit)
-    namespace = {"__name__": "__borescope_exec__", "__file__": filename, "__builtins__": __builtins__}
+    namespace = _exec_namespace(filename)
     error = None
     sys.stdout, sys.stderr = out, err
     try:

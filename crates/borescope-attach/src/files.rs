@@ -2,7 +2,9 @@
 //! agent, the job, the script PEP 768 runs, its status report).
 //!
 //! The directory is created through `/proc/PID/root`, so it lands in a container's own `/tmp`
-//! when the target runs in one, and its path in the target's view is what the target is given.
+//! when the target runs in one (that `/tmp` resolved in the container's root, so a symlink of
+//! the container's never leads into the host's filesystem), and its path in the target's view
+//! is what the target is given.
 //! It is mode 0700 and owned by the target's user (borescope chowns it when running as root),
 //! so the target can read it and write its status, and nobody else can read the debugger token
 //! in it.
@@ -40,12 +42,22 @@ impl InjectionDir {
         }
         let mut last_error = String::from("no candidate");
         for base in &bases {
-            let inside = format!("{base}/borescope-{label}");
+            // The base is resolved in the target's root: a symlink there (`/tmp -> /var/tmp`)
+            // must lead to the target's directory, never to one of the host's.
+            let (base_inside, base_outside) = match target.directory(base) {
+                Ok(found) => found,
+                Err(error) => {
+                    last_error = error.to_string();
+                    continue;
+                }
+            };
+            let name = format!("borescope-{label}");
+            let inside = format!("{}/{name}", base_inside.trim_end_matches('/'));
             if inside.len() > MAX_DIR_LEN {
                 last_error = format!("`{inside}` is too long for CPython's 512-byte script path");
                 continue;
             }
-            let outside = target.outside(&inside);
+            let outside = base_outside.join(&name);
             match create_private(&outside, target) {
                 Ok(owner) => return Ok(InjectionDir { inside, outside, owner }),
                 Err(error) => {

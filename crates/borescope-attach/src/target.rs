@@ -3,6 +3,7 @@
 
 use crate::AttachError;
 use borescope_inject::procfs::{self, Namespace, Status};
+use borescope_inject::rootfs::{resolve_in_root, RootPathError};
 use borescope_inject::InjectError;
 use std::path::{Path, PathBuf};
 
@@ -69,6 +70,14 @@ impl Target {
         }
     }
 
+    /// An existing directory of the target's, resolved as the target resolves it (its own
+    /// symlinks, never the host's): its symlink-free name in the target's view and where we
+    /// reach it.
+    pub fn directory(&self, inside: &str) -> Result<(String, PathBuf), RootPathError> {
+        let reach = (!self.same_filesystem).then(|| self.outside("/"));
+        directory_in(reach.as_deref(), inside)
+    }
+
     /// Our thread id for the thread the target calls `tid` (they differ across PID namespaces).
     pub fn host_tid(&self, tid: u64) -> Option<u32> {
         if self.pid_inside == self.pid {
@@ -85,5 +94,31 @@ impl Target {
     /// The owner's effective uid and gid.
     pub fn owner(&self) -> (u32, u32) {
         (self.status.uids[1], self.status.gids[1])
+    }
+}
+
+/// [`Target::directory`] for a target whose `/` we reach at `reach` (`None`: the same view).
+fn directory_in(reach: Option<&Path>, inside: &str) -> Result<(String, PathBuf), RootPathError> {
+    match reach {
+        None => Ok((inside.to_string(), PathBuf::from(inside))),
+        Some(reach) => resolve_in_root(reach, inside).map(|found| (found.inside, found.readable)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_behind_the_targets_own_symlink_is_found_in_its_root() {
+        // The target's /tmp is a symlink to /var/tmp, which the host's /var/tmp is not.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("var/tmp")).unwrap();
+        std::os::unix::fs::symlink("/var/tmp", root.path().join("tmp")).unwrap();
+        let (inside, outside) = directory_in(Some(root.path()), "/tmp").unwrap();
+        assert_eq!(inside, "/var/tmp");
+        assert_eq!(outside, root.path().join("var/tmp"));
+        assert!(directory_in(Some(root.path()), "/dev/shm").is_err());
+        assert_eq!(directory_in(None, "/tmp").unwrap(), ("/tmp".to_string(), PathBuf::from("/tmp")));
     }
 }

@@ -63,10 +63,11 @@ pub struct AttachArgs {
 pub struct ExecArgs {
     /// The process id.
     pub pid: u32,
-    /// A Python file to run inside it.
+    /// A Python file to run inside it (read here; run like `-c`).
     #[arg(value_name = "SCRIPT.py")]
     pub script: Option<PathBuf>,
-    /// Python code to run inside it.
+    /// Python code to run inside it; names it does not assign are read from the program's
+    /// `__main__` globals.
     #[arg(short = 'c', value_name = "CODE")]
     pub code: Option<String>,
     /// Seconds the code may run before borescope stops waiting (it keeps running).

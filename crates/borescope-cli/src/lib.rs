@@ -25,6 +25,15 @@ Quick start:
   borescope vars; borescope eval 'order.total'; borescope next; borescope stop
   borescope ps; borescope attach PID --break app.py:12     debug a running process (3.14+)";
 
+const EXEC_AFTER_HELP: &str = "\
+Namespace: the code runs in the program's main thread (or --thread), in a namespace of its own \
+that reads through to the globals of the program's __main__ (the script it was started with). \
+What the code assigns, imports or defines stays in that namespace, so nothing of the program is \
+rebound by accident.
+  borescope exec PID -c 'print(app.config)'                            a global of the main script
+  borescope exec PID -c 'import myapp.settings as s; print(s.DEBUG)'   any other module
+  borescope exec PID -c 'import __main__; __main__.DEBUG = True'       change a global on purpose";
+
 /// Look inside running Python and Node.js programs: one-shot probes and debugger sessions,
 /// with reports written for people and AI agents alike.
 #[derive(Debug, Parser)]
@@ -133,6 +142,7 @@ pub enum Commands {
     /// serves requests), and whether borescope can attach.
     Ps(PsArgs),
     /// Run Python code inside a running Python 3.14+ process and print what it printed.
+    #[command(after_help = EXEC_AFTER_HELP)]
     Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
     Mcp(McpArgs),

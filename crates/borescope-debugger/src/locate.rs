@@ -1,7 +1,8 @@
 //! Checking `FILE:LINE` locations before anything runs.
 //!
 //! Paths are resolved against the working directory and canonicalised (so symlinks and `..`
-//! name the same file the interpreter reports). A missing file, a line past the end, and a
+//! name the same file the interpreter reports); a file in an attached process's own root is
+//! resolved there instead (`session::PathMap`) and checked here by [`check_file`]. A missing file, a line past the end, and a
 //! blank or comment-only line are refused here with the nearest lines that have code. Finer
 //! checks that need the language's compiler (the middle of a docstring, a lone `else:`) are
 //! made by the Python agent before the program's own code starts.
@@ -16,41 +17,43 @@ pub fn resolve_location(
     base: &Path,
     language: Option<Language>,
 ) -> Result<Location, LocationProblem> {
-    let problem = |reason: String, before: Option<u32>, after: Option<u32>| LocationProblem {
-        file: location.file.clone(),
-        line: location.line,
-        reason,
-        before,
-        after,
-    };
     let joined = base.join(&location.file);
     let canonical = match joined.canonicalize() {
         Ok(path) => path,
         Err(_) => {
             return Err(problem(
+                location,
                 format!("file not found (looked for `{}`)", joined.display()),
-                None,
-                None,
             ));
         }
     };
-    if !canonical.is_file() {
-        return Err(problem("not a regular file".into(), None, None));
+    check_file(location, canonical.display().to_string(), &canonical, language)
+}
+
+/// Checks `location`'s line in the file found at `readable`, which is named `name` in reports
+/// (the two differ for a file of another process's root); returns the location under `name`.
+pub fn check_file(
+    location: &Location,
+    name: String,
+    readable: &Path,
+    language: Option<Language>,
+) -> Result<Location, LocationProblem> {
+    if !readable.is_file() {
+        return Err(problem(location, "not a regular file".into()));
     }
-    let text = match std::fs::read(&canonical) {
+    let text = match std::fs::read(readable) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(error) => return Err(problem(format!("cannot read it: {error}"), None, None)),
+        Err(error) => return Err(problem(location, format!("cannot read it: {error}"))),
     };
     let lines: Vec<&str> = text.lines().collect();
-    let language = language.or_else(|| crate::command::language_of_file(&canonical));
+    let language = language.or_else(|| crate::command::language_of_file(Path::new(&name)));
     let index = location.line as usize;
     if index > lines.len() {
         let last = (1..=lines.len()).rev().find(|&n| has_code(lines[n - 1], language));
-        return Err(problem(
-            format!("the file has only {} lines", lines.len()),
-            last.map(|n| n as u32),
-            None,
-        ));
+        return Err(LocationProblem {
+            before: last.map(|n| n as u32),
+            ..problem(location, format!("the file has only {} lines", lines.len()))
+        });
     }
     let line = lines[index - 1];
     if !has_code(line, language) {
@@ -61,16 +64,27 @@ pub fn resolve_location(
         } else {
             "comment line"
         };
-        return Err(problem(
-            format!("no code on this line ({what})"),
-            before.map(|n| n as u32),
-            after.map(|n| n as u32),
-        ));
+        return Err(LocationProblem {
+            before: before.map(|n| n as u32),
+            after: after.map(|n| n as u32),
+            ..problem(location, format!("no code on this line ({what})"))
+        });
     }
     Ok(Location {
-        file: canonical.display().to_string(),
+        file: name,
         line: location.line,
     })
+}
+
+/// A refusal of `location`, without neighbouring lines.
+pub fn problem(location: &Location, reason: String) -> LocationProblem {
+    LocationProblem {
+        file: location.file.clone(),
+        line: location.line,
+        reason,
+        before: None,
+        after: None,
+    }
 }
 
 /// Whether a line could hold code: not blank and not only a comment.

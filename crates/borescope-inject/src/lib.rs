@@ -8,6 +8,8 @@
 //! * [`elf`]: finding the `.PyRuntime` section (and `Py_Version`) in the interpreter binary or
 //!   `libpython` a process has mapped, opened through `/proc/PID/root` so it works across mount
 //!   namespaces (containers).
+//! * [`rootfs`]: resolving a path inside a process's root directory as the process would
+//!   (symlinks re-rooted, `..` kept inside), for files read through `/proc/PID/root`.
 //! * [`memory`]: [`ProcessMemory`], read/write of another process's memory
 //!   (`process_vm_readv`/`process_vm_writev`), and an in-memory implementation for tests.
 //! * [`offsets`]: CPython's self-describing `_Py_DebugOffsets` table, validated; every address
@@ -33,6 +35,7 @@ pub mod offsets;
 pub mod pep768;
 pub mod permission;
 pub mod procfs;
+pub mod rootfs;
 pub mod runtime;
 pub mod stack;
 

@@ -268,8 +268,8 @@ pub struct AttachParams {
 pub struct ExecParams {
     /// Process id of a running Python 3.14+ program.
     pub pid: u32,
-    /// Python code to run inside it; what it prints is returned. `import __main__` reaches
-    /// the program's globals.
+    /// Python code to run inside it; what it prints is returned. Names it does not assign
+    /// are read from the program's `__main__` globals; its assignments stay its own.
     pub code: String,
     /// Run it in this thread id instead of the main thread.
     #[serde(default)]

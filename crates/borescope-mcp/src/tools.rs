@@ -355,7 +355,7 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Run Python code inside a running Python 3.14+ process and return what it printed (only its own output) and any traceback. Good for reading live state without a breakpoint: `import __main__; print(__main__.CONFIG)`, `import app; print(app.cache.stats())`. The code runs in the program's main thread between bytecodes; keep it short.",
+        description = "Run Python code inside a running Python 3.14+ process and return what it printed (only its own output) and any traceback. Good for reading live state without a breakpoint: the main script's globals are readable by name (`print(CONFIG)`), other modules by importing them (`import app; print(app.cache.stats())`). Assignments stay in the snippet's own namespace; to change a global on purpose: `import __main__; __main__.DEBUG = True`. The code runs in the program's main thread between bytecodes; keep it short.",
         input_schema = schema::<ExecParams>()
     )]
     async fn exec_in_process(&self, arguments: JsonObject) -> ToolResult {

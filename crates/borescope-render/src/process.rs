@@ -7,8 +7,8 @@ use borescope_model::{ExecReport, ListenReport, Notice, ProcessList, ProcessRole
 /// Longest command shown in the `ps` table.
 const COMMAND_WIDTH: usize = 90;
 
-/// The `ps` table: one row per process, children indented under their parents; the reasons a
-/// process cannot be attached follow as notes.
+/// The `ps` table: one row per process, children indented under their parents; the reasons
+/// processes cannot be attached follow as notes, each reason once.
 pub fn render_ps(list: &ProcessList) -> String {
     let mut out = String::new();
     let mut notes = Notes::default();
@@ -59,13 +59,68 @@ pub fn render_ps(list: &ProcessList) -> String {
     if list.processes.iter().any(|p| p.role == Some(ProcessRole::Worker)) {
         notes.add(Notice::with_hint("* serves requests", "attach to it: `borescope attach PID`"));
     }
-    for process in list.processes.iter().filter(|p| !p.attachable) {
-        if let Some(why) = &process.why_not {
-            notes.add(Notice::plain(format!("pid {} cannot be attached: {why}", process.pid)));
-        }
-    }
+    notes.extend(&refusal_notes(&list.processes));
     notes.write(&mut out);
     out
+}
+
+/// Pids named in one note before the rest are only counted.
+const PIDS_NAMED: usize = 8;
+
+/// Why processes cannot be attached, each reason said once: every process whose Python is
+/// older than 3.14 in one note, and processes refused for the same reason together.
+fn refusal_notes(processes: &[PythonProcess]) -> Vec<Notice> {
+    let refused = processes.iter().filter(|p| !p.attachable);
+    let (old, other): (Vec<&PythonProcess>, Vec<&PythonProcess>) =
+        refused.partition(|p| p.why_not.is_some() && p.python.as_deref().is_some_and(older_than_3_14));
+    let mut notes = Vec::new();
+    if !old.is_empty() {
+        let pids: Vec<u32> = old.iter().map(|p| p.pid).collect();
+        let who = match pids.as_slice() {
+            [pid] => format!("pid {pid} runs Python older than 3.14"),
+            _ => format!("{} processes run Python older than 3.14 ({})", pids.len(), pid_list(&pids)),
+        };
+        notes.push(Notice::with_hint(
+            format!("{who}: attach and exec need 3.14+ (PEP 768)"),
+            "start such a program under borescope instead: `borescope probe FILE:LINE -- CMD` or `borescope start -- CMD`",
+        ));
+    }
+    let mut reasons: Vec<(&str, Vec<u32>)> = Vec::new();
+    for process in other {
+        let Some(why) = process.why_not.as_deref() else { continue };
+        match reasons.iter_mut().find(|(reason, _)| *reason == why) {
+            Some((_, pids)) => pids.push(process.pid),
+            None => reasons.push((why, vec![process.pid])),
+        }
+    }
+    for (why, pids) in reasons {
+        let who = match pids.as_slice() {
+            [pid] => format!("pid {pid}"),
+            _ => pid_list(&pids),
+        };
+        notes.push(Notice::plain(format!("{who} cannot be attached: {why}")));
+    }
+    notes
+}
+
+/// `pids 1, 2, 3`, or `pids 1, ..., 8 and 5 more`.
+fn pid_list(pids: &[u32]) -> String {
+    let named: Vec<String> = pids.iter().take(PIDS_NAMED).map(u32::to_string).collect();
+    let more = pids.len().saturating_sub(PIDS_NAMED);
+    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("pids {}{tail}", named.join(", "))
+}
+
+/// True for a version such as `3.11.7` before 3.14.
+fn older_than_3_14(version: &str) -> bool {
+    let mut parts = version.split('.').map(|part| {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    });
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) < (3, 14),
+        _ => false,
+    }
 }
 
 fn depths(processes: &[PythonProcess]) -> Vec<usize> {
@@ -144,4 +199,66 @@ pub fn render_listen(report: &ListenReport) -> String {
     notes.extend(&report.notices);
     notes.write(&mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borescope_model::PS_SCHEMA;
+
+    fn process(pid: u32, python: &str, why_not: Option<&str>) -> PythonProcess {
+        PythonProcess {
+            pid,
+            ppid: 1,
+            user: "app".into(),
+            python: Some(python.into()),
+            python_source: Some("py_version".into()),
+            cpu_percent: Some(0.0),
+            rss_bytes: Some(20 * 1024 * 1024),
+            command: vec!["python3".into(), format!("job{pid}.py")],
+            attachable: why_not.is_none(),
+            why_not: why_not.map(String::from),
+            role: None,
+            server: None,
+            ports: Vec::new(),
+            container: false,
+            pid_inside: None,
+        }
+    }
+
+    fn list(processes: Vec<PythonProcess>) -> ProcessList {
+        ProcessList { schema: PS_SCHEMA.into(), processes, notices: Vec::new() }
+    }
+
+    #[test]
+    fn each_reason_is_said_once() {
+        let disabled = "remote debugging disabled: PYTHON_DISABLE_REMOTE_DEBUG is set in its environment";
+        let mut processes = vec![
+            process(100, "3.14.2", None),
+            process(101, "3.11.7", Some("Python 3.11.7: attaching needs 3.14+")),
+            process(102, "3.12.3", Some("Python 3.12.3: attaching needs 3.14+")),
+            process(103, "3.14.2", Some(disabled)),
+            process(104, "3.14.2", Some(disabled)),
+            process(105, "3.14.2", Some("unknown Python version")),
+        ];
+        processes.extend((200..212).map(|pid| process(pid, "3.9.2", Some("Python 3.9.2: attaching needs 3.14+"))));
+        insta::assert_snapshot!("ps_grouped_notes", render_ps(&list(processes)));
+    }
+
+    #[test]
+    fn one_old_process() {
+        let text = render_ps(&list(vec![process(7, "3.11.7", Some("Python 3.11.7: attaching needs 3.14+"))]));
+        let notes = text.split_once("--- notes ---\n").map(|(_, notes)| notes).unwrap_or_default();
+        assert_eq!(notes.lines().count(), 1, "{text}");
+        assert!(notes.starts_with("- pid 7 runs Python older than 3.14: attach and exec need 3.14+"), "{text}");
+    }
+
+    #[test]
+    fn versions_compare_by_number() {
+        assert!(older_than_3_14("3.9.18"));
+        assert!(older_than_3_14("3.13.0rc1"));
+        assert!(!older_than_3_14("3.14.0"));
+        assert!(!older_than_3_14("3.15.0a1"));
+        assert!(!older_than_3_14("?"));
+    }
 }

@@ -32,7 +32,8 @@ impl TargetProcess {
         TargetProcess::start(command, cwd, env, false)
     }
 
-    /// A command inside the sid rootfs (`in-sid FLAGS ARGS`), e.g. flags `["--pid", "--net"]`.
+    /// A command inside the sid rootfs (`in-sid FLAGS ARGS`), e.g. flags `["--pid", "--net"]`;
+    /// `--pivot` and `--copy-in SRC:DEST` give it a root and files the host cannot see.
     pub fn container(cwd: &std::path::Path, flags: &[&str], args: &[&str], env: &[(&str, &str)]) -> TargetProcess {
         let mut command = Command::new(crate::interpreters::in_sid());
         command.args(flags).args(args);

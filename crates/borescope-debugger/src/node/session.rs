@@ -17,7 +17,7 @@ use crate::command::resolve_command;
 use crate::frames::FrameClassifier;
 use crate::locate::resolve_location;
 use crate::process::StdinMode;
-use crate::session::{watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot, StartMode};
+use crate::session::{watch_exit, BreakOp, PathMap, RunAction, RunState, SessionCore, Snapshot, StartMode};
 use crate::DebuggerError;
 use borescope_cdp::commands as cdp;
 use borescope_cdp::events::Paused;
@@ -398,7 +398,7 @@ impl NodeSession {
         }
         let change = {
             let mut table = self.lock_breakpoints()?;
-            table.table.apply(op, cwd, Language::Node)?
+            table.table.apply(op, cwd, Language::Node, &PathMap::same())?
         };
         for removed in &change.removed {
             let v8_id = self.lock_breakpoints()?.v8_ids.remove(&removed.id);

@@ -11,7 +11,6 @@ use super::core::{watch_attached_exit, SessionCore};
 use super::paths::PathMap;
 use super::python::{handshake, pump_events, PythonSession};
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_location;
 use crate::output::OutputBuffer;
 use crate::DebuggerError;
 use borescope_dap::requests as dap;
@@ -56,8 +55,7 @@ impl PythonSession {
         let mut table = BreakpointTable::default();
         let mut problems = Vec::new();
         for bp in &spec.breakpoints {
-            let location = paths.locate(bp.location.clone(), &spec.location_base);
-            match resolve_location(&location, &spec.location_base, Some(Language::Python)) {
+            match paths.resolve(&bp.location, &spec.location_base, Language::Python) {
                 Ok(location) => {
                     table.set(BreakpointSpec { location, ..bp.clone() });
                 }

@@ -1,8 +1,8 @@
 //! The session's breakpoints, grouped by file the way DAP's `setBreakpoints` wants them, and
 //! the `break` operations every backend shares.
 
+use super::paths::PathMap;
 use super::BreakOp;
-use crate::locate::resolve_location;
 use crate::DebuggerError;
 use borescope_model::{BreakpointInfo, BreakpointSpec, BreakpointState, Language};
 use std::path::Path;
@@ -58,8 +58,8 @@ impl BreakpointTable {
         removed
     }
 
-    /// Applies a `break` operation (paths relative to `cwd`).
-    pub fn apply(&mut self, op: BreakOp, cwd: &Path, language: Language) -> Result<BreakChange, DebuggerError> {
+    /// Applies a `break` operation (paths relative to `cwd`, files looked up in `paths`'s view).
+    pub fn apply(&mut self, op: BreakOp, cwd: &Path, language: Language, paths: &PathMap) -> Result<BreakChange, DebuggerError> {
         let mut change = BreakChange::default();
         match op {
             BreakOp::List => {}
@@ -68,7 +68,8 @@ impl BreakpointTable {
                 change.message = Some(format!("deleted {} breakpoint(s)", change.removed.len()));
             }
             BreakOp::Delete(location) => {
-                let resolved = resolve_location(&location, cwd, Some(language))
+                let resolved = paths
+                    .resolve(&location, cwd, language)
                     .map(|l| l.file)
                     .unwrap_or_else(|_| cwd.join(&location.file).display().to_string());
                 change.removed = self.remove_where(|e| e.spec.location.file == resolved && e.spec.location.line == location.line);
@@ -80,7 +81,8 @@ impl BreakpointTable {
                 change.message = Some(format!("deleted the breakpoint at {location}"));
             }
             BreakOp::Set(spec) => {
-                let location = resolve_location(&spec.location, cwd, Some(language))
+                let location = paths
+                    .resolve(&spec.location, cwd, language)
                     .map_err(|p| DebuggerError::BadLocation(vec![p]))?;
                 change.files.push(location.file.clone());
                 let id = self.set(BreakpointSpec { location, ..spec });

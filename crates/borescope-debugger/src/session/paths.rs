@@ -4,10 +4,15 @@
 //! in a container (another mount namespace, or a chroot) names its files from its own root.
 //! Reports keep the debuggee's names (they are what its tracebacks and logs say), and files
 //! are read through `/proc/PID/root`, which reaches them in any namespace while the process
-//! lives. Breakpoints typed by the user are checked against a file we can read and sent in the
-//! debuggee's terms.
+//! lives. Below that link, paths are resolved the way the debuggee would resolve them
+//! ([`resolve_in_root`]: its symlinks, its `..`), never canonicalised from here, which would
+//! land in the host's filesystem. Breakpoints typed by the user are checked against the file
+//! the debuggee would open and sent in its terms.
 
-use borescope_model::Location;
+use crate::error::LocationProblem;
+use crate::locate::{check_file, problem, resolve_location};
+use borescope_inject::rootfs::resolve_in_root;
+use borescope_model::{Language, Location};
 use std::path::{Path, PathBuf};
 
 /// Translates paths between our view and the debuggee's.
@@ -40,35 +45,68 @@ impl PathMap {
         self.reach.is_some()
     }
 
-    /// Where a file the debuggee names `theirs` can be read from here.
+    /// Where a file the debuggee names `theirs` can be read from here (resolved in its root;
+    /// a name that does not resolve there is returned joined, for the read to fail).
     pub fn readable(&self, theirs: &str) -> PathBuf {
         match &self.reach {
-            Some(reach) if theirs.starts_with('/') => reach.join(theirs.trim_start_matches('/')),
+            Some(reach) if theirs.starts_with('/') => match resolve_in_root(reach, theirs) {
+                Ok(found) => found.readable,
+                Err(_) => reach.join(theirs.trim_start_matches('/')),
+            },
             _ => PathBuf::from(theirs),
         }
     }
 
-    /// A location as the user typed it, made checkable here: a path that exists only in the
-    /// debuggee's view (`/app/main.py` in a container) is rewritten to where we can read it.
-    pub fn locate(&self, location: Location, base: &Path) -> Location {
-        if self.reach.is_some() && location.file.starts_with('/') && !base.join(&location.file).exists() {
-            let readable = self.readable(&location.file);
-            if readable.exists() {
-                return Location { file: readable.display().to_string(), ..location };
-            }
+    /// Resolves and checks a location as the user typed it (relative paths from `base`).
+    ///
+    /// In the same view this is [`resolve_location`]. For a debuggee with its own root, an
+    /// absolute path, or one of ours that lies under its root, is looked up in its root as it
+    /// would resolve it and reported in its names; a file found only in our view is checked
+    /// here (a mount it shares with us).
+    pub fn resolve(&self, location: &Location, base: &Path, language: Language) -> Result<Location, LocationProblem> {
+        let Some(reach) = &self.reach else {
+            return resolve_location(location, base, Some(language));
+        };
+        let ours = base.join(&location.file);
+        let theirs = self
+            .strip_ours(&ours)
+            .or_else(|| location.file.starts_with('/').then(|| location.file.clone()));
+        let missed = match theirs.as_deref().map(|theirs| resolve_in_root(reach, theirs)) {
+            Some(Ok(found)) => return check_file(location, found.inside, &found.readable, Some(language)),
+            Some(Err(error)) => Some(error),
+            None => None,
+        };
+        if ours.exists() {
+            return resolve_location(location, base, Some(language));
         }
-        location
+        Err(problem(
+            location,
+            match missed {
+                Some(error) => format!(
+                    "file not found in the attached process's filesystem ({error}), nor here (`{}`)",
+                    ours.display()
+                ),
+                None => format!(
+                    "file not found (looked for `{}`; name a file of the attached process by its absolute path there)",
+                    ours.display()
+                ),
+            },
+        ))
+    }
+
+    /// Our path under the debuggee's root or its `/proc/PID/root`, as the debuggee names it.
+    fn strip_ours(&self, ours: &Path) -> Option<String> {
+        [&self.root, &self.reach]
+            .into_iter()
+            .flatten()
+            .find_map(|prefix| ours.strip_prefix(prefix).ok())
+            .map(|rest| Path::new("/").join(rest).display().to_string())
     }
 
     /// Our path as the debuggee names it: under its root or its `/proc/PID/root`, the rest of
     /// the path; anything else is assumed to be the same path there (a shared mount).
     pub fn to_theirs(&self, ours: &str) -> String {
-        for prefix in [&self.root, &self.reach].into_iter().flatten() {
-            if let Ok(rest) = Path::new(ours).strip_prefix(prefix) {
-                return Path::new("/").join(rest).display().to_string();
-            }
-        }
-        ours.to_string()
+        self.strip_ours(Path::new(ours)).unwrap_or_else(|| ours.to_string())
     }
 }
 
@@ -87,5 +125,52 @@ mod tests {
         let same = PathMap::same();
         assert!(!same.is_rooted());
         assert_eq!(same.readable("/app/x.py"), PathBuf::from("/app/x.py"));
+    }
+
+    /// A stand-in for `/proc/PID/root`: a directory whose absolute symlinks mean something
+    /// only inside it (`/srv/app/current -> /srv/app/v2`).
+    fn fake_root() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path().join("srv/app");
+        std::fs::create_dir_all(app.join("v2")).unwrap();
+        std::fs::write(app.join("v2/main.py"), "import os\n\nx = 1\n").unwrap();
+        std::os::unix::fs::symlink("/srv/app/v2", app.join("current")).unwrap();
+        dir
+    }
+
+    fn at(file: &str, line: u32) -> Location {
+        Location { file: file.into(), line }
+    }
+
+    #[test]
+    fn locations_resolve_in_the_debuggee_root_and_keep_its_names() {
+        let root = fake_root();
+        let map = PathMap::rooted(root.path().to_path_buf(), None);
+        let here = Path::new("/");
+        let found = map.resolve(&at("/srv/app/current/main.py", 3), here, Language::Python).unwrap();
+        assert_eq!(found.file, "/srv/app/v2/main.py");
+        // Our own path into its root names the same file.
+        let ours = root.path().join("srv/app/current/main.py").display().to_string();
+        assert_eq!(map.resolve(&at(&ours, 3), here, Language::Python).unwrap().file, "/srv/app/v2/main.py");
+        let blank = map.resolve(&at("/srv/app/current/main.py", 2), here, Language::Python).unwrap_err();
+        assert!(blank.reason.contains("blank line"), "{blank}");
+        assert_eq!((blank.before, blank.after), (Some(1), Some(3)));
+        let missing = map.resolve(&at("/srv/app/current/nope.py", 1), here, Language::Python).unwrap_err();
+        assert!(missing.reason.contains("`/srv/app/v2/nope.py` does not exist"), "{missing}");
+        let relative = map.resolve(&at("nope.py", 1), here, Language::Python).unwrap_err();
+        assert!(relative.reason.contains("by its absolute path there"), "{relative}");
+        assert_eq!(map.readable("/srv/app/current/main.py"), root.path().join("srv/app/v2/main.py"));
+    }
+
+    #[test]
+    fn a_file_only_we_can_see_is_checked_here() {
+        let root = fake_root();
+        let map = PathMap::rooted(root.path().to_path_buf(), None);
+        let shared = tempfile::tempdir().unwrap();
+        std::fs::write(shared.path().join("tool.py"), "y = 2\n").unwrap();
+        let found = map.resolve(&at("tool.py", 1), shared.path(), Language::Python).unwrap();
+        let canonical = shared.path().canonicalize().unwrap().join("tool.py");
+        assert_eq!(found.file, canonical.display().to_string());
+        assert_eq!(map.to_theirs(&found.file), found.file);
     }
 }

@@ -22,7 +22,7 @@ use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
 use borescope_dap::{DapClient, Event};
 use borescope_model::{
-    Answer, BreakpointSpec, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
+    Answer, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
     Notice, OutputStream, SessionInfo, SessionReport, SessionState, ThreadRef, ThreadState,
 };
 use serde_json::{json, Value};
@@ -240,13 +240,8 @@ impl PythonSession {
         if let BreakOp::Set(spec) = &op {
             super::conditions::check_python(&self.client, spec).await?;
         }
-        let op = match op {
-            BreakOp::Set(spec) => BreakOp::Set(BreakpointSpec { location: self.paths.locate(spec.location, cwd), ..spec }),
-            BreakOp::Delete(location) => BreakOp::Delete(self.paths.locate(location, cwd)),
-            other => other,
-        };
         let mut table = self.breakpoints.lock().await;
-        let change = table.apply(op, cwd, Language::Python)?;
+        let change = table.apply(op, cwd, Language::Python, &self.paths)?;
         for file in &change.files {
             send_file_breakpoints(&self.client, &mut table, &self.paths, file).await?;
         }

@@ -1,11 +1,13 @@
 //! Attaching to running Python processes: real Python 3.14 targets from the Debian sid rootfs,
-//! as plain processes and in container stand-ins (own mount, PID and network namespaces),
+//! as plain processes and in container stand-ins (own mount, PID and network namespaces; one
+//! entered with `pivot_root`, so the host cannot name its root, as with runc),
 //! web servers with reloaders, and every way an attach can be refused. Needs root (namespaces,
 //! and the permission test runs borescope as `nobody`).
 
 mod failures;
 mod listen_only;
 mod processes;
+mod rooted;
 mod sessions;
 mod web;
 

@@ -10,8 +10,9 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     fixture(&ctx, "service.py");
     let new = TargetProcess::plain(&ctx.work(), &["service.py", "plainmarker"], &[]);
     let old = TargetProcess::host(&ctx.work(), &["service.py", "oldmarker"]);
+    let old_too = TargetProcess::host(&ctx.work(), &["service.py", "oldmarker"]);
     let boxed = TargetProcess::container(&ctx.work(), &["--pid"], &["python3.14", "service.py", "boxmarker"], &[]);
-    for target in [&new, &old, &boxed] {
+    for target in [&new, &old, &old_too, &boxed] {
         ready(target);
     }
     let listed = ctx.run(["ps", "--json", "--name", "marker"]);
@@ -36,12 +37,18 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     assert_eq!(container["pid_inside"], 1);
     assert_eq!(container["attachable"], true);
 
+    // The reason both old processes share is said once, under the table.
     let text = ctx.run(["ps", "--name", "oldmarker", "--interval", "0"]);
-    text.expect_code(0).stdout_has("3.11.7").stdout_has("pid [PID] cannot be attached: Python 3.11.7: attaching needs 3.14+".replace("[PID]", &old.pid.to_string()).as_str());
+    let (first, second) = (old.pid.min(old_too.pid), old.pid.max(old_too.pid));
+    text.expect_code(0)
+        .stdout_has("3.11.7")
+        .stdout_has(&format!("2 processes run Python older than 3.14 (pids {first}, {second}): attach and exec need 3.14+"));
+    assert_eq!(text.stdout.matches("3.14").count(), 2, "one note, not one per process:\n{}", text.stdout);
     let columns = regex::Regex::new(r"3\.11\.7 +\S+ +\S+").unwrap();
     let stable = columns
-        .replace(&text.stdout, "3.11.7  [CPU]  [RSS]")
-        .replace(&old.pid.to_string(), "[PID]")
+        .replace_all(&text.stdout, "3.11.7  [CPU]  [RSS]")
+        .replace(&first.to_string(), "[PID1]")
+        .replace(&second.to_string(), "[PID2]")
         .replace(&std::process::id().to_string(), "[PPID]");
     // Column widths follow the pids' digits; compare the cells, not the padding.
     let stable: String = ctx.filter(&stable).lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n");
@@ -85,4 +92,31 @@ fn exec_runs_code_and_returns_only_its_own_output() {
     assert!(target.output().contains("tick"), "the program's own output still flows");
     ctx.run(["exec", &pid]).expect_code(2).stderr_has("SCRIPT.py");
     ctx.run(["exec", &pid, "missing.py"]).expect_code(2).stderr_has("cannot read `missing.py`");
+}
+
+#[test]
+fn exec_reads_the_main_scripts_globals_and_keeps_its_own_assignments() {
+    let ctx = ctx();
+    fixture(&ctx, "chatty.py");
+    let target = TargetProcess::plain(&ctx.work(), &["chatty.py"], &[]);
+    ready(&target);
+    let pid = target.pid.to_string();
+    let exec = |code: &str| ctx.run(["exec", &pid, "-c", code]);
+
+    // The main script's global by its name, also from a function the snippet defines.
+    exec("print(SETTINGS['mode'])").expect_code(0).stdout_has("fast");
+    exec("import json\nSETTINGS = 'shadow'\ndef dump():\n    return json.dumps([SETTINGS, threading.current_thread().name])\nprint(dump())")
+        .expect_code(0)
+        .stdout_has(r#"["shadow", "MainThread"]"#);
+    // Neither the assignment nor the import reached the program.
+    exec("import __main__\nprint(SETTINGS, hasattr(__main__, 'json'), hasattr(__main__, 'dump'), __name__)")
+        .expect_code(0)
+        .stdout_has("{'mode': 'fast', 'retries': 3} False False __borescope_exec__");
+    let missing = exec("print(no_such_name)");
+    missing.expect_code(1).stderr_has("NameError: name 'no_such_name' is not defined");
+    assert!(!missing.stderr.contains("KeyError"), "the lookup chain must not show: {}", missing.stderr);
+    // Changing a global on purpose, as the help says.
+    exec("import __main__; __main__.SETTINGS = {'mode': 'slow'}").expect_code(0);
+    exec("print(SETTINGS)").expect_code(0).stdout_has("{'mode': 'slow'}");
+    assert!(target.is_running());
 }
