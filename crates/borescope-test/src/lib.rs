@@ -117,6 +117,37 @@ impl TestContext {
         Run::from_output(command.output().expect("run borescope"), self)
     }
 
+    /// Runs borescope with `args`, `input` on its standard input (a pipe closed after it).
+    pub fn run_with_stdin<I, S>(&self, args: I, input: &[u8]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::Write;
+        let mut command = self.command();
+        command.args(args).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("run borescope");
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input).expect("write stdin");
+        }
+        Run::from_output(child.wait_with_output().expect("wait for borescope"), self)
+    }
+
+    /// Runs borescope with `args` and a terminal (a pseudo-terminal) as its standard input, as
+    /// when a person types the command.
+    pub fn run_in_terminal<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let mut command = self.command();
+        command.args(args).stdin(std::process::Stdio::from(pty.slave));
+        let output = command.output().expect("run borescope");
+        drop(pty.master);
+        Run::from_output(output, self)
+    }
+
     /// Filters that make output stable across machines and runs.
     pub fn filters(&self) -> Vec<(String, String)> {
         let mut filters = vec![

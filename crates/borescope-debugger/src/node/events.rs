@@ -65,7 +65,10 @@ pub(crate) async fn pump_events(
                     .unwrap_or_default();
                 // The first pause is Node's `--inspect-brk` stop before the first line (reason
                 // `Break on start`, or `ambiguous` when V8 also names a breakpoint).
-                let entry = (std::mem::take(&mut first_pause) || paused.reason == "Break on start") && hits.is_empty();
+                // A held program keeps that pause even when a breakpoint sits on its first line;
+                // the first `continue` reports the breakpoint then.
+                let entry = (std::mem::take(&mut first_pause) || paused.reason == "Break on start")
+                    && (hits.is_empty() || (entry_choice.hold && !entry_choice.stop));
                 let action = last_action.lock().ok().and_then(|a| *a);
                 let reason = if entry {
                     if entry_choice.hold && !entry_choice.stop {

@@ -139,3 +139,11 @@ fn non_node_launcher_is_refused_with_the_fix() {
         .expect_code(2)
         .stderr_has("run the script with node directly");
 }
+
+#[test]
+fn a_condition_that_does_not_compile_is_bad_input_not_never_true() {
+    let ctx = ctx();
+    let run = ctx.run(["probe", "orders.js:20", "--if", "order.qty >", "--", "node", "orders.js"]);
+    run.expect_code(2).stderr_has("--if `order.qty >` is not a valid expression: Unexpected token");
+    assert!(!run.stdout.contains("never true"), "{}", run.stdout);
+}

@@ -81,3 +81,49 @@ fn initial_pause_is_silent_and_exit_is_prompt() {
     ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
     ctx.run(["status"]).expect_code(0).stdout_has("exited (exit code 3)");
 }
+
+#[test]
+fn start_holds_node_before_its_first_line() {
+    let ctx = ctx();
+    ctx.fixture("node", "quick.js");
+    ctx.run(["start", "--", "node", "quick.js"]).expect_code(0).stdout_has("is ready: the program is held before its first line");
+    ctx.run(["status"]).expect_code(0).stdout_has("ready (held before its first line)");
+    // The line Node is held at: a breakpoint there is the first stop, not skipped.
+    ctx.run(["break", "quick.js:1"]).expect_code(0).stdout_has("[verified]");
+    ctx.run(["break", "quick.js:3"]).expect_code(0);
+    ctx.run(["continue"]).expect_code(0).stdout_has("Stopped at breakpoint quick.js:1 in (anonymous) (thread main, hit 1)");
+    ctx.run(["continue"]).expect_code(0).stdout_has("Stopped at breakpoint quick.js:3").stdout_has("y: number = 2");
+    ctx.run(["restart"]).expect_code(0).stdout_has("is ready");
+    ctx.run(["next"]).expect_code(0).stdout_has("Stopped on entry at quick.js:1");
+    ctx.run(["next"]).expect_code(0).stdout_has("Stopped after step at quick.js:2");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn node_conditions_are_checked_when_set() {
+    let ctx = ctx();
+    ctx.run(["start", "--break", "orders.js:19", "--if", "sum ==", "--", "node", "orders.js"])
+        .expect_code(2)
+        .stderr_has("--if `sum ==` is not a valid expression: Unexpected token");
+    ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
+    ctx.run(["start", "--", "node", "orders.js"]).expect_code(0);
+    ctx.run(["break", "orders.js:19", "--if", "order.qty >"]).expect_code(2).stderr_has("is not a valid expression");
+    ctx.run(["break", "orders.js:19", "--log", "q={order.qty"]).expect_code(2).stderr_has("never closed");
+    ctx.run(["break", "orders.js:19", "--if", "order.qty > 2"]).expect_code(0).stdout_has("if order.qty > 2");
+    ctx.run(["stop"]).expect_code(0);
+}
+
+#[test]
+fn node_eval_redacts_secret_names_unless_asked() {
+    let ctx = ctx();
+    ctx.write("secret.js", "const api_token = 's3cr3t';\nconst config = {password: 'pw', port: 1};\nconsole.log(config.port);\n");
+    ctx.run(["start", "--break", "secret.js:3", "--", "node", "secret.js"]).expect_code(0);
+    let token = ctx.run(["eval", "api_token"]);
+    token.expect_code(0).stdout_has("<redacted>");
+    assert!(!token.stdout.contains("s3cr3t"), "{}", token.stdout);
+    let nested = ctx.run(["eval", "config['password']"]);
+    assert!(!nested.stdout.contains("'pw'"), "{}", nested.stdout);
+    ctx.run(["eval", "config"]).expect_code(0).stdout_has("password: <redacted>");
+    ctx.run(["eval", "api_token", "--no-redact"]).expect_code(0).stdout_has("'s3cr3t'");
+    ctx.run(["stop"]).expect_code(0);
+}

@@ -5,6 +5,7 @@
 
 mod flow;
 mod lifecycle;
+mod start;
 
 use borescope_test::TestContext;
 
