@@ -1,7 +1,7 @@
 //! Rendering one [`Stop`]: headline, source, stack, locals, evaluated expressions.
 
 use crate::RenderContext;
-use crate::text::{Notes, variable_line};
+use crate::text::{Notes, eval_lines, variable_line};
 use borescope_model::{Frame, FrameKind, Notice, Stop, StopReason};
 
 /// Renders a stop report as text (notes included, size cap applied).
@@ -125,17 +125,7 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
     if !stop.evals.is_empty() {
         out.push_str("--- eval ---\n");
         for eval in &stop.evals {
-            match (&eval.value, &eval.error) {
-                (Some(value), _) => {
-                    let mut var = value.clone();
-                    var.name = eval.expression.clone();
-                    variable_line(out, &var, 0, ctx, notes);
-                }
-                (None, Some(error)) => {
-                    out.push_str(&format!("{} -> error: {error}\n", eval.expression));
-                }
-                (None, None) => out.push_str(&format!("{} -> no value\n", eval.expression)),
-            }
+            eval_lines(out, eval, ctx, notes, true);
         }
     }
     notes.extend(&stop.notices);

@@ -496,15 +496,17 @@ async fn evaluate(client: &CdpClient, call_frame_id: &str, expression: &str, bud
                     expression: expression.to_string(),
                     value: None,
                     error: Some(text.lines().next().unwrap_or_default().to_string()),
+                    statement: None,
                 }
             }
             None => EvalResult {
                 expression: expression.to_string(),
                 value: Some(variable(expression, &reply.result, &Budget { redact: false, ..*budget })),
                 error: None,
+                statement: None,
             },
         },
-        Err(error) => EvalResult { expression: expression.to_string(), value: None, error: Some(error.to_string()) },
+        Err(error) => EvalResult { expression: expression.to_string(), value: None, error: Some(error.to_string()), statement: None },
     }
 }
 

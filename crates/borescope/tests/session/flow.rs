@@ -31,7 +31,7 @@ fn full_session_flow() {
 
     ctx.run(["break", "flow.py:13"]).expect_code(0).stdout_has("#2 flow.py:13 [verified]");
     let hit = ctx.run(["continue"]);
-    hit.expect_code(0).stdout_has("Stopped at breakpoint flow.py:13 in worker (thread Worker-7)");
+    hit.expect_code(0).stdout_has("Stopped at breakpoint flow.py:13 in worker (thread Worker-7, hit 1)");
 
     let threads = ctx.run(["threads"]);
     threads.expect_code(0).stdout_has("* ").stdout_has("Worker-7").stdout_has("MainThread");
