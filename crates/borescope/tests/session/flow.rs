@@ -121,7 +121,7 @@ fn hit_count_breakpoint() {
     let file = ctx.fixture("python", "flow.py");
     ctx.run(["start", "--stop-on-entry", "--", &python(), file.to_str().unwrap()]).expect_code(0);
     ctx.run(["break", "flow.py:19", "--hit", "3"]).expect_code(0);
-    ctx.run(["continue"]).expect_code(0).stdout_has("i: int = 2");
+    ctx.run(["continue"]).expect_code(0).stdout_has("i: int = 2").stdout_has("(thread MainThread, hit 3)");
 }
 
 #[test]

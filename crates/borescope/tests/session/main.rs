@@ -5,6 +5,7 @@
 
 mod flow;
 mod lifecycle;
+mod values;
 
 use borescope_test::TestContext;
 
