@@ -75,6 +75,80 @@ pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
 pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
+    write_source(out, stop);
+    write_stack_section(out, stop, ctx);
+    write_values(out, stop, ctx, notes);
+}
+
+/// Writes a stop that follows `earlier` ones of the same report (`--hits`): the headline, then
+/// source and stack only where they differ from the last ones written (else which hit showed
+/// them), then the values. `shown` holds, for source and stack, the stop that last showed them
+/// and its hit number; it is updated.
+pub(crate) fn write_stop_after(
+    out: &mut String,
+    stop: &Stop,
+    shown: &mut Shown,
+    hit: usize,
+    ctx: &RenderContext,
+    notes: &mut Notes,
+) {
+    out.push_str(&headline(stop, ctx));
+    out.push('\n');
+    let same_source = shown.source.as_ref().is_some_and(|(s, _)| s.source == stop.source && s.location == stop.location);
+    let same_stack = shown.stack.as_ref().is_some_and(|(s, _)| {
+        s.stack == stop.stack && s.frame_index == stop.frame_index && s.thread == stop.thread
+    });
+    match (same_source, same_stack) {
+        (true, true) => {
+            let (source_hit, stack_hit) = (shown.hit_of_source(), shown.hit_of_stack());
+            if source_hit == stack_hit {
+                out.push_str(&format!("(source and stack as in hit {source_hit})\n"));
+            } else {
+                out.push_str(&format!("(source as in hit {source_hit}, stack as in hit {stack_hit})\n"));
+            }
+        }
+        (true, false) => out.push_str(&format!("(source as in hit {})\n", shown.hit_of_source())),
+        (false, true) => out.push_str(&format!("(stack as in hit {})\n", shown.hit_of_stack())),
+        (false, false) => {}
+    }
+    if !same_source {
+        write_source(out, stop);
+        shown.source = Some((stop.clone(), hit));
+    }
+    if !same_stack {
+        write_stack_section(out, stop, ctx);
+        shown.stack = Some((stop.clone(), hit));
+    }
+    write_values(out, stop, ctx, notes);
+}
+
+/// For [`write_stop_after`]: the stops whose source and stack were last written, with their
+/// hit numbers.
+#[derive(Debug, Default)]
+pub(crate) struct Shown {
+    source: Option<(Stop, usize)>,
+    stack: Option<(Stop, usize)>,
+}
+
+impl Shown {
+    /// After a stop was written in full as hit `hit`.
+    pub(crate) fn all(stop: &Stop, hit: usize) -> Shown {
+        Shown {
+            source: Some((stop.clone(), hit)),
+            stack: Some((stop.clone(), hit)),
+        }
+    }
+
+    fn hit_of_source(&self) -> usize {
+        self.source.as_ref().map(|(_, hit)| *hit).unwrap_or(1)
+    }
+
+    fn hit_of_stack(&self) -> usize {
+        self.stack.as_ref().map(|(_, hit)| *hit).unwrap_or(1)
+    }
+}
+
+fn write_source(out: &mut String, stop: &Stop) {
     if let Some(source) = &stop.source {
         let last = source.first_line as usize + source.lines.len().saturating_sub(1);
         let width = last.to_string().len();
@@ -90,6 +164,9 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
             out.push('\n');
         }
     }
+}
+
+fn write_stack_section(out: &mut String, stop: &Stop, ctx: &RenderContext) {
     if !stop.stack.is_empty() {
         match &stop.thread {
             Some(thread) => out.push_str(&format!(
@@ -100,6 +177,10 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
         }
         write_stack(out, &stop.stack, Some(stop.frame_index), ctx);
     }
+}
+
+/// Locals of the stop's frame and its evaluated expressions.
+fn write_values(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     let frame_note = if stop.frame_index > 0 {
         format!(" (frame #{})", stop.frame_index)
     } else {

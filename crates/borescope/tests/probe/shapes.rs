@@ -51,6 +51,13 @@ fn several_hits_report() {
 }
 
 #[test]
+fn hits_then_exception_report() {
+    let (out, code) = probe("steps.py", &["steps.py:2", "--hits", "5"]);
+    assert_eq!(code, 1);
+    assert_snapshot!(out);
+}
+
+#[test]
 fn budgets_announce_every_cut() {
     let (out, code) = probe("big.py", &["big.py:9", "--max-vars", "8", "--max-value", "40"]);
     assert_eq!(code, 0);
