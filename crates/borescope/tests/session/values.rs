@@ -221,3 +221,22 @@ fn stop_headers_count_hits_per_breakpoint() {
     ctx.run(["continue"]).expect_code(0).stdout_has("(thread MainThread, hit 3)").stdout_has("i: int = 2");
     ctx.run(["stop"]).expect_code(0);
 }
+
+#[test]
+fn without_the_agent_values_come_from_debugpy() {
+    let ctx = ctx();
+    // The program unloads borescope's package (which is not on sys.path): the session cannot
+    // reach its agent and shows debugpy's own variables (alphabetical) instead of failing.
+    let file = ctx.write(
+        "unload.py",
+        "import sys\nfor name in [m for m in sys.modules if m.startswith('borescope_agent')]:\n    del sys.modules[name]\nzeta = 1\nalpha = 41\nprint(alpha + zeta)\n",
+    );
+    let start = ctx.run(with_command(&["start", "--break", "unload.py:6"], &Py::Venv.cmd(&file.display().to_string())));
+    start.expect_code(0).stdout_has("Stopped at breakpoint unload.py:6");
+    let text = &start.stdout;
+    let (alpha, zeta) = (text.find("\nalpha: int = 41"), text.find("\nzeta: int = 1"));
+    assert!(alpha.is_some() && zeta.is_some() && alpha < zeta, "debugpy's listing:\n{text}");
+    ctx.run(["eval", "alpha + zeta"]).expect_code(0).stdout_has("alpha + zeta: int = 42");
+    ctx.run(["vars", "alpha"]).expect_code(0).stdout_has("alpha: int = 41");
+    ctx.run(["stop"]).expect_code(0);
+}
