@@ -75,6 +75,12 @@ fn depth_and_redaction() {
     assert!(out.contains("'password': <redacted>"), "{out}");
     let (shown, _) = probe("big.py", &["big.py:9", "--max-vars", "100", "--no-redact"]);
     assert!(shown.contains("api_token: str = 'tok-123'"), "{shown}");
+    // An --eval that reads a secret-looking name is hidden the same way.
+    let (out, _) = probe("big.py", &["big.py:9", "--eval", "settings['password']", "--eval", "settings['user']"]);
+    assert!(out.contains("settings['password']: str = <redacted>"), "{out}");
+    assert!(out.contains("settings['user']: str = 'bob'"), "{out}");
+    let (shown, _) = probe("big.py", &["big.py:9", "--eval", "settings['password']", "--no-redact"]);
+    assert!(shown.contains("settings['password']: str = 's3cret'"), "{shown}");
 }
 
 #[test]
