@@ -20,6 +20,7 @@ own variables); a user's mistake (a bad path, an exception in their code) is ``o
 """
 
 import ast
+import itertools
 import json
 import sys
 
@@ -183,7 +184,7 @@ def _locals_of(frame, budget):
     names = frame.f_locals
     for var in variables:
         try:
-            var["expandable"] = bool(not var.get("redacted") and children_of(names[var["name"]]))
+            var["expandable"] = bool(not var.get("redacted") and has_children(names[var["name"]]))
         except Exception:
             pass
     return variables, omitted
@@ -199,34 +200,56 @@ def _children(ask):
         return {"ok": True, "error": _describe(exc)}
     if budget.get("redact", True) and capture.secret_expression(path):
         return {"ok": True, "variables": [capture.variable(path, value, budget, secret=True)], "omitted": 0}
-    items = children_of(value)
-    if items is None:
-        return {"ok": True, "variables": [capture.variable(path, value, budget)], "omitted": 0}
     limit = int(budget.get("max_vars", 50))
+    listed = children_of(value, limit)
+    if listed is None:
+        return {"ok": True, "variables": [capture.variable(path, value, budget)], "omitted": 0}
+    items, total = listed
     shown = []
-    for name, secret, child in items[:limit]:
+    for name, secret, child in items:
         var = capture.variable(name, child, budget, secret=secret)
-        var["expandable"] = bool(not var.get("redacted") and children_of(child))
+        var["expandable"] = bool(not var.get("redacted") and has_children(child))
         shown.append(var)
-    return {"ok": True, "variables": shown, "omitted": max(len(items) - limit, 0)}
+    return {"ok": True, "variables": shown, "omitted": max(total - len(shown), 0)}
 
 
-def children_of(value):
-    """What `vars PATH` lists for a value: [(name, secret-looking, child)], or None when it has
-    nothing to list. Containers list their items (`[0]`, `['key']`), other objects their
-    instance attributes (properties are not run)."""
+_SCALARS = (str, bytes, bytearray, int, float, complex, bool, type(None))
+
+
+def _is_sequence(kind):
+    return kind in (list, tuple, set, frozenset) or (kind.__module__ == "collections" and kind.__name__ == "deque")
+
+
+def has_children(value):
+    """True when `vars PATH` would list something for the value (cheap: no copying)."""
     kind = type(value)
-    if isinstance(value, (str, bytes, bytearray, int, float, complex, bool)) or value is None:
+    if isinstance(value, _SCALARS):
+        return False
+    if isinstance(value, dict) or _is_sequence(kind):
+        return len(value) > 0
+    return bool(capture._attributes(value))
+
+
+def children_of(value, limit):
+    """What `vars PATH` lists for a value: ([(name, secret-looking, child)] up to `limit`,
+    how many there are), or None when it has nothing to list. Containers list their items
+    (`[0]`, `['key']`), other objects their instance attributes (properties are not run)."""
+    kind = type(value)
+    if isinstance(value, _SCALARS):
         return None
     if isinstance(value, dict):
-        return [("[%s]" % capture.value_text(key, {"depth": 0})[0], capture.is_secret_name(key), item)
-                for key, item in list(value.items())] or None
-    if kind in (list, tuple, set, frozenset) or (kind.__module__ == "collections" and kind.__name__ == "deque"):
-        return [("[%d]" % i, False, item) for i, item in enumerate(list(value))] or None
+        items = []
+        for key, item in list(itertools.islice(value.items(), limit)):
+            label = "[%s]" % capture.value_text(key, {"depth": 1, "max_value": 80})[0]
+            items.append((label, capture.is_secret_name(key), item))
+        return (items, len(value)) if value else None
+    if _is_sequence(kind):
+        items = [("[%d]" % i, False, item) for i, item in enumerate(itertools.islice(value, limit))]
+        return (items, len(value)) if len(value) else None
     attributes = capture._attributes(value)
     if not attributes:
         return None
-    return [(str(name), capture.is_secret_name(name), item) for name, item in attributes]
+    return [(str(name), capture.is_secret_name(name), item) for name, item in attributes[:limit]], len(attributes)
 
 
 def _eval(ask):
