@@ -193,6 +193,9 @@ fn eval_runs_statements_in_the_frame(py: Py) {
     assert_eq!(json["result"]["statement"]["assigned"][0]["name"], "zeta", "{json:#}");
     assert_eq!(json["result"]["statement"]["assigned"][0]["value"], "6", "{json:#}");
     assert!(json["result"].get("value").is_none(), "{json:#}");
+    // debugpy hands the agent's answer over whole, however long.
+    let long = ctx.run(["eval", "--json", "--max-value", "200000", "'x' * 150000"]).json();
+    assert_eq!(long["result"]["value"]["value"].as_str().map(str::len), Some(150_002), "quotes included");
     // The program runs on with the value the statement wrote.
     ctx.run(["next"]).expect_code(0).stdout_has("result: tuple = (7, 6)");
     ctx.run(["stop"]).expect_code(0);
