@@ -2,7 +2,7 @@
 
 use crate::RenderContext;
 use crate::text::{Notes, eval_lines, variable_line};
-use borescope_model::{Frame, FrameKind, Notice, Stop, StopReason};
+use borescope_model::{Frame, FrameKind, Location, Notice, SourceContext, Stop, StopReason, ThreadRef};
 
 /// Renders a stop report as text (notes included, size cap applied).
 pub fn render_stop(stop: &Stop, ctx: &RenderContext) -> String {
@@ -80,10 +80,10 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
     write_values(out, stop, ctx, notes);
 }
 
-/// Writes a stop that follows `earlier` ones of the same report (`--hits`): the headline, then
-/// source and stack only where they differ from the last ones written (else which hit showed
-/// them), then the values. `shown` holds, for source and stack, the stop that last showed them
-/// and its hit number; it is updated.
+/// Writes a stop that follows others in the same report (`--hits`): the headline, then source
+/// and stack only where they differ from the last ones written (else which hit showed them),
+/// then the values. `shown` remembers what was last written and is updated; `hit` is this
+/// stop's number in the report.
 pub(crate) fn write_stop_after(
     out: &mut String,
     stop: &Stop,
@@ -94,57 +94,69 @@ pub(crate) fn write_stop_after(
 ) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
-    let same_source = shown.source.as_ref().is_some_and(|(s, _)| s.source == stop.source && s.location == stop.location);
-    let same_stack = shown.stack.as_ref().is_some_and(|(s, _)| {
-        s.stack == stop.stack && s.frame_index == stop.frame_index && s.thread == stop.thread
-    });
+    let same_source = shown.source.as_ref().is_some_and(|(source, _)| *source == SourceKey::of(stop));
+    let same_stack = shown.stack.as_ref().is_some_and(|(stack, _)| *stack == StackKey::of(stop));
+    let hit_of = |entry: Option<usize>| entry.unwrap_or(1);
+    let (source_hit, stack_hit) = (
+        hit_of(shown.source.as_ref().map(|(_, n)| *n)),
+        hit_of(shown.stack.as_ref().map(|(_, n)| *n)),
+    );
     match (same_source, same_stack) {
-        (true, true) => {
-            let (source_hit, stack_hit) = (shown.hit_of_source(), shown.hit_of_stack());
-            if source_hit == stack_hit {
-                out.push_str(&format!("(source and stack as in hit {source_hit})\n"));
-            } else {
-                out.push_str(&format!("(source as in hit {source_hit}, stack as in hit {stack_hit})\n"));
-            }
+        (true, true) if source_hit == stack_hit => {
+            out.push_str(&format!("(source and stack as in hit {source_hit})\n"));
         }
-        (true, false) => out.push_str(&format!("(source as in hit {})\n", shown.hit_of_source())),
-        (false, true) => out.push_str(&format!("(stack as in hit {})\n", shown.hit_of_stack())),
+        (true, true) => out.push_str(&format!(
+            "(source as in hit {source_hit}, stack as in hit {stack_hit})\n"
+        )),
+        (true, false) => out.push_str(&format!("(source as in hit {source_hit})\n")),
+        (false, true) => out.push_str(&format!("(stack as in hit {stack_hit})\n")),
         (false, false) => {}
     }
     if !same_source {
         write_source(out, stop);
-        shown.source = Some((stop.clone(), hit));
+        shown.source = Some((SourceKey::of(stop), hit));
     }
     if !same_stack {
         write_stack_section(out, stop, ctx);
-        shown.stack = Some((stop.clone(), hit));
+        shown.stack = Some((StackKey::of(stop), hit));
     }
     write_values(out, stop, ctx, notes);
 }
 
-/// For [`write_stop_after`]: the stops whose source and stack were last written, with their
-/// hit numbers.
+/// For [`write_stop_after`]: the source and stack last written, with their hit numbers.
 #[derive(Debug, Default)]
 pub(crate) struct Shown {
-    source: Option<(Stop, usize)>,
-    stack: Option<(Stop, usize)>,
+    source: Option<(SourceKey, usize)>,
+    stack: Option<(StackKey, usize)>,
 }
 
 impl Shown {
-    /// After a stop was written in full as hit `hit`.
+    /// After `stop` was written in full as hit `hit`.
     pub(crate) fn all(stop: &Stop, hit: usize) -> Shown {
         Shown {
-            source: Some((stop.clone(), hit)),
-            stack: Some((stop.clone(), hit)),
+            source: Some((SourceKey::of(stop), hit)),
+            stack: Some((StackKey::of(stop), hit)),
         }
     }
+}
 
-    fn hit_of_source(&self) -> usize {
-        self.source.as_ref().map(|(_, hit)| *hit).unwrap_or(1)
+/// What the source section shows.
+#[derive(Debug, PartialEq)]
+struct SourceKey(Option<SourceContext>, Option<Location>);
+
+impl SourceKey {
+    fn of(stop: &Stop) -> SourceKey {
+        SourceKey(stop.source.clone(), stop.location.clone())
     }
+}
 
-    fn hit_of_stack(&self) -> usize {
-        self.stack.as_ref().map(|(_, hit)| *hit).unwrap_or(1)
+/// What the stack section shows.
+#[derive(Debug, PartialEq)]
+struct StackKey(Vec<Frame>, usize, Option<ThreadRef>);
+
+impl StackKey {
+    fn of(stop: &Stop) -> StackKey {
+        StackKey(stop.stack.clone(), stop.frame_index, stop.thread.clone())
     }
 }
 
@@ -308,4 +320,56 @@ fn short_place(file: &str) -> String {
     }
     let name = file.rsplit('/').next().unwrap_or(file);
     name.trim_start_matches("node:").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PathStyle;
+    use borescope_model::{Budget, Variable};
+
+    fn frame(index: usize, function: &str, line: u32) -> Frame {
+        Frame { index, function: function.into(), file: Some("/w/app.py".into()), line: Some(line), kind: FrameKind::User }
+    }
+
+    fn hit(n: u32, caller_line: u32, i: &str) -> Stop {
+        Stop {
+            reason: StopReason::Breakpoint { hit: Some(n) },
+            location: Some(Location { file: "/w/app.py".into(), line: 3 }),
+            function: Some("step".into()),
+            thread: Some(ThreadRef { id: 1, name: "MainThread".into() }),
+            source: Some(SourceContext { first_line: 2, current_line: 3, lines: vec!["def step(i):".into(), "    x = i".into()] }),
+            stack: vec![frame(0, "step", 3), frame(1, "main", caller_line)],
+            frame_index: 0,
+            locals: vec![Variable {
+                name: "i".into(),
+                type_name: Some("int".into()),
+                value: i.into(),
+                full_length: None,
+                cut: false,
+                redacted: false,
+                expandable: false,
+                children: Vec::new(),
+            }],
+            locals_omitted: 0,
+            evals: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn later_hits_show_only_what_differs() {
+        let ctx = RenderContext::new(Budget::default(), PathStyle::relative_to("/w"));
+        let mut notes = Notes::default();
+        let first = hit(1, 10, "0");
+        let mut shown = Shown::all(&first, 1);
+        let mut out = String::new();
+        write_stop_after(&mut out, &hit(2, 11, "1"), &mut shown, 2, &ctx, &mut notes);
+        write_stop_after(&mut out, &hit(3, 11, "2"), &mut shown, 3, &ctx, &mut notes);
+        assert!(out.contains("(source as in hit 1)\n--- stack"), "{out}");
+        assert!(out.contains("#1   main  app.py:11"), "{out}");
+        assert!(out.contains("(source as in hit 1, stack as in hit 2)\n--- locals ---\ni: int = 2"), "{out}");
+        assert_eq!(out.matches("--- stack").count(), 1, "{out}");
+        assert!(!out.contains("def step"), "{out}");
+    }
 }
