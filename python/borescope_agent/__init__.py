@@ -8,6 +8,7 @@ Modules:
     probe    -- watches lines with sys.monitoring (3.12+), rewrite or a narrow settrace (3.9-3.11)
     rewrite  -- recompiles the functions holding a requested line with a call to borescope (3.9-3.11)
     listen   -- starts debugpy inside the program for an interactive session
+    session_view -- what a paused session shows (locals, drill-down, eval), by capture's rules
     remote   -- jobs run inside an already-running program through PEP 768 (attach, exec)
 """
 

@@ -7,6 +7,7 @@ __repr__ are asked for it (that is what the user wrote), guarded against excepti
 Names that look secret are redacted unless the budget says otherwise.
 """
 
+import ast
 import sys
 import threading
 import types
@@ -202,8 +203,11 @@ def type_name(value):
         return "?"
 
 
-def variable(name, value, budget):
-    if budget.get("redact", True) and is_secret_name(name):
+def variable(name, value, budget, secret=None):
+    """A named value; hidden when the name (or `secret`, when given) says it looks secret."""
+    if secret is None:
+        secret = is_secret_name(name)
+    if budget.get("redact", True) and secret:
         return {"name": name, "type_name": type_name(value), "value": "", "redacted": True}
     text, full, cut = value_text(value, budget)
     result = {"name": name, "type_name": type_name(value), "value": text}
@@ -264,13 +268,32 @@ def evaluate(code, expression, frame, budget):
         value = eval(code, frame.f_globals, frame.f_locals)
     except Exception as exc:
         return {"expression": expression, "error": "%s: %s" % (type(exc).__name__, exc)}
-    text, full, cut = value_text(value, budget)
-    result = {"name": expression, "type_name": type_name(value), "value": text}
-    if full is not None:
-        result["full_length"] = full
-    if cut:
-        result["cut"] = True
-    return {"expression": expression, "value": result}
+    return evaluated(expression, value, budget)
+
+
+def evaluated(expression, value, budget):
+    """The EvalResult for an expression's value; hidden when the expression reads a
+    secret-looking name (`password`, `self.api_token`, `cfg['api_key']`)."""
+    return {"expression": expression, "value": variable(expression, value, budget, secret=secret_expression(expression))}
+
+
+def secret_expression(expression):
+    """True when an expression ends by reading a secret-looking name: a variable, an attribute
+    or a constant string key."""
+    try:
+        node = ast.parse(expression.strip(), mode="eval").body
+    except Exception:
+        return False
+    if isinstance(node, ast.Name):
+        return is_secret_name(node.id)
+    if isinstance(node, ast.Attribute):
+        return is_secret_name(node.attr)
+    if isinstance(node, ast.Subscript):
+        key = node.slice
+        if not isinstance(key, ast.Constant):
+            key = getattr(key, "value", None)  # Python 3.8 wraps it in ast.Index
+        return isinstance(key, ast.Constant) and isinstance(key.value, str) and is_secret_name(key.value)
+    return False
 
 
 def all_threads():

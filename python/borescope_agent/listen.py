@@ -50,6 +50,7 @@ def start(job, chan, hello):
         os._exit(97)
     hello["debugpy"] = getattr(debugpy, "__version__", "?")
     chan.send(hello)
+    preload_session_view()
     host, port = listen(debugpy, job.get("token"), hello.get("agent_dir"))
     chan.send({"type": "listening", "host": host, "port": port})
     debugpy.wait_for_client()
@@ -101,6 +102,15 @@ def wait_for_go(chan):
             return False
         if message.get("type") == "go":
             return bool(message.get("stop_on_entry"))
+
+
+def preload_session_view():
+    """Imports what borescope calls in a paused frame (session_view), so that a paused thread
+    never has to import anything."""
+    try:
+        from . import session_view  # noqa: F401
+    except Exception:
+        pass
 
 
 def install_exception_stop(debugpy):

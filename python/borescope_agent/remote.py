@@ -68,6 +68,24 @@ def run(directory, previous_state=None):
     if not _state:
         # Not attached (an exec, or a detach just finished): leave no module of ours behind.
         _forget_agent_modules()
+    elif _state.get("directory"):
+        try:
+            _serve_from(_state["directory"])
+        except Exception:
+            pass  # sessions then fall back to debugpy's own variables
+
+
+def _serve_from(directory):
+    """While a session is attached, borescope calls session_view in paused frames. Every job
+    re-imports this package from its own directory, which borescope removes afterwards; point
+    the package back at the session's directory (kept until detach) and load session_view now,
+    so a paused thread never has to import."""
+    package = sys.modules.get("borescope_agent")
+    if package is not None:
+        package.__path__ = [os.path.join(directory, "agent", "borescope_agent")]
+    from . import listen
+
+    listen.preload_session_view()
 
 
 def _forget_agent_modules():

@@ -251,7 +251,7 @@ class Rewriter(object):
             return
         self.failed = True
         try:
-            self.state.send({"type": "notice", "message": "watched with settrace instead of the rewrite engine: %s" % why})
+            self.state.send({"type": "engine", "engine": "settrace", "reason": why})
         except Exception:
             pass
         if sys.gettrace() is self.tracer:

@@ -232,6 +232,7 @@ mod tests {
                 expression: "6*7".into(),
                 frame_id: None,
                 context: "repl".into(),
+                format: None,
             })
             .await
             .unwrap();
@@ -258,7 +259,7 @@ mod tests {
             write_frame(&mut write, &serde_json::to_vec(&response).unwrap()).await.unwrap();
             let _ = read_frame(&mut read).await; // second request arrives, then we hang up
         });
-        let args = || EvaluateArguments { expression: "x".into(), frame_id: None, context: "repl".into() };
+        let args = || EvaluateArguments { expression: "x".into(), frame_id: None, context: "repl".into(), format: None };
         let err = client.request::<Evaluate>(args()).await.unwrap_err();
         assert!(matches!(err, DapError::Failed { ref message, .. } if message.contains("not defined")));
         let err = client.request::<Evaluate>(args()).await.unwrap_err();

@@ -329,8 +329,24 @@ pub struct EvaluateArguments {
     /// Frame to evaluate in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame_id: Option<i64>,
-    /// `repl`, `watch`, `hover`.
+    /// `repl`, `watch`, `hover`, `clipboard`.
     pub context: String,
+    /// How the result is formatted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<ValueFormat>,
+}
+
+/// DAP `ValueFormat`, with debugpy's `rawString` (a string result as its text, not its repr).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueFormat {
+    /// Show integers in hexadecimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hex: Option<bool>,
+    /// A string result as its own text (no quotes, no escapes, no length limit in debugpy's
+    /// `clipboard` context).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_string: Option<bool>,
 }
 
 /// `evaluate` response.

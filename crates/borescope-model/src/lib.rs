@@ -32,7 +32,7 @@ pub use location::{Location, LocationError};
 pub use probe::{ProbeOutcome, ProbeReport, ThreadSnapshot, PROBE_SCHEMA};
 pub use report::{
     EvalResult, ExceptionInfo, ExitInfo, Frame, FrameKind, Notice, OutputLine, OutputStream,
-    OutputTail, SourceContext, Stop, StopReason, ThreadRef, Variable,
+    OutputTail, SourceContext, StatementResult, Stop, StopReason, ThreadRef, Variable,
 };
 pub use session::{
     Answer, BreakpointInfo, BreakpointSpec, BreakpointState, ExceptionMode, Language, OutputChunk,

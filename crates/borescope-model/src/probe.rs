@@ -12,7 +12,8 @@ pub const PROBE_SCHEMA: &str = "borescope.probe/1";
 pub enum ProbeOutcome {
     /// A location ran (with its condition true, on the requested hit); `stops` holds each hit.
     Hit,
-    /// An uncaught exception ended the program first; `stops[0]` is where it was raised.
+    /// An uncaught exception ended the program before the requested hits: the last of `stops`
+    /// is where it was raised; any stops before it are hits collected first (`--hits`).
     Exception,
     /// The program exited without reaching any location.
     NotReached,
@@ -38,7 +39,8 @@ pub struct ProbeReport {
     pub outcome: ProbeOutcome,
     /// Language of the program.
     pub language: Language,
-    /// Mechanism that watched the lines: `sys.monitoring`, `settrace` or `cdp`.
+    /// Mechanism that watched the lines: `sys.monitoring`, `rewrite`, `settrace` or `cdp`; the
+    /// one that captured the first stop (the rewrite engine can fall back to settrace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
     /// Runtime version, e.g. `Python 3.14.0`.
@@ -51,7 +53,7 @@ pub struct ProbeReport {
     /// Process id of the program.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    /// Hits (outcome `hit`) or the exception stop (outcome `exception`).
+    /// Hits (outcome `hit`), or hits then the exception stop (outcome `exception`).
     #[serde(default)]
     pub stops: Vec<Stop>,
     /// Number of hits requested with `--hits` (1 otherwise).

@@ -116,6 +116,19 @@ pub struct EvalResult {
     /// The error text, when evaluation failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Set when the text was not an expression and ran as statements instead (a session's
+    /// `eval 'x = 5'`); `value` is then absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<StatementResult>,
+}
+
+/// What statements run by `eval` did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatementResult {
+    /// The new value of each simple name the statements assigned (`x = 5` gives `x`), in
+    /// order; empty when they assigned none (a call, a loop, an import).
+    #[serde(default)]
+    pub assigned: Vec<Variable>,
 }
 
 /// Lines of source around the stop.

@@ -26,6 +26,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/probe.py", include_str!("../../../python/borescope_agent/probe.py")),
     ("borescope_agent/remote.py", include_str!("../../../python/borescope_agent/remote.py")),
     ("borescope_agent/rewrite.py", include_str!("../../../python/borescope_agent/rewrite.py")),
+    ("borescope_agent/session_view.py", include_str!("../../../python/borescope_agent/session_view.py")),
 ];
 
 /// Name of the marker file written last; a directory without it is incomplete.

@@ -3,7 +3,7 @@
 use crate::RenderContext;
 use crate::probe::write_output;
 use crate::stop::{headline, write_stack, write_stop};
-use crate::text::{Notes, variable_line};
+use crate::text::{Notes, eval_lines, variable_line};
 use borescope_model::{
     Answer, BreakpointInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
     StopReason,
@@ -89,15 +89,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                 ));
             }
         }
-        Answer::Eval { result, .. } => match (&result.value, &result.error) {
-            (Some(value), _) => {
-                let mut var = value.clone();
-                var.name = result.expression.clone();
-                variable_line(&mut out, &var, 0, ctx, &mut notes);
-            }
-            (None, Some(error)) => out.push_str(&format!("error: {error}\n")),
-            (None, None) => out.push_str("(no value)\n"),
-        },
+        Answer::Eval { result, .. } => eval_lines(&mut out, result, ctx, &mut notes, false),
         Answer::Breakpoints {
             breakpoints,
             change,

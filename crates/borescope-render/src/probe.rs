@@ -1,9 +1,9 @@
 //! Rendering a [`ProbeReport`]: one of four outcomes, then the stop(s), output and notes.
 
 use crate::RenderContext;
-use crate::stop::{write_stack, write_stop};
+use crate::stop::{Shown, write_stack, write_stop, write_stop_after};
 use crate::text::Notes;
-use borescope_model::{OutputStream, OutputTail, ProbeOutcome, ProbeReport};
+use borescope_model::{OutputStream, OutputTail, ProbeOutcome, ProbeReport, Stop};
 
 /// Renders a probe report as text.
 pub fn render_probe(report: &ProbeReport, ctx: &RenderContext) -> String {
@@ -30,21 +30,32 @@ pub fn render_probe(report: &ProbeReport, ctx: &RenderContext) -> String {
                         exit.describe()
                     ));
                 }
-                for (i, stop) in report.stops.iter().enumerate() {
-                    out.push_str(&format!("=== hit {} of {} ===\n", i + 1, report.stops.len()));
-                    write_stop(&mut out, stop, ctx, &mut notes);
-                }
+                write_hits(&mut out, &report.stops, ctx, &mut notes);
             } else if let Some(stop) = report.stops.first() {
                 write_stop(&mut out, stop, ctx, &mut notes);
             }
         }
-        ProbeOutcome::Exception => {
-            if let Some(stop) = report.stops.first() {
-                write_stop(&mut out, stop, ctx, &mut notes);
+        ProbeOutcome::Exception => match report.stops.split_last() {
+            // Hits collected with --hits, then the exception that ended the program.
+            Some((exception, hits)) if !hits.is_empty() => {
+                out.push_str(&format!(
+                    "Collected {} of {} requested hits of {targets}, then an uncaught exception ended the program ({seconds:.2}s)\n",
+                    hits.len(),
+                    report.hits_requested
+                ));
+                write_hits(&mut out, hits, ctx, &mut notes);
+                out.push_str("=== uncaught exception ===\n");
+                write_stop(&mut out, exception, ctx, &mut notes);
+                write_output(&mut out, &report.output, 20);
             }
-            out.push_str(&format!("(the program ended before reaching {targets})\n"));
-            write_output(&mut out, &report.output, 20);
-        }
+            stop => {
+                if let Some((exception, _)) = stop {
+                    write_stop(&mut out, exception, ctx, &mut notes);
+                }
+                out.push_str(&format!("(the program ended before reaching {targets})\n"));
+                write_output(&mut out, &report.output, 20);
+            }
+        },
         ProbeOutcome::NotReached => {
             let how = report
                 .exit
@@ -73,6 +84,21 @@ pub fn render_probe(report: &ProbeReport, ctx: &RenderContext) -> String {
     out.push_str(&footer(report));
     notes.extend(&report.notices);
     crate::text::finish(out, &notes, ctx)
+}
+
+/// Several hits: the first in full, then per hit its headline and values, with source and stack
+/// only where they differ from what an earlier hit showed.
+fn write_hits(out: &mut String, hits: &[Stop], ctx: &RenderContext, notes: &mut Notes) {
+    let mut shown = Shown::default();
+    for (i, stop) in hits.iter().enumerate() {
+        out.push_str(&format!("=== hit {} of {} ===\n", i + 1, hits.len()));
+        if i == 0 {
+            write_stop(out, stop, ctx, notes);
+            shown = Shown::all(stop, 1);
+        } else {
+            write_stop_after(out, stop, &mut shown, i + 1, ctx, notes);
+        }
+    }
 }
 
 /// `-- Python 3.14.0 via sys.monitoring, pid 42, 0.12s`: what watched, and for how long.

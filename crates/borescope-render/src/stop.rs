@@ -1,8 +1,8 @@
 //! Rendering one [`Stop`]: headline, source, stack, locals, evaluated expressions.
 
 use crate::RenderContext;
-use crate::text::{Notes, variable_line};
-use borescope_model::{Frame, FrameKind, Notice, Stop, StopReason};
+use crate::text::{Notes, eval_lines, variable_line};
+use borescope_model::{Frame, FrameKind, Location, Notice, SourceContext, Stop, StopReason, ThreadRef};
 
 /// Renders a stop report as text (notes included, size cap applied).
 pub fn render_stop(stop: &Stop, ctx: &RenderContext) -> String {
@@ -75,6 +75,92 @@ pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
 pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
+    write_source(out, stop);
+    write_stack_section(out, stop, ctx);
+    write_values(out, stop, ctx, notes);
+}
+
+/// Writes a stop that follows others in the same report (`--hits`): the headline, then source
+/// and stack only where they differ from the last ones written (else which hit showed them),
+/// then the values. `shown` remembers what was last written and is updated; `hit` is this
+/// stop's number in the report.
+pub(crate) fn write_stop_after(
+    out: &mut String,
+    stop: &Stop,
+    shown: &mut Shown,
+    hit: usize,
+    ctx: &RenderContext,
+    notes: &mut Notes,
+) {
+    out.push_str(&headline(stop, ctx));
+    out.push('\n');
+    let same_source = shown.source.as_ref().is_some_and(|(source, _)| *source == SourceKey::of(stop));
+    let same_stack = shown.stack.as_ref().is_some_and(|(stack, _)| *stack == StackKey::of(stop));
+    let hit_of = |entry: Option<usize>| entry.unwrap_or(1);
+    let (source_hit, stack_hit) = (
+        hit_of(shown.source.as_ref().map(|(_, n)| *n)),
+        hit_of(shown.stack.as_ref().map(|(_, n)| *n)),
+    );
+    match (same_source, same_stack) {
+        (true, true) if source_hit == stack_hit => {
+            out.push_str(&format!("(source and stack as in hit {source_hit})\n"));
+        }
+        (true, true) => out.push_str(&format!(
+            "(source as in hit {source_hit}, stack as in hit {stack_hit})\n"
+        )),
+        (true, false) => out.push_str(&format!("(source as in hit {source_hit})\n")),
+        (false, true) => out.push_str(&format!("(stack as in hit {stack_hit})\n")),
+        (false, false) => {}
+    }
+    if !same_source {
+        write_source(out, stop);
+        shown.source = Some((SourceKey::of(stop), hit));
+    }
+    if !same_stack {
+        write_stack_section(out, stop, ctx);
+        shown.stack = Some((StackKey::of(stop), hit));
+    }
+    write_values(out, stop, ctx, notes);
+}
+
+/// For [`write_stop_after`]: the source and stack last written, with their hit numbers.
+#[derive(Debug, Default)]
+pub(crate) struct Shown {
+    source: Option<(SourceKey, usize)>,
+    stack: Option<(StackKey, usize)>,
+}
+
+impl Shown {
+    /// After `stop` was written in full as hit `hit`.
+    pub(crate) fn all(stop: &Stop, hit: usize) -> Shown {
+        Shown {
+            source: Some((SourceKey::of(stop), hit)),
+            stack: Some((StackKey::of(stop), hit)),
+        }
+    }
+}
+
+/// What the source section shows.
+#[derive(Debug, PartialEq)]
+struct SourceKey(Option<SourceContext>, Option<Location>);
+
+impl SourceKey {
+    fn of(stop: &Stop) -> SourceKey {
+        SourceKey(stop.source.clone(), stop.location.clone())
+    }
+}
+
+/// What the stack section shows.
+#[derive(Debug, PartialEq)]
+struct StackKey(Vec<Frame>, usize, Option<ThreadRef>);
+
+impl StackKey {
+    fn of(stop: &Stop) -> StackKey {
+        StackKey(stop.stack.clone(), stop.frame_index, stop.thread.clone())
+    }
+}
+
+fn write_source(out: &mut String, stop: &Stop) {
     if let Some(source) = &stop.source {
         let last = source.first_line as usize + source.lines.len().saturating_sub(1);
         let width = last.to_string().len();
@@ -90,6 +176,9 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
             out.push('\n');
         }
     }
+}
+
+fn write_stack_section(out: &mut String, stop: &Stop, ctx: &RenderContext) {
     if !stop.stack.is_empty() {
         match &stop.thread {
             Some(thread) => out.push_str(&format!(
@@ -100,6 +189,10 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
         }
         write_stack(out, &stop.stack, Some(stop.frame_index), ctx);
     }
+}
+
+/// Locals of the stop's frame and its evaluated expressions.
+fn write_values(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     let frame_note = if stop.frame_index > 0 {
         format!(" (frame #{})", stop.frame_index)
     } else {
@@ -125,17 +218,7 @@ pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, not
     if !stop.evals.is_empty() {
         out.push_str("--- eval ---\n");
         for eval in &stop.evals {
-            match (&eval.value, &eval.error) {
-                (Some(value), _) => {
-                    let mut var = value.clone();
-                    var.name = eval.expression.clone();
-                    variable_line(out, &var, 0, ctx, notes);
-                }
-                (None, Some(error)) => {
-                    out.push_str(&format!("{} -> error: {error}\n", eval.expression));
-                }
-                (None, None) => out.push_str(&format!("{} -> no value\n", eval.expression)),
-            }
+            eval_lines(out, eval, ctx, notes, true);
         }
     }
     notes.extend(&stop.notices);
@@ -237,4 +320,56 @@ fn short_place(file: &str) -> String {
     }
     let name = file.rsplit('/').next().unwrap_or(file);
     name.trim_start_matches("node:").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PathStyle;
+    use borescope_model::{Budget, Variable};
+
+    fn frame(index: usize, function: &str, line: u32) -> Frame {
+        Frame { index, function: function.into(), file: Some("/w/app.py".into()), line: Some(line), kind: FrameKind::User }
+    }
+
+    fn hit(n: u32, caller_line: u32, i: &str) -> Stop {
+        Stop {
+            reason: StopReason::Breakpoint { hit: Some(n) },
+            location: Some(Location { file: "/w/app.py".into(), line: 3 }),
+            function: Some("step".into()),
+            thread: Some(ThreadRef { id: 1, name: "MainThread".into() }),
+            source: Some(SourceContext { first_line: 2, current_line: 3, lines: vec!["def step(i):".into(), "    x = i".into()] }),
+            stack: vec![frame(0, "step", 3), frame(1, "main", caller_line)],
+            frame_index: 0,
+            locals: vec![Variable {
+                name: "i".into(),
+                type_name: Some("int".into()),
+                value: i.into(),
+                full_length: None,
+                cut: false,
+                redacted: false,
+                expandable: false,
+                children: Vec::new(),
+            }],
+            locals_omitted: 0,
+            evals: Vec::new(),
+            notices: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn later_hits_show_only_what_differs() {
+        let ctx = RenderContext::new(Budget::default(), PathStyle::relative_to("/w"));
+        let mut notes = Notes::default();
+        let first = hit(1, 10, "0");
+        let mut shown = Shown::all(&first, 1);
+        let mut out = String::new();
+        write_stop_after(&mut out, &hit(2, 11, "1"), &mut shown, 2, &ctx, &mut notes);
+        write_stop_after(&mut out, &hit(3, 11, "2"), &mut shown, 3, &ctx, &mut notes);
+        assert!(out.contains("(source as in hit 1)\n--- stack"), "{out}");
+        assert!(out.contains("#1   main  app.py:11"), "{out}");
+        assert!(out.contains("(source as in hit 1, stack as in hit 2)\n--- locals ---\ni: int = 2"), "{out}");
+        assert_eq!(out.matches("--- stack").count(), 1, "{out}");
+        assert!(!out.contains("def step"), "{out}");
+    }
 }

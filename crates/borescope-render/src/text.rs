@@ -1,7 +1,7 @@
 //! Small text pieces shared by the renderers: value cutting, variable lines, notes, the size cap.
 
 use crate::RenderContext;
-use borescope_model::{Notice, Variable};
+use borescope_model::{EvalResult, Notice, Variable};
 
 /// Notes collected while rendering, printed once at the end.
 #[derive(Debug, Default)]
@@ -99,6 +99,44 @@ pub(crate) fn variable_line(
     out.push('\n');
     for child in &var.children {
         variable_line(out, child, indent + 1, ctx, notes);
+    }
+}
+
+/// One evaluation: its value as a variable line named by the expression, the names statements
+/// assigned (`x: int = 5`), that statements ran, or the error (prefixed by the expression when
+/// `named_errors`, as in a list of several).
+pub(crate) fn eval_lines(
+    out: &mut String,
+    eval: &EvalResult,
+    ctx: &RenderContext,
+    notes: &mut Notes,
+    named_errors: bool,
+) {
+    match (&eval.value, &eval.error, &eval.statement) {
+        (Some(value), _, _) => {
+            let mut var = value.clone();
+            var.name = eval.expression.clone();
+            variable_line(out, &var, 0, ctx, notes);
+        }
+        (None, Some(error), _) if named_errors => {
+            out.push_str(&format!("{} -> error: {error}
+", eval.expression));
+        }
+        (None, Some(error), _) => out.push_str(&format!("error: {error}
+")),
+        (None, None, Some(statement)) if !statement.assigned.is_empty() => {
+            for var in &statement.assigned {
+                variable_line(out, var, 0, ctx, notes);
+            }
+        }
+        (None, None, Some(_)) => out.push_str("(ran; a statement has no value)
+"),
+        (None, None, None) if named_errors => {
+            out.push_str(&format!("{} -> no value
+", eval.expression));
+        }
+        (None, None, None) => out.push_str("(no value)
+"),
     }
 }
 

@@ -62,13 +62,13 @@ impl AgentListener {
 
     /// Messages still in flight after the program exited: everything sent before each agent
     /// connection closed, waiting at most `limit` for connections to close.
-    pub async fn drain(&mut self, limit: std::time::Duration) -> Vec<AgentMessage> {
+    pub async fn drain(&mut self, limit: std::time::Duration) -> Vec<(ConnectionId, AgentMessage)> {
         let deadline = tokio::time::Instant::now() + limit;
         let mut open = self.open.clone();
         let _ = tokio::time::timeout_at(deadline, open.wait_for(|n| *n == 0)).await;
         let mut drained = Vec::new();
-        while let Ok((_, message)) = self.messages.try_recv() {
-            drained.push(message);
+        while let Ok(item) = self.messages.try_recv() {
+            drained.push(item);
         }
         drained
     }

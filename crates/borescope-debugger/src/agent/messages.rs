@@ -34,7 +34,15 @@ pub enum AgentMessage {
         #[serde(default)]
         summary: Option<Summary>,
     },
-    /// Something the user should know (e.g. an engine fell back to another).
+    /// The engine watching the lines changed (the rewrite engine fell back to settrace).
+    Engine {
+        /// The engine now watching.
+        engine: String,
+        /// Why it changed.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Something the user should know.
     Notice {
         /// What happened.
         message: String,

@@ -67,11 +67,8 @@ pub(crate) async fn probe(checked: CheckedProbe) -> Result<ProbeReport, Debugger
                     session.send_action(RunAction::Continue).await?;
                 }
                 StopReason::Exception(_) => {
+                    // Also after hits collected with --hits: the exception ended the program.
                     stops.push(session.capture(&request.evals, &request.budget).await?);
-                    if stops.len() > 1 {
-                        notices.push(Notice::plain("the program then stopped on an uncaught exception"));
-                        break ProbeOutcome::Hit;
-                    }
                     break ProbeOutcome::Exception;
                 }
                 _ => session.send_action(RunAction::Continue).await?,
@@ -105,6 +102,14 @@ pub(crate) async fn probe(checked: CheckedProbe) -> Result<ProbeReport, Debugger
     session.stop().await;
     if matches!(outcome, ProbeOutcome::NotReached | ProbeOutcome::Timeout) {
         notices.extend(explain(&checked, &loaded, request.condition.as_deref(), request.hit));
+    }
+    if outcome == ProbeOutcome::NotReached && request.command.is_empty() {
+        let relative = |path: &str| {
+            std::path::Path::new(path).strip_prefix(&checked.cwd).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string())
+        };
+        let ran: Vec<String> = checked.argv.iter().map(|arg| relative(arg)).collect();
+        let location = checked.locations.first().map(|l| format!("{}:{}", relative(&l.file), l.line)).unwrap_or_default();
+        notices.push(crate::probe::ran_the_file_itself(&ran, &location, "node MAIN.js"));
     }
     Ok(ProbeReport {
         schema: PROBE_SCHEMA.into(),

@@ -13,6 +13,7 @@ use super::events::pump_events;
 use super::launch::start_inspected;
 use super::report::{build_stop, children, frame_locals, main_thread};
 use super::values::variable;
+use super::evaluate::evaluate;
 use crate::command::resolve_command;
 use crate::frames::FrameClassifier;
 use crate::locate::resolve_location;
@@ -23,7 +24,7 @@ use borescope_cdp::commands as cdp;
 use borescope_cdp::events::Paused;
 use borescope_cdp::CdpClient;
 use borescope_model::{
-    Answer, BreakpointSpec, Budget, EvalResult, ExceptionMode, Language, Notice, SessionInfo, SessionReport,
+    Answer, BreakpointSpec, Budget, ExceptionMode, Language, Notice, SessionInfo, SessionReport,
     SessionState, Stop, StopReason, ThreadState,
 };
 use std::collections::{HashMap, HashSet};
@@ -556,39 +557,3 @@ impl NodeSession {
         self.core.ended(exit, false)
     }
 }
-
-/// Evaluates an expression in a frame; errors become the result's `error`.
-async fn evaluate(client: &CdpClient, call_frame_id: &str, expression: &str, budget: &Budget) -> EvalResult {
-    let reply = client
-        .call::<cdp::EvaluateOnCallFrame>(cdp::EvaluateOnFrame {
-            call_frame_id: call_frame_id.to_string(),
-            expression: expression.to_string(),
-            generate_preview: true,
-            silent: true,
-        })
-        .await;
-    match reply {
-        Ok(reply) => match reply.exception_details {
-            Some(details) => {
-                let text = details.exception.and_then(|e| e.description).unwrap_or(details.text);
-                EvalResult {
-                    expression: expression.to_string(),
-                    value: None,
-                    error: Some(text.lines().next().unwrap_or_default().to_string()),
-                }
-            }
-            None => {
-                let mut value = variable(expression, &reply.result, budget);
-                // The value of a secret-looking name is hidden even when asked for by name.
-                if budget.redact && crate::redact::is_secret_expression(expression) {
-                    value.redacted = true;
-                    value.value.clear();
-                    value.expandable = false;
-                }
-                EvalResult { expression: expression.to_string(), value: Some(value), error: None }
-            }
-        },
-        Err(error) => EvalResult { expression: expression.to_string(), value: None, error: Some(error.to_string()) },
-    }
-}
-

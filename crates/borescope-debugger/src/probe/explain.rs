@@ -1,13 +1,43 @@
-//! Saying why a probe's lines were not reached, from what the agents reported at exit.
+//! What the agents reported during a probe (hellos, engines, summaries at exit), and saying from
+//! it why a probe's lines were not reached.
 
-use crate::agent::{Hello, Summary};
+use crate::agent::{ConnectionId, Hello, Summary};
 use borescope_model::{Location, Notice};
+use std::collections::HashMap;
 
 /// What the agents told us during the run.
 #[derive(Debug, Default)]
 pub(crate) struct Observations {
     pub hellos: Vec<Hello>,
     pub summaries: Vec<Summary>,
+    /// The engine each process watches with now (its hello's, or the one it fell back to).
+    pub engines: HashMap<ConnectionId, String>,
+    /// The process that said hello first, and the one that sent the first stop.
+    pub first_hello: Option<ConnectionId>,
+    pub first_stop: Option<ConnectionId>,
+}
+
+impl Observations {
+    /// Records a process's hello.
+    pub fn hello(&mut self, from: ConnectionId, hello: Hello) {
+        if let Some(engine) = &hello.engine {
+            self.engines.insert(from, engine.clone());
+        }
+        self.first_hello.get_or_insert(from);
+        self.hellos.push(hello);
+    }
+
+    /// Records that a process captured a stop.
+    pub fn stop(&mut self, from: ConnectionId) {
+        self.first_stop.get_or_insert(from);
+    }
+
+    /// The engine that ran: the one that captured the first stop, else the first process's.
+    pub fn engine(&self) -> Option<String> {
+        self.first_stop
+            .or(self.first_hello)
+            .and_then(|from| self.engines.get(&from).cloned())
+    }
 }
 
 /// Notices explaining an unreached location (one or more per location).
@@ -90,4 +120,17 @@ pub(crate) fn not_reached(
         ));
     }
     notices
+}
+
+/// The note for a probe that ran without a command and did not reach its line: borescope ran
+/// the location's file itself, which only defines the functions of a file that another program
+/// imports. Says what ran and how to give the program's own command (`example`, such as
+/// `python3 MAIN.py`).
+pub(crate) fn ran_the_file_itself(ran: &[String], location: &str, example: &str) -> Notice {
+    Notice::with_hint(
+        format!("no command was given, so borescope ran `{}`, the file itself", ran.join(" ")),
+        format!(
+            "if another program imports this file, give the command that runs that program: `borescope probe {location} -- {example}`"
+        ),
+    )
 }

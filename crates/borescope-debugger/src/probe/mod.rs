@@ -8,6 +8,7 @@ mod convert;
 mod explain;
 mod python;
 
+pub(crate) use explain::ran_the_file_itself;
 pub(crate) use python::agent_env;
 
 use crate::command::language_of_file;

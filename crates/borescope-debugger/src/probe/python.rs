@@ -2,7 +2,7 @@
 //! exit / timeout, end the program, build the report.
 
 use super::convert::{exception_stop, frames_from_agent, hit_stop};
-use super::explain::{not_reached, Observations};
+use super::explain::{not_reached, ran_the_file_itself, Observations};
 use super::CheckedProbe;
 use crate::agent::{AgentListener, AgentMessage};
 use crate::error::LocationProblem;
@@ -86,11 +86,17 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
     loop {
         tokio::select! {
             message = listener.recv() => {
-                let Some((_, message)) = message else { continue };
+                let Some((from, message)) = message else { continue };
                 match message {
                     AgentMessage::Hello(hello) => {
                         classifier.learn(&hello.runtime_dirs, hello.agent_dir.as_deref());
-                        obs.hellos.push(hello);
+                        obs.hello(from, hello);
+                    }
+                    AgentMessage::Engine { engine, reason } => {
+                        if let Some(reason) = reason {
+                            notices.push(Notice::plain(format!("watched with {engine} instead of the rewrite engine: {reason}")));
+                        }
+                        obs.engines.insert(from, engine);
                     }
                     AgentMessage::BadInput { locations, expressions } => {
                         process.terminate().await;
@@ -111,6 +117,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
                     }
                     AgentMessage::Notice { message } => notices.push(Notice::plain(message)),
                     AgentMessage::Hit(stop) => {
+                        obs.stop(from);
                         stops.push(hit_stop(stop, &classifier));
                         if stops.len() as u32 >= hits_wanted {
                             outcome = ProbeOutcome::Hit;
@@ -118,15 +125,15 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
                         }
                     }
                     AgentMessage::Exception(stop) => {
+                        obs.stop(from);
+                        // After hits collected with --hits, the exception is still what ended
+                        // the program: it is the outcome, the hits come before it in `stops`.
                         stops.push(exception_stop(stop, &classifier));
                         // Let the program print its traceback and exit on its own.
                         if let Ok(status) = tokio::time::timeout(EXCEPTION_GRACE, process.wait()).await {
                             exit = Some(status);
                         }
-                        outcome = if stops.len() > 1 { ProbeOutcome::Hit } else { ProbeOutcome::Exception };
-                        if outcome == ProbeOutcome::Hit {
-                            notices.push(Notice::plain("the program then ended with an uncaught exception"));
-                        }
+                        outcome = ProbeOutcome::Exception;
                         break;
                     }
                     AgentMessage::ThreadException(stop) => {
@@ -145,11 +152,17 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
             status = process.wait() => {
                 exit = Some(status);
                 // Messages sent just before exit may still be queued.
-                for message in listener.drain(DRAIN).await {
+                for (from, message) in listener.drain(DRAIN).await {
                     match message {
-                        AgentMessage::Hit(stop) if (stops.len() as u32) < hits_wanted => stops.push(hit_stop(stop, &classifier)),
+                        AgentMessage::Hit(stop) if (stops.len() as u32) < hits_wanted => {
+                            obs.stop(from);
+                            stops.push(hit_stop(stop, &classifier));
+                        }
                         AgentMessage::Summary(summary) => obs.summaries.push(summary),
-                        AgentMessage::Hello(hello) => obs.hellos.push(hello),
+                        AgentMessage::Hello(hello) => obs.hello(from, hello),
+                        AgentMessage::Engine { engine, .. } => {
+                            obs.engines.insert(from, engine);
+                        }
                         _ => {}
                     }
                 }
@@ -190,6 +203,11 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
         )),
         _ => {}
     }
+    if outcome == ProbeOutcome::NotReached && request.command.is_empty() {
+        let ran: Vec<String> = checked.argv.iter().map(|arg| display_path(arg, &checked)).collect();
+        let location = checked.locations.first().map(&show).unwrap_or_default();
+        notices.push(ran_the_file_itself(&ran, &location, "python3 MAIN.py"));
+    }
     let first = obs.hellos.first();
     if outcome == ProbeOutcome::Timeout
         && let Some(reason) = first.and_then(|h| h.engine_reason.as_deref())
@@ -202,7 +220,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
         schema: PROBE_SCHEMA.into(),
         outcome,
         language: Language::Python,
-        engine: first.and_then(|h| h.engine.clone()),
+        engine: obs.engine(),
         runtime: first.map(|h| h.version.clone()),
         locations: checked.locations.clone(),
         command: checked.argv.clone(),
@@ -254,9 +272,13 @@ fn display_name(real: &str, request: &super::ProbeRequest, checked: &CheckedProb
 }
 
 fn display_location(location: &Location, checked: &CheckedProbe) -> String {
-    let file = Path::new(&location.file)
+    format!("{}:{}", display_path(&location.file, checked), location.line)
+}
+
+/// A path relative to the program's working directory when it is under it.
+fn display_path(path: &str, checked: &CheckedProbe) -> String {
+    Path::new(path)
         .strip_prefix(&checked.cwd)
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| location.file.clone());
-    format!("{file}:{}", location.line)
+        .unwrap_or_else(|_| path.to_string())
 }

@@ -25,6 +25,9 @@ pub struct BreakChange {
 pub struct BreakpointTable {
     entries: Vec<BreakpointInfo>,
     next_id: u32,
+    /// borescope id → stops at that breakpoint so far (for backends whose debugger does not
+    /// count them for us).
+    hits: std::collections::HashMap<u32, u32>,
 }
 
 impl BreakpointTable {
@@ -33,6 +36,7 @@ impl BreakpointTable {
         if let Some(entry) = self.entries.iter_mut().find(|e| e.spec.location == spec.location) {
             entry.spec = spec;
             entry.state = BreakpointState::Pending;
+            self.hits.remove(&entry.id);
             return entry.id;
         }
         self.next_id += 1;
@@ -47,8 +51,10 @@ impl BreakpointTable {
     /// Removes the breakpoints `remove` selects and returns them.
     pub fn remove_where(&mut self, mut remove: impl FnMut(&BreakpointInfo) -> bool) -> Vec<BreakpointInfo> {
         let mut removed = Vec::new();
+        let hits = &mut self.hits;
         self.entries.retain(|e| {
             if remove(e) {
+                hits.remove(&e.id);
                 removed.push(e.clone());
                 false
             } else {
@@ -96,6 +102,23 @@ impl BreakpointTable {
             }
         }
         Ok(change)
+    }
+
+    /// Counts a stop at a breakpoint at `line` of the file `same_file` accepts (the line asked
+    /// for, or the one the debugger bound it to) and returns its hit number: the Nth stop there,
+    /// or N itself for a `--hit N` breakpoint (the debugger stops only on that one). Logpoints
+    /// never stop, so they are not candidates. `None` when no breakpoint is there.
+    pub fn record_hit(&mut self, same_file: impl Fn(&str) -> bool, line: u32) -> Option<u32> {
+        let entry = self.entries.iter().find(|e| {
+            let bound = match e.state {
+                BreakpointState::Verified { line } => line,
+                _ => e.spec.location.line,
+            };
+            e.spec.log.is_none() && (e.spec.location.line == line || bound == line) && same_file(&e.spec.location.file)
+        })?;
+        let count = self.hits.entry(entry.id).or_default();
+        *count += 1;
+        Some(entry.spec.hit.unwrap_or(*count))
     }
 
     /// The breakpoint with this id.

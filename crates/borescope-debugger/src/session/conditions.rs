@@ -97,7 +97,7 @@ pub async fn check_python(client: &DapClient, spec: &BreakpointSpec) -> Result<(
             option = expression.option,
             mark = PY_MARK,
         );
-        let request = client.request::<dap::Evaluate>(dap::EvaluateArguments { expression: code, frame_id: None, context: "repl".into() });
+        let request = client.request::<dap::Evaluate>(dap::EvaluateArguments { expression: code, frame_id: None, context: "repl".into(), format: None });
         match tokio::time::timeout(CHECK_TIMEOUT, request).await {
             Ok(Ok(_)) => {}
             Ok(Err(borescope_dap::DapError::Failed { message, .. })) => {

@@ -1,7 +1,9 @@
 //! Building model reports from debugpy's DAP answers: the stop (stack, locals, exception) and
-//! variable listings.
+//! variable listings. Values come from the agent when it can answer ([`super::python_values`]);
+//! debugpy's own `variables` are the fallback.
 
 use super::paths::PathMap;
+use super::python_values::{stop_view, ViewFrame};
 use crate::frames::FrameClassifier;
 use crate::redact::{is_secret_name, redact_text};
 use crate::source::source_context;
@@ -53,13 +55,31 @@ pub(super) async fn build_stop(
             levels: Some(MAX_FRAMES),
         })
         .await?;
-    let frames = model_frames(&trace.stack_frames, classifier);
-    let frame_ids: Vec<i64> = trace.stack_frames.iter().map(|f| f.id).collect();
-    let location = frames.first().and_then(frame_location);
-    let (locals, omitted) = match frame_ids.first() {
-        Some(&id) => frame_locals(client, id, budget).await?,
-        None => (Vec::new(), 0),
+    // The agent sees every frame (library and runtime ones too, which debugpy's justMyCode
+    // leaves out) and captures locals as a probe does; debugpy's own answer is the fallback.
+    let view = match trace.stack_frames.first() {
+        Some(top) => stop_view(client, top.id, budget).await,
+        None => None,
     };
+    let (frames, frame_ids, selected, locals, omitted) = match view {
+        Some(view) => (
+            view_frames(&view.frames, classifier),
+            view.frames.iter().map(|f| f.id).collect(),
+            view.selected,
+            view.variables,
+            view.omitted,
+        ),
+        None => {
+            let frame_ids: Vec<i64> = trace.stack_frames.iter().map(|f| f.id).collect();
+            let (locals, omitted) = match frame_ids.first() {
+                Some(&id) => frame_locals(client, id, budget).await?,
+                None => (Vec::new(), 0),
+            };
+            (model_frames(&trace.stack_frames, classifier), frame_ids, 0, locals, omitted)
+        }
+    };
+    let location = frames.get(selected).and_then(frame_location);
+    let innermost = frames.first().and_then(frame_location);
     let reason = match event.reason.as_str() {
         "breakpoint" | "function breakpoint" => StopReason::Breakpoint { hit: None },
         "step" | "goto" => StopReason::Step,
@@ -70,7 +90,7 @@ pub(super) async fn build_stop(
                 .request::<dap::ExceptionInfo>(dap::ThreadArguments { thread_id })
                 .await
                 .ok();
-            StopReason::Exception(exception_info(event, info, location.clone()))
+            StopReason::Exception(exception_info(event, info, innermost))
         }
         other => StopReason::Other {
             description: event.description.clone().unwrap_or_else(|| other.to_string()),
@@ -83,10 +103,10 @@ pub(super) async fn build_stop(
         epoch,
         thread_id,
         frame_ids,
-        selected: 0,
+        selected,
         stop: Stop {
             reason,
-            function: frames.first().map(|f| f.function.clone()),
+            function: frames.get(selected).map(|f| f.function.clone()),
             thread: Some(ThreadRef {
                 id: thread_id,
                 name: thread_name,
@@ -94,7 +114,7 @@ pub(super) async fn build_stop(
             location,
             source,
             stack: frames,
-            frame_index: 0,
+            frame_index: selected,
             locals,
             locals_omitted: omitted,
             evals: Vec::new(),
@@ -156,6 +176,21 @@ pub(super) fn model_frames(frames: &[dap::StackFrame], classifier: &FrameClassif
                 line: (f.line > 0).then_some(f.line),
                 file,
             }
+        })
+        .collect()
+}
+
+/// Model frames from the agent's view of the stack, classified.
+fn view_frames(frames: &[ViewFrame], classifier: &FrameClassifier) -> Vec<Frame> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(index, f)| Frame {
+            index,
+            function: f.function.clone(),
+            kind: classifier.classify(Some(&f.file)),
+            line: (f.line > 0).then_some(f.line),
+            file: Some(f.file.clone()),
         })
         .collect()
 }

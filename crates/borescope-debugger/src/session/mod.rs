@@ -13,6 +13,7 @@ mod dap_report;
 mod launch;
 mod paths;
 mod python;
+mod python_values;
 mod state;
 
 pub use attached::AttachSpec;

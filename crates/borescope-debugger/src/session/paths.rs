@@ -103,6 +103,14 @@ impl PathMap {
             .map(|rest| Path::new("/").join(rest).display().to_string())
     }
 
+    /// True when our path `ours` and the debuggee's `theirs` name the same file (through its
+    /// root, or through symlinks on a shared filesystem).
+    pub fn same_file(&self, ours: &str, theirs: &str) -> bool {
+        ours == theirs
+            || self.to_theirs(ours) == theirs
+            || std::fs::canonicalize(self.readable(theirs)).is_ok_and(|real| Path::new(ours) == real)
+    }
+
     /// Our path as the debuggee names it: under its root or its `/proc/PID/root`, the rest of
     /// the path; anything else is assumed to be the same path there (a shared mount).
     pub fn to_theirs(&self, ours: &str) -> String {

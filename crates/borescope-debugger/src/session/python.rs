@@ -9,7 +9,8 @@
 use super::breakpoints::BreakpointTable;
 use super::core::{watch_exit, SessionCore};
 use super::paths::PathMap;
-use super::dap_report::{build_stop, children, frame_locals, variable_from_dap, CurrentStop};
+use super::dap_report::{build_stop, CurrentStop};
+use super::python_values::{evaluate, frame_locals, path_children};
 use super::launch::{start_listening, LaunchSpec, RunAction, StartMode};
 use crate::agent::AgentListener;
 use crate::process::StdinMode;
@@ -22,8 +23,8 @@ use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
 use borescope_dap::{DapClient, Event};
 use borescope_model::{
-    Answer, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
-    Notice, OutputStream, SessionInfo, SessionReport, SessionState, ThreadRef, ThreadState,
+    Answer, BreakpointState, Budget, ExceptionMode, Language,
+    Notice, OutputStream, SessionInfo, SessionReport, SessionState, StopReason, ThreadRef, ThreadState,
 };
 use serde_json::{json, Value};
 use std::path::Path;
@@ -214,7 +215,11 @@ impl PythonSession {
         if let Some(stop) = current.as_ref().filter(|c| c.epoch == snapshot.epoch) {
             return Ok(stop.clone());
         }
-        let stop = build_stop(&self.client, event, snapshot.epoch, &self.classifier, &self.paths, budget).await?;
+        let mut stop = build_stop(&self.client, event, snapshot.epoch, &self.classifier, &self.paths, budget).await?;
+        if let (StopReason::Breakpoint { hit }, Some(at)) = (&mut stop.stop.reason, &stop.stop.location) {
+            // debugpy does not count hits; this runs once per stop (the stop is cached).
+            *hit = self.breakpoints.lock().await.record_hit(|ours| self.paths.same_file(ours, &at.file), at.line);
+        }
         *current = Some(stop.clone());
         Ok(stop)
     }
@@ -320,23 +325,7 @@ impl PythonSession {
         let frame_id = current.frame_ids[current.selected];
         let (variables, omitted) = match path {
             None => frame_locals(&self.client, frame_id, budget).await?,
-            Some(path) => {
-                let reply = self
-                    .client
-                    .request::<dap::Evaluate>(dap::EvaluateArguments {
-                        expression: path.to_string(),
-                        frame_id: Some(frame_id),
-                        context: "watch".into(),
-                    })
-                    .await
-                    .map_err(|e| DebuggerError::BadCommand(format!("cannot read `{path}`: {}", dap_message(&e))))?;
-                if reply.variables_reference > 0 {
-                    children(&self.client, reply.variables_reference, budget).await?
-                } else {
-                    let var = variable_from_dap(path, &reply.result, reply.type_name.as_deref(), 0, budget);
-                    (vec![var], 0)
-                }
-            }
+            Some(path) => path_children(&self.client, frame_id, path, budget).await?,
         };
         Ok(Answer::Variables {
             session: self.core.name.clone(),
@@ -351,32 +340,7 @@ impl PythonSession {
     pub async fn eval(&self, expression: &str, budget: &Budget) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(budget).await?;
         let frame_id = current.frame_ids.get(current.selected).copied();
-        let reply = self
-            .client
-            .request::<dap::Evaluate>(dap::EvaluateArguments {
-                expression: expression.to_string(),
-                frame_id,
-                context: "repl".into(),
-            })
-            .await;
-        let result = match reply {
-            Ok(reply) => EvalResult {
-                expression: expression.to_string(),
-                value: Some(variable_from_dap(
-                    expression,
-                    &reply.result,
-                    reply.type_name.as_deref(),
-                    reply.variables_reference,
-                    &Budget { redact: false, ..*budget },
-                )),
-                error: None,
-            },
-            Err(error) => EvalResult {
-                expression: expression.to_string(),
-                value: None,
-                error: Some(dap_message(&error)),
-            },
-        };
+        let result = evaluate(&self.client, frame_id, expression, budget).await;
         Ok(Answer::Eval {
             session: self.core.name.clone(),
             frame: current.stop.stack.get(current.selected).cloned().unwrap_or_else(|| current.stop.stack[0].clone()),
@@ -589,12 +553,4 @@ pub(super) async fn pump_events(
             s.debugger_lost = true;
         }
     });
-}
-
-/// The useful part of a DAP error (debugpy's evaluate errors carry the Python message).
-fn dap_message(error: &borescope_dap::DapError) -> String {
-    match error {
-        borescope_dap::DapError::Failed { message, .. } => message.lines().last().unwrap_or(message).trim().to_string(),
-        other => other.to_string(),
-    }
 }

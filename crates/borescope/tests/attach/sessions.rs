@@ -18,7 +18,7 @@ fn attach_drive_detach_and_attach_again() {
     ctx.run(["break", "service.py:8"]).expect_code(0).stdout_has("#1 service.py:8 [verified]");
 
     let hit = ctx.run(["continue"]);
-    hit.expect_code(0).stdout_has("Stopped at breakpoint service.py:8 in handle (thread MainThread)");
+    hit.expect_code(0).stdout_has("Stopped at breakpoint service.py:8 in handle (thread MainThread, hit 1)");
     let locals = ctx.run(["vars"]);
     locals.expect_code(0).stdout_has("total: int = ");
     assert!(!locals.stdout.contains("label"), "line 8 has not run yet:\n{}", locals.stdout);
@@ -122,4 +122,29 @@ fn a_program_without_debugpy_gets_borescopes_copy_and_loses_it_on_detach() {
     ctx.run(["stop"]).expect_code(0);
     let modules = "import sys; print(sorted(m for m in sys.modules if 'pydev' in m or 'debugpy' in m))";
     ctx.run(["exec", &pid, "-c", modules]).expect_code(0).stdout_has("[]");
+}
+
+#[test]
+fn attached_values_follow_the_probe_rule_even_after_an_exec() {
+    let ctx = ctx();
+    fixture(&ctx, "service.py");
+    let target = TargetProcess::plain(&ctx.work(), &["service.py"], &[]);
+    ready(&target);
+    let pid = target.pid.to_string();
+    ctx.run(["attach", &pid]).expect_code(0);
+    // An exec while attached imports borescope's package afresh from its own directory, which
+    // is removed afterwards: the session must still reach the agent it values come from.
+    ctx.run(["exec", &pid, "-c", "print('between')"]).expect_code(0).stdout_has("between");
+    ctx.run(["break", "service.py:9"]).expect_code(0);
+    let hit = ctx.run(["continue"]);
+    hit.expect_code(0).stdout_has("Stopped at breakpoint service.py:9 in handle (thread MainThread, hit 1)");
+    // Definition order (n, total, label), where debugpy's own listing is alphabetical.
+    let text = &hit.stdout;
+    let at = |name: &str| text.find(&format!("\n{name}: ")).unwrap_or_else(|| panic!("no {name} in\n{text}"));
+    assert!(at("n") < at("total") && at("total") < at("label"), "definition order:\n{text}");
+    ctx.run(["eval", "total = -1"]).expect_code(0).stdout_has("total: int = -1");
+    ctx.run(["vars"]).expect_code(0).stdout_has("total: int = -1");
+    ctx.run(["eval", "import os"]).expect_code(0).stdout_has("(ran; a statement has no value)");
+    ctx.run(["stop"]).expect_code(0).stdout_has("detached");
+    assert!(target.is_running());
 }

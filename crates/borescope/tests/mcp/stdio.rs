@@ -121,7 +121,7 @@ fn python_session_through_mcp() {
     assert!(drive.ok_text(5).contains("flow.py:34 in main"));
     assert!(drive.ok_text(6).contains("flow.py:35 in main") && drive.ok_text(6).contains("total: int = 2"));
     assert!(drive.ok_text(7).contains("flow.py:13 [verified]"));
-    assert!(drive.ok_text(8).contains("Stopped at breakpoint flow.py:13 in worker (thread Worker-7)"));
+    assert!(drive.ok_text(8).contains("Stopped at breakpoint flow.py:13 in worker (thread Worker-7, hit 1)"));
     assert!(drive.ok_text(9).contains("MainThread"));
     assert!(drive.ok_text(10).contains("value") || drive.ok_text(10).contains("n: int = 7"));
     assert!(drive.ok_text(12).contains("i == 2"));

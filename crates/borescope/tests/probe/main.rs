@@ -67,6 +67,36 @@ pub fn probe_json(ctx: &TestContext, args: &[&str], command: &[String]) -> (i32,
     (run.code, run.json())
 }
 
+/// `probe` + args + `--json` without a command (borescope runs the location's file with the
+/// interpreter of `py`, given as `--python`, and the engine `py` forces).
+pub fn probe_json_with(ctx: &TestContext, args: &[&str], py: Py) -> (i32, serde_json::Value) {
+    let mut all: Vec<String> = vec!["probe".into(), "--json".into()];
+    all.extend(args.iter().map(|s| s.to_string()));
+    let mut command = ctx.command();
+    match py {
+        Py::Sid => {
+            // An executable that runs Python 3.14 in the sid rootfs, to pass as --python.
+            let wrapper = ctx.write(
+                "python-sid",
+                &format!("#!/bin/sh\nexec {} python3.14 \"$@\"\n", interpreters::in_sid().display()),
+            );
+            std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+            all.extend(["--python".into(), wrapper.display().to_string()]);
+        }
+        Py::Host | Py::HostSettrace => {
+            all.extend(["--python".into(), interpreters::host_python().display().to_string()]);
+            if matches!(py, Py::HostSettrace) {
+                command.env(borescope_static::EnvVars::BORESCOPE_PROBE_ENGINE, "settrace");
+            }
+        }
+    }
+    let output = command.args(&all).current_dir(ctx.work()).output().expect("run borescope");
+    let code = output.status.code().unwrap_or(-1);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let report = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}\n{}", String::from_utf8_lossy(&output.stderr)));
+    (code, report)
+}
+
 /// Defines one test per interpreter.
 #[macro_export]
 macro_rules! each_python {

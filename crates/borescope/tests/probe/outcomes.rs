@@ -1,6 +1,6 @@
 //! The four outcomes and every kind of location, on both engines.
 
-use crate::{each_python, probe_json};
+use crate::{each_python, probe_json, probe_json_with};
 use serde_json::Value;
 
 fn locals(stop: &Value) -> Vec<(String, String)> {
@@ -113,6 +113,23 @@ each_python!(uncaught_exception_is_reported_with_user_frames, |ctx, py| {
     assert!(output.contains("looking up") && output.contains("KeyError"), "{output}");
 });
 
+each_python!(uncaught_exception_after_hits_is_the_outcome, |ctx, py| {
+    let file = ctx.fixture("python", "steps.py");
+    let (code, report) = probe_json(&ctx, &["steps.py:2", "--hits", "5"], &py.cmd(&[file.to_str().unwrap()]));
+    assert_eq!(code, 1, "an uncaught exception is a failed probe, whatever came before: {report:#}");
+    assert_eq!(report["outcome"], "exception");
+    let stops = report["stops"].as_array().unwrap();
+    assert_eq!(stops.len(), 4, "three hits, then the exception: {report:#}");
+    for (i, hit) in stops[..3].iter().enumerate() {
+        assert_eq!(hit["reason"]["kind"], "breakpoint");
+        assert_eq!(local(hit, "i"), i.to_string());
+    }
+    assert_eq!(stops[3]["reason"]["kind"], "exception");
+    assert_eq!(stops[3]["reason"]["type_name"], "RuntimeError");
+    assert_eq!(report["hits_requested"], 5);
+    assert_eq!(report["engine"], py.engine());
+});
+
 each_python!(exit_without_reaching_gives_code_output_and_reason, |ctx, py| {
     let file = ctx.fixture("python", "never.py");
     let (code, report) = probe_json(&ctx, &["never.py:5"], &py.cmd(&[file.to_str().unwrap()]));
@@ -125,6 +142,22 @@ each_python!(exit_without_reaching_gives_code_output_and_reason, |ctx, py| {
     assert_eq!(lines[1]["stream"], "stderr");
     let notices = report["notices"].to_string();
     assert!(notices.contains("was loaded, but line 5 never ran"), "{notices}");
+});
+
+each_python!(no_command_on_an_imported_file_says_what_ran, |ctx, py| {
+    ctx.write("helpers.py", "def double(x):\n    return x * 2\n");
+    // No command: borescope runs the file itself, which only defines `double`.
+    let (code, report) = probe_json_with(&ctx, &["helpers.py:2"], py);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["outcome"], "not_reached");
+    let notices = report["notices"].to_string();
+    assert!(notices.contains("no command was given, so borescope ran `"), "{notices}");
+    assert!(notices.contains(" helpers.py`, the file itself"), "{notices}");
+    assert!(notices.contains("`borescope probe helpers.py:2 -- python3 MAIN.py`"), "{notices}");
+    // With a command, that is not said.
+    let main = ctx.write("main.py", "import helpers\nprint(helpers.double(21))\n");
+    let (code, report) = probe_json(&ctx, &["helpers.py:2"], &py.cmd(&[main.to_str().unwrap()]));
+    assert_eq!(code, 0, "{report:#}");
 });
 
 each_python!(file_never_loaded_is_said_so, |ctx, py| {
@@ -184,8 +217,12 @@ each_python!(pytest_entry, |ctx, py| {
     assert_eq!(local(stop, "result"), "'hello pytest'");
     if matches!(py, crate::Py::Host) {
         // pytest rewrote the test's asserts, so its code is not what the file compiles to:
-        // the rewrite engine must not swap it, and says it traced instead.
+        // the rewrite engine must not swap it, says it traced instead, and the report names
+        // the engine that did the work.
         assert!(report["notices"].to_string().contains("pytest's assert rewriting"), "{report:#}");
+        assert_eq!(report["engine"], "settrace", "{report:#}");
+    } else {
+        assert_eq!(report["engine"], py.engine(), "{report:#}");
     }
     let kinds: Vec<&str> = stop["stack"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds[0], "user");

@@ -51,6 +51,13 @@ fn several_hits_report() {
 }
 
 #[test]
+fn hits_then_exception_report() {
+    let (out, code) = probe("steps.py", &["steps.py:2", "--hits", "5"]);
+    assert_eq!(code, 1);
+    assert_snapshot!(out);
+}
+
+#[test]
 fn budgets_announce_every_cut() {
     let (out, code) = probe("big.py", &["big.py:9", "--max-vars", "8", "--max-value", "40"]);
     assert_eq!(code, 0);
@@ -68,6 +75,12 @@ fn depth_and_redaction() {
     assert!(out.contains("'password': <redacted>"), "{out}");
     let (shown, _) = probe("big.py", &["big.py:9", "--max-vars", "100", "--no-redact"]);
     assert!(shown.contains("api_token: str = 'tok-123'"), "{shown}");
+    // An --eval that reads a secret-looking name is hidden the same way.
+    let (out, _) = probe("big.py", &["big.py:9", "--eval", "settings['password']", "--eval", "settings['user']"]);
+    assert!(out.contains("settings['password']: str = <redacted>"), "{out}");
+    assert!(out.contains("settings['user']: str = 'bob'"), "{out}");
+    let (shown, _) = probe("big.py", &["big.py:9", "--eval", "settings['password']", "--no-redact"]);
+    assert!(shown.contains("settings['password']: str = 's3cret'"), "{shown}");
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn full_session_flow() {
 
     ctx.run(["break", "flow.py:13"]).expect_code(0).stdout_has("#2 flow.py:13 [verified]");
     let hit = ctx.run(["continue"]);
-    hit.expect_code(0).stdout_has("Stopped at breakpoint flow.py:13 in worker (thread Worker-7)");
+    hit.expect_code(0).stdout_has("Stopped at breakpoint flow.py:13 in worker (thread Worker-7, hit 1)");
 
     let threads = ctx.run(["threads"]);
     threads.expect_code(0).stdout_has("* ").stdout_has("Worker-7").stdout_has("MainThread");
@@ -124,7 +124,7 @@ fn hit_count_breakpoint() {
     let file = ctx.fixture("python", "flow.py");
     ctx.run(["start", "--stop-on-entry", "--", &python(), file.to_str().unwrap()]).expect_code(0);
     ctx.run(["break", "flow.py:19", "--hit", "3"]).expect_code(0);
-    ctx.run(["continue"]).expect_code(0).stdout_has("i: int = 2");
+    ctx.run(["continue"]).expect_code(0).stdout_has("i: int = 2").stdout_has("(thread MainThread, hit 3)");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod flow;
 mod lifecycle;
 mod start;
+mod values;
 
 use borescope_test::TestContext;
 
