@@ -135,7 +135,7 @@ async fn serve(stream: UnixStream, uid: u32, build: &str, ctx: &Context, shutdow
                 } else {
                     Response::error(
                         ErrorKind::Failed,
-                        format!("the session daemon still has {live} live session(s); `borescope sessions` lists them and `borescope stop` ends one"),
+                        format!("the session daemon still has {}; `borescope sessions` lists them and `borescope stop` ends one", borescope_model::wording::counted(live as u64, "live session", "live sessions")),
                     )
                 }
             }

@@ -7,6 +7,7 @@
 //! made by the Python agent before the program's own code starts.
 
 use crate::error::LocationProblem;
+use borescope_model::wording::counted;
 use borescope_model::{Language, Location};
 use std::path::Path;
 
@@ -47,7 +48,7 @@ pub fn resolve_location(
     if index > lines.len() {
         let last = (1..=lines.len()).rev().find(|&n| has_code(lines[n - 1], language));
         return Err(problem(
-            format!("the file has only {} lines", lines.len()),
+            format!("the file has only {}", counted(lines.len() as u64, "line", "lines")),
             last.map(|n| n as u32),
             None,
         ));

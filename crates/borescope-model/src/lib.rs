@@ -22,6 +22,7 @@ mod location;
 mod probe;
 mod report;
 mod session;
+pub mod wording;
 
 pub use attach::{
     ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, EXEC_SCHEMA, LISTEN_SCHEMA,

@@ -2,8 +2,9 @@
 
 use crate::RenderContext;
 use crate::probe::write_output;
-use crate::stop::{headline, write_stack, write_stop};
+use crate::stop::{headline, stack_heading, write_stack, write_stop};
 use crate::text::{Notes, variable_line};
+use borescope_model::wording::counted;
 use borescope_model::{
     Answer, BreakpointInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
 };
@@ -20,10 +21,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             selected,
             ..
         } => {
-            out.push_str(&format!(
-                "--- stack (thread {}, innermost first) ---\n",
-                thread.name
-            ));
+            out.push_str(&stack_heading(Some(&thread.name), frames, Some(*selected)));
             write_stack(&mut out, frames, Some(*selected), ctx);
             if frames.iter().any(|f| f.kind != borescope_model::FrameKind::User) {
                 notes.add(Notice::with_hint(
@@ -33,6 +31,11 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             }
         }
         Answer::Threads { threads, .. } => {
+            out.push_str(if threads.iter().any(|t| t.current) {
+                "--- threads (* = current thread) ---\n"
+            } else {
+                "--- threads ---\n"
+            });
             for state in threads {
                 let marker = if state.current { "*" } else { " " };
                 let place = match &state.top {
@@ -83,7 +86,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             if *omitted > 0 {
                 out.push_str(&format!("... {omitted} more not shown\n"));
                 notes.add(Notice::with_hint(
-                    format!("{omitted} more entries not shown"),
+                    format!("{} not shown", counted(*omitted as u64, "more entry", "more entries")),
                     "--max-vars N shows more",
                 ));
             }

@@ -378,9 +378,12 @@ impl NodeSession {
         let pause = self.pause()?;
         let Some(frame) = pause.event.call_frames.get(index) else {
             if index < current.stop.stack.len() {
+                let valid = match pause.event.call_frames.len() {
+                    1 => "only frame 0 can be selected".to_string(),
+                    n => format!("frames 0-{} can be selected", n.saturating_sub(1)),
+                };
                 return Err(DebuggerError::BadCommand(format!(
-                    "frame {index} is an async caller; its variables are gone (frames 0-{} can be selected)",
-                    pause.event.call_frames.len().saturating_sub(1)
+                    "frame {index} is an async caller; its variables are gone ({valid})"
                 )));
             }
             return Err(crate::session::no_such_frame(index, current.stop.stack.len()));

@@ -19,6 +19,7 @@ use crate::DebuggerError;
 use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
 use borescope_dap::{DapClient, Event};
+use borescope_model::wording::counted;
 use borescope_model::{
     Answer, BreakpointSpec, BreakpointState, Budget, EvalResult, ExceptionMode, Language,
     Notice, OutputStream, SessionInfo, SessionReport, SessionState, ThreadRef, ThreadState,
@@ -390,9 +391,14 @@ impl PythonSession {
 
 /// The error for `frame N` past the end of the stack.
 pub(crate) fn no_such_frame(index: usize, len: usize) -> DebuggerError {
+    let valid = match len {
+        0 => "none can be selected".to_string(),
+        1 => "only frame 0 can be selected".to_string(),
+        _ => format!("frames 0-{} can be selected", len - 1),
+    };
     DebuggerError::BadCommand(format!(
-        "there is no frame {index}; the stack has {len} frames (0-{})",
-        len.saturating_sub(1)
+        "there is no frame {index}; the stack has {} ({valid})",
+        counted(len as u64, "frame", "frames")
     ))
 }
 
