@@ -3,8 +3,8 @@
 //! * [`TestContext`]: a canonical temporary directory, a private runtime directory (so its own
 //!   session daemon) and cache directory, a command for the borescope binary with every
 //!   `BORESCOPE_*` variable cleared, and a `Drop` that stops the test's daemon.
-//! * [`interpreters`]: the Pythons tests run against (host 3.11, the test venv with debugpy,
-//!   Python 3.14 inside the Debian sid root filesystem) and Node.
+//! * [`interpreters`]: the Pythons tests run against (host 3.11, the test venv with debugpy, a
+//!   venv without it, Python 3.14 inside the Debian sid root filesystem) and Node.
 //! * [`targets`]: running Python processes for attach tests (plain, in a container stand-in,
 //!   the host's older Python), killed on drop.
 //! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for

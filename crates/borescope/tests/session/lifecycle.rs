@@ -12,11 +12,11 @@ fn debuggee_pid(ctx: &borescope_test::TestContext) -> i64 {
 fn interpreter_without_debugpy_gets_the_exact_fix() {
     let ctx = ctx();
     let file = ctx.fixture("python", "never.py");
-    let host = borescope_test::interpreters::host_python();
-    let run = ctx.run(["start", "--", host.to_str().unwrap(), file.to_str().unwrap()]);
+    let bare = borescope_test::interpreters::bare_venv_python();
+    let run = ctx.run(["start", "--", bare.to_str().unwrap(), file.to_str().unwrap()]);
     run.expect_code(2)
         .stderr_has("cannot import debugpy")
-        .stderr_has(&format!("`{} -m pip install debugpy`", host.display()))
+        .stderr_has(&format!("`{} -m pip install debugpy`", bare.display()))
         .stderr_has("--provision-debugpy");
     assert!(!run.stdout.contains("hello from never.py"));
     ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
@@ -26,10 +26,12 @@ fn interpreter_without_debugpy_gets_the_exact_fix() {
 fn provisioned_debugpy_is_used_only_with_consent() {
     let ctx = ctx();
     let file = ctx.fixture("python", "flow.py");
-    let host = borescope_test::interpreters::host_python();
-    let run = ctx.run(["start", "--provision-debugpy", "--break", "flow.py:8", "--", host.to_str().unwrap(), file.to_str().unwrap()]);
+    let bare = borescope_test::interpreters::bare_venv_python();
+    let run = ctx.run(["start", "--provision-debugpy", "--break", "flow.py:8", "--", bare.to_str().unwrap(), file.to_str().unwrap()]);
     run.expect_code(0).stdout_has("Stopped at breakpoint flow.py:8 in add");
     assert!(ctx.cache.join("debugpy").is_dir(), "debugpy went into borescope's cache");
+    let origin = ctx.run(["eval", "__import__('debugpy').__file__"]);
+    origin.expect_code(0).stdout_has(&ctx.cache.join("debugpy").display().to_string());
 }
 
 #[test]
