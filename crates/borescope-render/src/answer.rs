@@ -246,10 +246,10 @@ fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {
     let pid = info.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
     let how = if info.attached { " attached" } else { "" };
     format!(
-        "{} [{}{how}{pid}] {state}; {} breakpoint(s); {}",
+        "{} [{}{how}{pid}] {state}; {}; {}",
         info.name,
         info.language.as_str(),
-        info.breakpoints,
+        counted(info.breakpoints as u64, "breakpoint", "breakpoints"),
         info.command.join(" ")
     )
 }
