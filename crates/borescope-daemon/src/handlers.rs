@@ -202,12 +202,19 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     Response::ok(answer)
 }
 
-/// Stops every session (daemon shutdown); attached processes are detached and keep running.
+/// Stops every session (daemon shutdown), all at once so each program's grace period runs at
+/// the same time; attached processes are detached and keep running.
 pub async fn stop_all(ctx: &Context) {
     let sessions = ctx.registry.lock().await.all();
+    let mut stopping = tokio::task::JoinSet::new();
     for session in sessions {
-        let name = session.info().name;
-        let mut answer = session.stop().await;
+        stopping.spawn(async move {
+            let answer = session.stop().await;
+            (session.info().name, answer)
+        });
+    }
+    while let Some(stopped) = stopping.join_next().await {
+        let Ok((name, mut answer)) = stopped else { continue };
         let listener = {
             let mut registry = ctx.registry.lock().await;
             registry.remove(&name);

@@ -261,6 +261,9 @@ pub enum Answer {
         /// How the program ended, when we ended it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit: Option<ExitInfo>,
+        /// What `stop` had to do to end it (absent when it detached).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ending: Option<Ending>,
         /// The last output lines.
         #[serde(default)]
         output: OutputTail,
@@ -279,4 +282,21 @@ impl Answer {
         }
         value
     }
+}
+
+/// What `stop` did to end a program borescope started: SIGTERM to its process group first, so
+/// it can clean up, and SIGKILL only if it is still running after a grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Ending {
+    /// It had already exited; nothing was sent.
+    AlreadyExited,
+    /// It ended within the grace period after SIGTERM (the exit says how: its own exit code
+    /// from a handler, or the signal).
+    Terminated,
+    /// It was still running `grace_ms` after SIGTERM and was killed with SIGKILL.
+    Killed {
+        /// The grace period it had, in milliseconds.
+        grace_ms: u64,
+    },
 }

@@ -6,7 +6,7 @@ use crate::stop::{headline, stack_heading, write_stack, write_stop};
 use crate::text::{Notes, variable_line};
 use borescope_model::wording::counted;
 use borescope_model::{
-    Answer, BreakpointInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
+    Answer, BreakpointInfo, Ending, ExitInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
 };
 
 /// Renders any daemon answer as text.
@@ -157,6 +157,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             session,
             detached,
             exit,
+            ending,
             output,
             notices,
         } => {
@@ -166,10 +167,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                     "Session `{session}` detached; the process keeps running\n"
                 ));
             } else {
-                let how = exit
-                    .map(|e| format!(" ({})", e.describe()))
-                    .unwrap_or_default();
-                out.push_str(&format!("Session `{session}` stopped{how}\n"));
+                out.push_str(&format!("Session `{session}` stopped{}\n", how_it_ended(*exit, *ending)));
             }
             if !output.lines.is_empty() {
                 write_output(&mut out, output, 10);
@@ -177,6 +175,34 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
         }
     }
     crate::text::finish(out, &notes, ctx)
+}
+
+/// What `stop` did, after "Session `x` stopped".
+fn how_it_ended(exit: Option<ExitInfo>, ending: Option<Ending>) -> String {
+    let described = || exit.map(|e| e.describe()).unwrap_or_else(|| "exit status unknown".into());
+    match ending {
+        None => exit.map(|e| format!(" ({})", e.describe())).unwrap_or_default(),
+        Some(Ending::AlreadyExited) => format!(": the program had already exited ({})", described()),
+        Some(Ending::Terminated) => match exit {
+            Some(ExitInfo { code: Some(code), .. }) => format!(": the program exited with code {code} on SIGTERM"),
+            Some(ExitInfo { signal: Some(15), .. }) => ": the program was ended by SIGTERM".to_string(),
+            Some(ExitInfo { signal: Some(signal), .. }) => format!(": the program ended by signal {signal} after SIGTERM"),
+            _ => ": the program ended after SIGTERM".to_string(),
+        },
+        Some(Ending::Killed { grace_ms }) => format!(
+            ": the program did not end within {} of SIGTERM and was killed (SIGKILL)",
+            seconds(grace_ms)
+        ),
+    }
+}
+
+/// Milliseconds as a short duration: `2 s`, `0.5 s`.
+fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 fn write_report(out: &mut String, report: &SessionReport, ctx: &RenderContext, notes: &mut Notes) {

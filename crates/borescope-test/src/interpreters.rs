@@ -93,6 +93,13 @@ pub fn in_sid() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/in-sid")
 }
 
+/// Python 3.14 from the sid rootfs run as a plain process of this machine (`scripts/sid-python`:
+/// the rootfs's loader and libraries, our filesystem view), one process with no wrapper.
+pub fn sid_python() -> PathBuf {
+    in_sid(); // checks the rootfs is there
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sid-python")
+}
+
 /// `node`.
 pub fn node() -> PathBuf {
     PathBuf::from("node")

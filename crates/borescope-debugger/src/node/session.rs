@@ -474,10 +474,12 @@ impl NodeSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program.
+    /// `stop`: ends the program and its process group (SIGTERM, a grace period, SIGKILL).
     pub async fn stop(&self) -> Answer {
-        let exit = self.core.kill().await;
-        self.core.ended(exit, false)
+        // After SIGTERM, hanging up drops borescope's breakpoints and resumes a paused program,
+        // so a `process.on('SIGTERM')` handler (it runs on the event loop) gets to run.
+        let (exit, ending) = self.core.end_gently(async {}, self.client.close()).await;
+        self.core.ended_by(exit, ending)
     }
 }
 

@@ -9,12 +9,14 @@ mod attached;
 mod breakpoints;
 mod core;
 mod dap_report;
+mod ending;
 mod launch;
 mod paths;
 mod python;
 mod state;
 
 pub use attached::AttachSpec;
+pub use ending::STOP_GRACE;
 pub use launch::{LaunchSpec, RunAction};
 pub use paths::PathMap;
 pub(crate) use breakpoints::BreakpointTable;

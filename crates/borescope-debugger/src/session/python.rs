@@ -378,14 +378,29 @@ impl PythonSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program and its process group; an attached program is detached from
-    /// instead and keeps running.
+    /// `stop`: ends the program and its process group (SIGTERM, a grace period, SIGKILL); an
+    /// attached program is detached from instead and keeps running.
     pub async fn stop(&self) -> Answer {
         if self.core.is_attached() {
             return self.detach().await;
         }
-        let exit = self.core.kill().await;
-        self.core.ended(exit, false)
+        // Before SIGTERM: no breakpoint or exception filter may stop the way out (on 3.12+ debugpy
+        // would stop on the handler's SystemExit). After it: disconnecting resumes every thread.
+        let disarm = async {
+            let _ = self.breakpoints(BreakOp::Clear, Path::new("/")).await;
+            let filters = dap::SetExceptionBreakpointsArguments { filters: Vec::new() };
+            if let Err(error) = self.client.request::<dap::SetExceptionBreakpoints>(filters).await {
+                tracing::debug!(%error, "clearing exception filters while ending the program");
+            }
+        };
+        let release = async {
+            let arguments = dap::DisconnectArguments { terminate_debuggee: false };
+            if let Err(error) = self.client.request::<dap::Disconnect>(arguments).await {
+                tracing::debug!(%error, "disconnect while ending the program");
+            }
+        };
+        let (exit, ending) = self.core.end_gently(disarm, release).await;
+        self.core.ended_by(exit, ending)
     }
 }
 
