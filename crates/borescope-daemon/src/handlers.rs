@@ -16,6 +16,8 @@ pub struct Context {
     pub registry: Mutex<Registry>,
     /// Cache directory (agent, debugpy).
     pub cache_dir: std::path::PathBuf,
+    /// This daemon's paths (to find other builds' daemons next to it).
+    pub runtime: borescope_ipc::runtime::RuntimePaths,
 }
 
 /// Answers one request.
@@ -93,12 +95,9 @@ where
     if let Err(response) = valid_name(name) {
         return response;
     }
-    let session = {
-        let registry = ctx.registry.lock().await;
-        match registry.get(name) {
-            Some(session) => session,
-            None => return missing(&registry, name),
-        }
+    let session = ctx.registry.lock().await.get(name);
+    let Some(session) = session else {
+        return missing(ctx, name).await;
     };
     match f(session).await {
         Ok(answer) => Response::ok(answer),
@@ -106,9 +105,19 @@ where
     }
 }
 
-fn missing(registry: &Registry, name: &str) -> Response {
-    if let Some(why) = registry.lost(name) {
+async fn missing(ctx: &Context, name: &str) -> Response {
+    if let Some(why) = ctx.registry.lock().await.lost(name) {
         return Response::error(ErrorKind::Failed, why.to_string());
+    }
+    let others = borescope_ipc::builds::other_builds_with_sessions(&ctx.runtime).await;
+    if let Some(other) = others.iter().find(|o| o.sessions.iter().any(|s| s == name)) {
+        let executable = other.executable.as_deref().unwrap_or("the other borescope executable");
+        return Response::error(
+            ErrorKind::Input,
+            format!(
+                "no session `{name}` in this borescope build; another build's daemon has it\nhint: run that build's executable: `{executable} --session {name} ...`"
+            ),
+        );
     }
     Response::error(
         ErrorKind::Input,
@@ -125,6 +134,7 @@ pub fn failure(error: DebuggerError) -> Response {
 }
 
 async fn sessions(ctx: &Context) -> Response {
+    let other_builds = borescope_ipc::builds::other_builds_with_sessions(&ctx.runtime).await;
     let registry = ctx.registry.lock().await;
     let mut infos: Vec<SessionInfo> = registry.all().iter().map(|s| s.info()).collect();
     for (name, _) in registry.lost_names() {
@@ -140,7 +150,7 @@ async fn sessions(ctx: &Context) -> Response {
             breakpoints: 0,
         });
     }
-    Response::ok(Answer::Sessions { sessions: infos })
+    Response::ok(Answer::Sessions { sessions: infos, other_builds })
 }
 
 async fn start(ctx: &Context, name: &str, spec: StartRequest) -> Response {
@@ -186,14 +196,16 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     if let Err(response) = valid_name(name) {
         return response;
     }
-    let (session, listener) = {
+    let found = {
         let mut registry = ctx.registry.lock().await;
-        let lost = registry.lost(name).map(str::to_string);
-        match (registry.remove(name), lost) {
-            (Some(session), _) => (session, registry.take_listener(name)),
-            (None, Some(why)) => return Response::error(ErrorKind::Failed, why),
-            (None, None) => return missing(&registry, name),
+        if let Some(why) = registry.lost(name).map(str::to_string) {
+            registry.remove(name); // reported once; the name is free again
+            return Response::error(ErrorKind::Failed, why);
         }
+        registry.remove(name).map(|session| (session, registry.take_listener(name)))
+    };
+    let Some((session, listener)) = found else {
+        return missing(ctx, name).await;
     };
     let mut answer = session.stop().await;
     if let Some(listener) = listener {

@@ -60,6 +60,7 @@ pub async fn run(paths: RuntimePaths, idle: Duration) -> Result<(), DaemonError>
     let ctx = Arc::new(Context {
         registry: Mutex::new(Registry::new(paths.sessions())),
         cache_dir: borescope_static::cache_dir(),
+        runtime: paths.clone(),
     });
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let shutdown_tx = Arc::new(shutdown_tx);
@@ -131,7 +132,7 @@ async fn serve(stream: UnixStream, uid: u32, build: &str, ctx: &Context, shutdow
                 let live = ctx.registry.lock().await.all().iter().filter(|s| s.is_alive()).count();
                 if live == 0 {
                     let _ = shutdown.send(true);
-                    Response::ok(borescope_model::Answer::Sessions { sessions: Vec::new() })
+                    Response::ok(borescope_model::Answer::Sessions { sessions: Vec::new(), other_builds: Vec::new() })
                 } else {
                     Response::error(
                         ErrorKind::Failed,

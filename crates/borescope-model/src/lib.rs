@@ -36,6 +36,6 @@ pub use report::{
     OutputTail, SourceContext, Stop, StopReason, ThreadRef, Variable,
 };
 pub use session::{
-    Answer, BreakpointInfo, BreakpointSpec, BreakpointState, Ending, ExceptionMode, Language, OutputChunk,
+    Answer, BreakpointInfo, BreakpointSpec, BreakpointState, Ending, ExceptionMode, Language, OtherBuild, OutputChunk,
     SessionInfo, SessionReport, SessionState, ThreadState, SESSION_SCHEMA,
 };

@@ -251,6 +251,10 @@ pub enum Answer {
     Sessions {
         /// The sessions, by name.
         sessions: Vec<SessionInfo>,
+        /// Daemons of other borescope builds (another executable, or this one rebuilt) that
+        /// hold sessions this build cannot reach.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        other_builds: Vec<OtherBuild>,
     },
     /// A session was stopped.
     Ended {
@@ -299,4 +303,20 @@ pub enum Ending {
         /// The grace period it had, in milliseconds.
         grace_ms: u64,
     },
+}
+
+/// Another borescope build's session daemon in the same runtime directory, with live sessions.
+/// Each build runs its own daemon; this one is only reported, never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherBuild {
+    /// The build's short id (the name of its directory in the runtime directory).
+    pub build: String,
+    /// Its daemon's pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The executable its daemon runs (` (deleted)` when the file was replaced since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// Names of its sessions.
+    pub sessions: Vec<String>,
 }

@@ -6,7 +6,7 @@ use crate::stop::{headline, stack_heading, write_stack, write_stop};
 use crate::text::{Notes, variable_line};
 use borescope_model::wording::counted;
 use borescope_model::{
-    Answer, BreakpointInfo, Ending, ExitInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
+    Answer, BreakpointInfo, Ending, ExitInfo, OtherBuild, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
 };
 
 /// Renders any daemon answer as text.
@@ -144,12 +144,16 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                 out.push('\n');
             }
         }
-        Answer::Sessions { sessions } => {
+        Answer::Sessions { sessions, other_builds } => {
             if sessions.is_empty() {
                 out.push_str("(no sessions)\n");
             }
             for info in sessions {
                 out.push_str(&session_line(info, ctx));
+                out.push('\n');
+            }
+            for other in other_builds {
+                out.push_str(&other_build_line(other));
                 out.push('\n');
             }
         }
@@ -255,6 +259,21 @@ fn breakpoint_line(bp: &BreakpointInfo, ctx: &RenderContext) -> String {
         BreakpointState::Rejected { message } => line.push_str(&format!(" [rejected: {message}]")),
     }
     line
+}
+
+/// One line about another build's daemon and the sessions only it can reach.
+fn other_build_line(other: &OtherBuild) -> String {
+    let them = if other.sessions.len() == 1 { "it" } else { "them" };
+    let reach = match &other.executable {
+        Some(executable) => format!("use `{executable}` to reach {them}"),
+        None => format!("use that build's executable to reach {them}"),
+    };
+    let pid = other.pid.map(|pid| format!("; its daemon is pid {pid}")).unwrap_or_default();
+    format!(
+        "another borescope build has {}: {} ({reach}{pid})",
+        counted(other.sessions.len() as u64, "session", "sessions"),
+        other.sessions.join(", ")
+    )
 }
 
 fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {

@@ -220,7 +220,7 @@ fn killed_daemon_is_noticed_and_its_programs_ended() {
     let file = ctx.fixture("python", "spin.py");
     ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
     let pid = debuggee_pid(&ctx);
-    let daemon: i32 = std::fs::read_to_string(ctx.runtime.join("daemon.pid")).unwrap().trim().parse().unwrap();
+    let daemon = ctx.daemon_pids()[0];
     borescope_test::kill9(daemon as i64);
     for _ in 0..200 {
         if pid_is_gone(daemon as i64) && pid_is_gone(pid) {
@@ -261,4 +261,26 @@ fn runtime_dir_must_be_private() {
     std::fs::create_dir_all(&ctx.runtime).unwrap();
     std::fs::set_permissions(&ctx.runtime, std::fs::Permissions::from_mode(0o777)).unwrap();
     ctx.run(["sessions"]).expect_code(1).stderr_has("chmod 700");
+}
+
+#[test]
+fn a_daemon_that_still_holds_the_lock_is_waited_for() {
+    // A daemon exiting after its idle time still holds the lock for a moment after its socket
+    // is gone; a command that starts a new daemon then must retry, not fail.
+    let ctx = ctx();
+    ctx.run(["sessions"]).expect_code(0);
+    let daemon = ctx.daemon_pids()[0];
+    borescope_test::sigterm(i64::from(daemon));
+    while !pid_is_gone(i64::from(daemon)) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let build = std::fs::read_dir(&ctx.runtime).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("build-")).unwrap();
+    let lock = std::fs::File::options().write(true).open(build.path().join("daemon.lock")).unwrap();
+    lock.lock().unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(lock);
+    });
+    ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
+    holder.join().unwrap();
 }
