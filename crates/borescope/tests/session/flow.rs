@@ -57,7 +57,7 @@ fn full_session_flow() {
     let output = ctx.run(["output"]);
     output.expect_code(0).stdout_has("out| gathered [2, 4]");
     let stop = ctx.run(["stop"]);
-    stop.expect_code(0).stdout_has("Session `default` stopped (exit code 0)");
+    stop.expect_code(0).stdout_has("Session `default` stopped: the program had already exited (exit code 0)");
     ctx.run(["status"]).expect_code(2).stderr_has("no session `default`");
 }
 
