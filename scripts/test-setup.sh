@@ -5,6 +5,7 @@
 #                and the official MCP SDK (a client for the MCP server tests)
 #   npm/         the MCP Inspector (a second, independent MCP client)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in)
+# The tests themselves add venv-bare/ (host Python without debugpy) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE="${BORESCOPE_TEST_CACHE:-$HOME/.cache/borescope}"

@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need (scripts/test-setup.sh),
 # then runs every test. Snapshots are compared, never rewritten (INSTA_UPDATE=no).
+# Every part runs even when an earlier one fails; the script fails at the end if any did.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/test-setup.sh
 export INSTA_UPDATE=no
+failed=()
+run() {
+  if ! "$@"; then
+    failed+=("$*")
+  fi
+}
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast
-  cargo test --workspace --doc
+  run cargo nextest run --workspace --no-fail-fast
+  run cargo test --workspace --doc
 else
-  cargo test --workspace --no-fail-fast
+  run cargo test --workspace --no-fail-fast
 fi
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'test.sh: failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "test.sh: all tests passed"

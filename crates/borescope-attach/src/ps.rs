@@ -75,7 +75,7 @@ pub fn list(options: &PsOptions) -> ProcessList {
     let unreadable = candidates.iter().filter(|c| c.entry.python.is_none() && !c.entry.attachable).count();
     if unreadable > 0 {
         notices.push(Notice::with_hint(
-            format!("{unreadable} process(es) could not be inspected"),
+            format!("{} could not be inspected", borescope_model::wording::counted(unreadable as u64, "process", "processes")),
             "their `why` says what access is missing; run borescope as root (or as their user) to attach",
         ));
     }

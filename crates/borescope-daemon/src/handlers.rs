@@ -18,6 +18,8 @@ pub struct Context {
     pub registry: Mutex<Registry>,
     /// Cache directory (agent, debugpy).
     pub cache_dir: std::path::PathBuf,
+    /// This daemon's paths (to find other builds' daemons next to it).
+    pub runtime: borescope_ipc::runtime::RuntimePaths,
 }
 
 /// Answers one request. `fd` is a descriptor that came with it (the caller's standard input).
@@ -103,12 +105,9 @@ where
     if let Err(response) = valid_name(name) {
         return response;
     }
-    let session = {
-        let registry = ctx.registry.lock().await;
-        match registry.get(name) {
-            Some(session) => session,
-            None => return missing(&registry, name),
-        }
+    let session = ctx.registry.lock().await.get(name);
+    let Some(session) = session else {
+        return missing(ctx, name).await;
     };
     match f(session).await {
         Ok(answer) => Response::ok(answer),
@@ -116,9 +115,19 @@ where
     }
 }
 
-fn missing(registry: &Registry, name: &str) -> Response {
-    if let Some(why) = registry.lost(name) {
+async fn missing(ctx: &Context, name: &str) -> Response {
+    if let Some(why) = ctx.registry.lock().await.lost(name) {
         return Response::error(ErrorKind::Failed, why.to_string());
+    }
+    let others = borescope_ipc::builds::other_builds_with_sessions(&ctx.runtime).await;
+    if let Some(other) = others.iter().find(|o| o.sessions.iter().any(|s| s == name)) {
+        let executable = other.executable.as_deref().unwrap_or("the other borescope executable");
+        return Response::error(
+            ErrorKind::Input,
+            format!(
+                "no session `{name}` in this borescope build; another build's daemon has it\nhint: run that build's executable: `{executable} status --session {name}`"
+            ),
+        );
     }
     Response::error(
         ErrorKind::Input,
@@ -135,6 +144,7 @@ pub fn failure(error: DebuggerError) -> Response {
 }
 
 async fn sessions(ctx: &Context) -> Response {
+    let other_builds = borescope_ipc::builds::other_builds_with_sessions(&ctx.runtime).await;
     let (live, lost) = {
         let registry = ctx.registry.lock().await;
         (registry.all(), registry.lost_names())
@@ -157,7 +167,7 @@ async fn sessions(ctx: &Context) -> Response {
             breakpoints: 0,
         });
     }
-    Response::ok(Answer::Sessions { sessions: infos })
+    Response::ok(Answer::Sessions { sessions: infos, other_builds })
 }
 
 /// The program's standard input, from what the request says and the descriptor it carried.
@@ -240,23 +250,23 @@ async fn restart(
         Ok(stdin) => stdin,
         Err(response) => return response,
     };
-    let (old, spec) = {
+    let taken = {
         let mut registry = ctx.registry.lock().await;
-        if registry.get(name).is_none() {
-            return missing(&registry, name);
+        match (registry.get(name).is_some(), registry.launch_spec(name)) {
+            (false, _) => None,
+            (true, None) => {
+                return Response::error(
+                    ErrorKind::Input,
+                    format!(
+                        "session `{name}` is attached to a process borescope did not start, so it cannot be restarted\nhint: `borescope stop --session {name}` detaches; restart the program yourself, then attach again"
+                    ),
+                );
+            }
+            (true, Some(spec)) => registry.take_for_restart(name).map(|old| (old, spec)),
         }
-        let Some(spec) = registry.launch_spec(name) else {
-            return Response::error(
-                ErrorKind::Input,
-                format!(
-                    "session `{name}` is attached to a process borescope did not start, so it cannot be restarted\nhint: `borescope stop --session {name}` detaches; restart the program yourself, then attach again"
-                ),
-            );
-        };
-        match registry.take_for_restart(name) {
-            Some(old) => (old, spec),
-            None => return missing(&registry, name),
-        }
+    };
+    let Some((old, spec)) = taken else {
+        return missing(ctx, name).await;
     };
     let breakpoints = match old.breakpoints(BreakOp::List, &spec.location_base).await {
         Ok(Answer::Breakpoints { breakpoints, .. }) => breakpoints.into_iter().map(|b| b.spec).collect(),
@@ -271,14 +281,16 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     if let Err(response) = valid_name(name) {
         return response;
     }
-    let (session, listener) = {
+    let found = {
         let mut registry = ctx.registry.lock().await;
-        let lost = registry.lost(name).map(str::to_string);
-        match (registry.remove(name), lost) {
-            (Some(session), _) => (session, registry.take_listener(name)),
-            (None, Some(why)) => return Response::error(ErrorKind::Failed, why),
-            (None, None) => return missing(&registry, name),
+        if let Some(why) = registry.lost(name).map(str::to_string) {
+            registry.remove(name); // reported once; the name is free again
+            return Response::error(ErrorKind::Failed, why);
         }
+        registry.remove(name).map(|session| (session, registry.take_listener(name)))
+    };
+    let Some((session, listener)) = found else {
+        return missing(ctx, name).await;
     };
     let mut answer = session.stop().await;
     if let Some(listener) = listener {
@@ -287,12 +299,19 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     Response::ok(answer)
 }
 
-/// Stops every session (daemon shutdown); attached processes are detached and keep running.
+/// Stops every session (daemon shutdown), all at once so each program's grace period runs at
+/// the same time; attached processes are detached and keep running.
 pub async fn stop_all(ctx: &Context) {
     let sessions = ctx.registry.lock().await.all();
+    let mut stopping = tokio::task::JoinSet::new();
     for session in sessions {
-        let name = session.info().name;
-        let mut answer = session.stop().await;
+        stopping.spawn(async move {
+            let answer = session.stop().await;
+            (session.info().name, answer)
+        });
+    }
+    while let Some(stopped) = stopping.join_next().await {
+        let Ok((name, mut answer)) = stopped else { continue };
         let listener = {
             let mut registry = ctx.registry.lock().await;
             registry.remove(&name);

@@ -1,5 +1,5 @@
-//! The session daemon: one per user, holding every interactive session between short CLI (and
-//! MCP) calls.
+//! The session daemon: one per user and borescope build, holding every interactive session
+//! between short CLI (and MCP) calls.
 //!
 //! * [`server`]: the Unix socket (in the 0700 runtime directory), peer-uid check, one request
 //!   per connection, idle exit, clean shutdown on SIGTERM/SIGINT.

@@ -60,6 +60,7 @@ pub async fn run(paths: RuntimePaths, idle: Duration) -> Result<(), DaemonError>
     let ctx = Arc::new(Context {
         registry: Mutex::new(Registry::new(paths.sessions())),
         cache_dir: borescope_static::cache_dir(),
+        runtime: paths.clone(),
     });
     let (shutdown_tx, mut shutdown_rx) = watch::channel(false);
     let shutdown_tx = Arc::new(shutdown_tx);
@@ -139,11 +140,11 @@ async fn serve(stream: UnixStream, uid: u32, build: &str, ctx: &Context, shutdow
                 let live = ctx.registry.lock().await.all().iter().filter(|s| s.is_alive()).count();
                 if live == 0 {
                     let _ = shutdown.send(true);
-                    Response::ok(borescope_model::Answer::Sessions { sessions: Vec::new() })
+                    Response::ok(borescope_model::Answer::Sessions { sessions: Vec::new(), other_builds: Vec::new() })
                 } else {
                     Response::error(
                         ErrorKind::Failed,
-                        format!("the session daemon still has {live} live session(s); `borescope sessions` lists them and `borescope stop` ends one"),
+                        format!("the session daemon still has {}; `borescope sessions` lists them and `borescope stop` ends one", borescope_model::wording::counted(live as u64, "live session", "live sessions")),
                     )
                 }
             }

@@ -8,6 +8,7 @@
 //! made by the Python agent before the program's own code starts.
 
 use crate::error::LocationProblem;
+use borescope_model::wording::counted;
 use borescope_model::{Language, Location};
 use std::path::Path;
 
@@ -52,7 +53,7 @@ pub fn check_file(
         let last = (1..=lines.len()).rev().find(|&n| has_code(lines[n - 1], language));
         return Err(LocationProblem {
             before: last.map(|n| n as u32),
-            ..problem(location, format!("the file has only {} lines", lines.len()))
+            ..problem(location, format!("the file has only {}", counted(lines.len() as u64, "line", "lines")))
         });
     }
     let line = lines[index - 1];
@@ -130,7 +131,7 @@ mod tests {
     #[test]
     fn past_the_end_and_missing() {
         let err = check("x = 1\n", 9).unwrap_err();
-        assert!(err.reason.contains("only 1 lines"), "{}", err.reason);
+        assert!(err.reason.contains("only 1 line") && !err.reason.contains("lines"), "{}", err.reason);
         let dir = tempfile::tempdir().unwrap();
         let err = resolve_location(
             &Location { file: "nope.py".into(), line: 1 },

@@ -13,8 +13,11 @@ use tokio::net::UnixStream;
 /// How long a freshly started daemon may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends one request and reads the response. A daemon from another build that has no live
-/// sessions is shut down, replaced by one of ours (`exe daemon`) and asked again.
+/// Sends one request to this build's daemon (started on demand) and reads the response.
+///
+/// Each build has its own daemon directory, so the daemon found there is normally ours. Should
+/// it still answer that it comes from another build (two builds whose ids collide), it is
+/// replaced only if it has no live sessions (it refuses otherwise) and asked again.
 pub async fn call(paths: &RuntimePaths, exe: &Path, request: &Request) -> Result<Response, IpcError> {
     call_with_fd(paths, exe, request, None).await
 }
@@ -81,11 +84,43 @@ async fn send(paths: &RuntimePaths, request: &Request, fd: Option<BorrowedFd<'_>
     Ok(serde_json::from_str(&answer)?)
 }
 
-/// Makes sure a daemon listens, starting `exe daemon` in the background if none does.
+/// Makes sure this build's daemon listens, starting `exe daemon` in the background if none
+/// does. A daemon that exits at once because another still holds the lock (one that is just
+/// exiting after its idle time) is started again until one listens or the time is up.
 pub async fn ensure_daemon(paths: &RuntimePaths, exe: &Path) -> Result<(), IpcError> {
     paths.ensure()?;
+    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+    loop {
+        match start_daemon(paths, exe, deadline).await? {
+            Started::Listening => return Ok(()),
+            Started::LostTheLock if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Started::LostTheLock => {
+                return Err(IpcError::NotStarted {
+                    log: paths.log(),
+                    message: format!(
+                        "another session daemon holds `{}` but did not answer within {}s",
+                        paths.lock().display(),
+                        START_TIMEOUT.as_secs()
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// What one attempt to start the daemon came to.
+enum Started {
+    /// A daemon listens (ours or one that was already there).
+    Listening,
+    /// Ours exited successfully without listening: another daemon held the lock.
+    LostTheLock,
+}
+
+async fn start_daemon(paths: &RuntimePaths, exe: &Path, deadline: tokio::time::Instant) -> Result<Started, IpcError> {
     if UnixStream::connect(paths.socket()).await.is_ok() {
-        return Ok(());
+        return Ok(Started::Listening);
     }
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -107,17 +142,19 @@ pub async fn ensure_daemon(paths: &RuntimePaths, exe: &Path) -> Result<(), IpcEr
         log: paths.log(),
         message: format!("cannot run `{}`: {e}", exe.display()),
     })?;
-    let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
         if UnixStream::connect(paths.socket()).await.is_ok() {
             // The daemon keeps running on its own; reap it in the background when it exits.
             std::thread::spawn(move || child.wait());
-            return Ok(());
+            return Ok(Started::Listening);
         }
         if let Ok(Some(status)) = child.try_wait() {
             // Another daemon may have won the race for the lock: that is fine if it listens.
             if UnixStream::connect(paths.socket()).await.is_ok() {
-                return Ok(());
+                return Ok(Started::Listening);
+            }
+            if status.success() {
+                return Ok(Started::LostTheLock);
             }
             return Err(IpcError::NotStarted {
                 log: paths.log(),

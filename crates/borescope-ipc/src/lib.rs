@@ -2,8 +2,10 @@
 //!
 //! * [`protocol`]: the [`Request`]s and [`Response`]s, serde types in a versioned envelope.
 //! * Framing: one JSON object per line, one request per connection, over a Unix socket.
-//! * [`runtime`]: the per-user runtime directory (created 0700, ownership checked) and paths.
-//! * [`client`]: connect (starting the daemon when none runs) and make one call.
+//! * [`runtime`]: the per-user runtime directory (created 0700, ownership checked) and the paths
+//!   of each build's own daemon in it.
+//! * [`client`]: connect (starting this build's daemon when none runs) and make one call.
+//! * [`builds`]: other builds' daemons that hold sessions (reported by `sessions`, never touched).
 //!
 //! The daemon is reachable only by its user: the socket lives in a 0700 directory, and the
 //! daemon also checks each peer's uid.
@@ -12,6 +14,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 // Reason: a panic in the client or the daemon's framing would lose a session.
 
+pub mod builds;
 pub mod client;
 pub mod fdpass;
 pub mod protocol;

@@ -22,8 +22,30 @@ pub struct Envelope {
     pub request: Request,
 }
 
-/// Identifies the running executable: version, size and modification time of the file.
+/// Identifies the running executable: version, size and modification time of the file, read
+/// once per process (a daemon whose file is replaced by a rebuild keeps its identity).
 pub fn build_identity() -> String {
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(read_identity).clone()
+}
+
+/// A short, file-name-safe id of [`build_identity`]: each build runs its own daemon in a
+/// directory named after it, so two builds on one machine never replace each other's daemon.
+pub fn build_id() -> String {
+    short_id(&build_identity())
+}
+
+/// 64-bit FNV-1a of `identity`, in hex (stable across Rust versions, unlike `DefaultHasher`).
+fn short_id(identity: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in identity.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn read_identity() -> String {
     let meta = std::env::current_exe().and_then(std::fs::metadata);
     let (size, modified) = match meta {
         Ok(meta) => (
@@ -316,5 +338,18 @@ impl Response {
         Response::Ok {
             answer: Box::new(answer),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_ids_are_short_stable_and_differ_per_identity() {
+        assert_eq!(short_id("0.1.0+100+1"), short_id("0.1.0+100+1"));
+        assert_ne!(short_id("0.1.0+100+1"), short_id("0.1.0+100+2"));
+        assert_eq!(short_id(""), "cbf29ce484222325");
+        assert!(build_id().chars().all(|c| c.is_ascii_hexdigit()) && build_id().len() == 16);
     }
 }

@@ -27,7 +27,10 @@ pub fn success(text: String, structured: Value, max_bytes: usize, max_value: usi
     } else if cut && let Some(object) = structured.as_object_mut() {
         object.insert(
             "truncation".into(),
-            json!(format!("values longer than {max_value} characters were cut (marked \"cut\": true)")),
+            json!(format!(
+                "values longer than {} were cut (marked \"cut\": true)",
+                borescope_model::wording::counted(max_value as u64, "character", "characters")
+            )),
         );
     }
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);

@@ -299,7 +299,7 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "End a session: stops the program (or detaches from an attached one) and frees the name.",
+        description = "End a session and free its name. A program the session started gets SIGTERM (its handler runs, even if it was paused) and SIGKILL 2 s later if it still runs; the answer says which. An attached process is detached from and keeps running.",
         input_schema = schema::<SessionParams>()
     )]
     async fn stop_session(&self, arguments: JsonObject) -> ToolResult {

@@ -22,6 +22,7 @@ mod location;
 mod probe;
 mod report;
 mod session;
+pub mod wording;
 
 pub use attach::{
     ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, EXEC_SCHEMA, LISTEN_SCHEMA,
@@ -35,6 +36,6 @@ pub use report::{
     OutputTail, SourceContext, StatementResult, Stop, StopReason, ThreadRef, Variable,
 };
 pub use session::{
-    Answer, BreakpointInfo, BreakpointSpec, BreakpointState, ExceptionMode, Language, OutputChunk,
+    Answer, BreakpointInfo, BreakpointSpec, BreakpointState, Ending, ExceptionMode, Language, OtherBuild, OutputChunk,
     SessionInfo, SessionReport, SessionState, ThreadState, SESSION_SCHEMA,
 };

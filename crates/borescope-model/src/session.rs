@@ -257,6 +257,10 @@ pub enum Answer {
     Sessions {
         /// The sessions, by name.
         sessions: Vec<SessionInfo>,
+        /// Daemons of other borescope builds (another executable, or this one rebuilt) that
+        /// hold sessions this build cannot reach.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        other_builds: Vec<OtherBuild>,
     },
     /// A session was stopped.
     Ended {
@@ -267,6 +271,9 @@ pub enum Answer {
         /// How the program ended, when we ended it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit: Option<ExitInfo>,
+        /// What `stop` had to do to end it (absent when it detached).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ending: Option<Ending>,
         /// The last output lines.
         #[serde(default)]
         output: OutputTail,
@@ -294,4 +301,37 @@ impl Answer {
         }
         value
     }
+}
+
+/// What `stop` did to end a program borescope started: SIGTERM to its process group first, so
+/// it can clean up, and SIGKILL only if it is still running after a grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Ending {
+    /// It had already exited; nothing was sent.
+    AlreadyExited,
+    /// It ended within the grace period after SIGTERM (the exit says how: its own exit code
+    /// from a handler, or the signal).
+    Terminated,
+    /// It was still running `grace_ms` after SIGTERM and was killed with SIGKILL.
+    Killed {
+        /// The grace period it had, in milliseconds.
+        grace_ms: u64,
+    },
+}
+
+/// Another borescope build's session daemon in the same runtime directory, with live sessions.
+/// Each build runs its own daemon; this one is only reported, never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherBuild {
+    /// The build's short id (the name of its directory in the runtime directory).
+    pub build: String,
+    /// Its daemon's pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The executable its daemon runs (` (deleted)` when the file was replaced since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<String>,
+    /// Names of its sessions.
+    pub sessions: Vec<String>,
 }

@@ -2,11 +2,12 @@
 
 use crate::RenderContext;
 use crate::probe::write_output;
-use crate::stop::{headline, write_stack, write_stop};
+use crate::stop::{headline, stack_heading, write_stack, write_stop};
 use crate::text::{Notes, eval_lines, variable_line};
+use borescope_model::wording::counted;
 use borescope_model::{
-    Answer, BreakpointInfo, BreakpointState, Notice, SessionInfo, SessionReport, SessionState,
-    StopReason,
+    Answer, BreakpointInfo, BreakpointState, Ending, ExitInfo, Notice, OtherBuild, SessionInfo, SessionReport,
+    SessionState, StopReason,
 };
 
 /// Renders any daemon answer as text.
@@ -21,10 +22,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             selected,
             ..
         } => {
-            out.push_str(&format!(
-                "--- stack (thread {}, innermost first) ---\n",
-                thread.name
-            ));
+            out.push_str(&stack_heading(Some(&thread.name), frames, Some(*selected)));
             write_stack(&mut out, frames, Some(*selected), ctx);
             if frames.iter().any(|f| f.kind != borescope_model::FrameKind::User) {
                 notes.add(Notice::with_hint(
@@ -34,6 +32,11 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             }
         }
         Answer::Threads { threads, .. } => {
+            out.push_str(if threads.iter().any(|t| t.current) {
+                "--- threads (* = current thread) ---\n"
+            } else {
+                "--- threads ---\n"
+            });
             for state in threads {
                 let marker = if state.current { "*" } else { " " };
                 let place = match &state.top {
@@ -84,7 +87,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             if *omitted > 0 {
                 out.push_str(&format!("... {omitted} more not shown\n"));
                 notes.add(Notice::with_hint(
-                    format!("{omitted} more entries not shown"),
+                    format!("{} not shown", counted(*omitted as u64, "more entry", "more entries")),
                     "--max-vars N shows more",
                 ));
             }
@@ -135,14 +138,14 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             }
         }
         Answer::Input { session, bytes, closed } => {
-            let unit = if *bytes == 1 { "byte" } else { "bytes" };
-            out.push_str(&format!("sent {bytes} {unit} to the standard input of session `{session}`"));
+            let sent = counted(*bytes as u64, "byte", "bytes");
+            out.push_str(&format!("sent {sent} to the standard input of session `{session}`"));
             if *closed {
                 out.push_str("; closed it (the program now reads end-of-file)");
             }
             out.push('\n');
         }
-        Answer::Sessions { sessions } => {
+        Answer::Sessions { sessions, other_builds } => {
             if sessions.is_empty() {
                 out.push_str("(no sessions)\n");
             }
@@ -150,11 +153,16 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                 out.push_str(&session_line(info, ctx));
                 out.push('\n');
             }
+            for other in other_builds {
+                out.push_str(&other_build_line(other));
+                out.push('\n');
+            }
         }
         Answer::Ended {
             session,
             detached,
             exit,
+            ending,
             output,
             notices,
         } => {
@@ -164,10 +172,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                     "Session `{session}` detached; the process keeps running\n"
                 ));
             } else {
-                let how = exit
-                    .map(|e| format!(" ({})", e.describe()))
-                    .unwrap_or_default();
-                out.push_str(&format!("Session `{session}` stopped{how}\n"));
+                out.push_str(&format!("Session `{session}` stopped{}\n", how_it_ended(*exit, *ending)));
             }
             if !output.lines.is_empty() {
                 write_output(&mut out, output, 10);
@@ -175,6 +180,34 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
         }
     }
     crate::text::finish(out, &notes, ctx)
+}
+
+/// What `stop` did, after "Session `x` stopped".
+fn how_it_ended(exit: Option<ExitInfo>, ending: Option<Ending>) -> String {
+    let described = || exit.map(|e| e.describe()).unwrap_or_else(|| "exit status unknown".into());
+    match ending {
+        None => exit.map(|e| format!(" ({})", e.describe())).unwrap_or_default(),
+        Some(Ending::AlreadyExited) => format!(": the program had already exited ({})", described()),
+        Some(Ending::Terminated) => match exit {
+            Some(ExitInfo { code: Some(code), .. }) => format!(": the program exited with code {code} on SIGTERM"),
+            Some(ExitInfo { signal: Some(15), .. }) => ": the program was ended by SIGTERM".to_string(),
+            Some(ExitInfo { signal: Some(signal), .. }) => format!(": the program ended by signal {signal} after SIGTERM"),
+            _ => ": the program ended after SIGTERM".to_string(),
+        },
+        Some(Ending::Killed { grace_ms }) => format!(
+            ": the program did not end within {} of SIGTERM and was killed (SIGKILL)",
+            seconds(grace_ms)
+        ),
+    }
+}
+
+/// Milliseconds as a short duration: `2 s`, `0.5 s`.
+fn seconds(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 fn write_report(out: &mut String, report: &SessionReport, ctx: &RenderContext, notes: &mut Notes) {
@@ -233,6 +266,21 @@ fn breakpoint_line(bp: &BreakpointInfo, ctx: &RenderContext) -> String {
     line
 }
 
+/// One line about another build's daemon and the sessions only it can reach.
+fn other_build_line(other: &OtherBuild) -> String {
+    let them = if other.sessions.len() == 1 { "it" } else { "them" };
+    let reach = match &other.executable {
+        Some(executable) => format!("use `{executable}` to reach {them}"),
+        None => format!("use that build's executable to reach {them}"),
+    };
+    let pid = other.pid.map(|pid| format!("; its daemon is pid {pid}")).unwrap_or_default();
+    format!(
+        "another borescope build has {}: {} ({reach}{pid})",
+        counted(other.sessions.len() as u64, "session", "sessions"),
+        other.sessions.join(", ")
+    )
+}
+
 fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {
     let state = match info.state {
         SessionState::Ready => "ready (held before its first line)".to_string(),
@@ -255,10 +303,10 @@ fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {
     let pid = info.pid.map(|p| format!(" pid {p}")).unwrap_or_default();
     let how = if info.attached { " attached" } else { "" };
     format!(
-        "{} [{}{how}{pid}] {state}; {} breakpoint(s); {}",
+        "{} [{}{how}{pid}] {state}; {}; {}",
         info.name,
         info.language.as_str(),
-        info.breakpoints,
+        counted(info.breakpoints as u64, "breakpoint", "breakpoints"),
         info.command.join(" ")
     )
 }

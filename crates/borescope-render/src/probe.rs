@@ -130,8 +130,8 @@ pub(crate) fn write_output(out: &mut String, tail: &OutputTail, max: usize) {
     let omitted = tail.omitted + skip as u64;
     if omitted > 0 {
         out.push_str(&format!(
-            "--- output (last {} lines; {omitted} earlier) ---\n",
-            tail.lines.len() - skip
+            "--- output (last {}; {omitted} earlier) ---\n",
+            borescope_model::wording::counted((tail.lines.len() - skip) as u64, "line", "lines")
         ));
     } else {
         out.push_str("--- output ---\n");

@@ -179,8 +179,9 @@ pub fn render_exec(report: &ExecReport) -> (String, String) {
     }
     if report.dropped > 0 {
         err.push_str(&format!(
-            "borescope: {} characters of output were dropped beyond the 1 MiB capture limit\n",
-            report.dropped
+            "borescope: {} of output {} dropped beyond the 1 MiB capture limit\n",
+            borescope_model::wording::counted(report.dropped, "character", "characters"),
+            if report.dropped == 1 { "was" } else { "were" }
         ));
     }
     (report.stdout.clone(), err)

@@ -2,6 +2,7 @@
 
 use crate::RenderContext;
 use crate::text::{Notes, eval_lines, variable_line};
+use borescope_model::wording::counted;
 use borescope_model::{Frame, FrameKind, Location, Notice, SourceContext, Stop, StopReason, ThreadRef};
 
 /// Renders a stop report as text (notes included, size cap applied).
@@ -180,13 +181,8 @@ fn write_source(out: &mut String, stop: &Stop) {
 
 fn write_stack_section(out: &mut String, stop: &Stop, ctx: &RenderContext) {
     if !stop.stack.is_empty() {
-        match &stop.thread {
-            Some(thread) => out.push_str(&format!(
-                "--- stack (thread {}, innermost first) ---\n",
-                thread.name
-            )),
-            None => out.push_str("--- stack (innermost first) ---\n"),
-        }
+        let thread = stop.thread.as_ref().map(|t| t.name.as_str());
+        out.push_str(&stack_heading(thread, &stop.stack, Some(stop.frame_index)));
         write_stack(out, &stop.stack, Some(stop.frame_index), ctx);
     }
 }
@@ -209,8 +205,9 @@ fn write_values(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut 
         out.push_str(&format!("... {} more not shown\n", stop.locals_omitted));
         notes.add(Notice::with_hint(
             format!(
-                "{} more locals not shown (limit {})",
-                stop.locals_omitted, ctx.budget.max_vars
+                "{} not shown (limit {})",
+                counted(stop.locals_omitted as u64, "more local", "more locals"),
+                ctx.budget.max_vars
             ),
             "--max-vars N shows more",
         ));
@@ -222,6 +219,25 @@ fn write_values(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut 
         }
     }
     notes.extend(&stop.notices);
+}
+
+/// The line above a stack: its thread, its order, and what the `*` marker means when
+/// [`write_stack`] will draw one.
+pub(crate) fn stack_heading(thread: Option<&str>, frames: &[Frame], selected: Option<usize>) -> String {
+    let mut parts = Vec::new();
+    if let Some(thread) = thread {
+        parts.push(format!("thread {thread}"));
+    }
+    parts.push("innermost first".to_string());
+    if marks_selected(frames, selected) {
+        parts.push("* = selected frame".to_string());
+    }
+    format!("--- stack ({}) ---\n", parts.join(", "))
+}
+
+/// True when the stack shows a `*` before the selected frame (not for a one-frame stack).
+fn marks_selected(frames: &[Frame], selected: Option<usize>) -> bool {
+    frames.len() > 1 && selected.is_some_and(|s| frames.iter().any(|f| f.index == s))
 }
 
 /// Writes a stack, one frame per line, collapsing runs of non-user frames into one line.
@@ -243,7 +259,7 @@ pub(crate) fn write_stack(
         let frame = &frames[i];
         let keep = frame.kind == FrameKind::User || Some(frame.index) == selected;
         if keep {
-            let marker = if Some(frame.index) == selected && frames.len() > 1 {
+            let marker = if Some(frame.index) == selected && marks_selected(frames, selected) {
                 "*"
             } else {
                 " "
@@ -357,6 +373,39 @@ mod tests {
         }
     }
 
+    fn named_frame(index: usize, function: &str) -> Frame {
+        Frame {
+            index,
+            function: function.into(),
+            file: Some(format!("/work/{function}.py")),
+            line: Some(3),
+            kind: FrameKind::User,
+        }
+    }
+
+    fn stack_text(frames: &[Frame], selected: Option<usize>) -> String {
+        let ctx = RenderContext::new(Budget::default(), PathStyle::relative_to("/work"));
+        let mut out = stack_heading(Some("MainThread"), frames, selected);
+        write_stack(&mut out, frames, selected, &ctx);
+        out
+    }
+
+    #[test]
+    fn the_selected_frame_marker_is_explained_where_it_is_drawn() {
+        let text = stack_text(&[named_frame(0, "inner"), named_frame(1, "outer")], Some(1));
+        assert!(text.starts_with("--- stack (thread MainThread, innermost first, * = selected frame) ---\n"), "{text}");
+        assert!(text.contains("\n*#1 "), "{text}");
+        assert!(text.contains("\n #0 "), "{text}");
+    }
+
+    #[test]
+    fn a_single_frame_or_no_selection_has_neither_marker_nor_legend() {
+        for text in [stack_text(&[named_frame(0, "only")], Some(0)), stack_text(&[named_frame(0, "a"), named_frame(1, "b")], None)] {
+            assert!(!text.contains('*'), "{text}");
+            assert!(text.starts_with("--- stack (thread MainThread, innermost first) ---\n"), "{text}");
+        }
+    }
+
     #[test]
     fn later_hits_show_only_what_differs() {
         let ctx = RenderContext::new(Budget::default(), PathStyle::relative_to("/w"));
@@ -371,5 +420,25 @@ mod tests {
         assert!(out.contains("(source as in hit 1, stack as in hit 2)\n--- locals ---\ni: int = 2"), "{out}");
         assert_eq!(out.matches("--- stack").count(), 1, "{out}");
         assert!(!out.contains("def step"), "{out}");
+    }
+
+    #[test]
+    fn one_omitted_local_is_singular() {
+        let stop = Stop {
+            reason: StopReason::Pause,
+            location: None,
+            function: None,
+            thread: None,
+            source: None,
+            stack: Vec::new(),
+            frame_index: 0,
+            locals: Vec::new(),
+            locals_omitted: 1,
+            evals: Vec::new(),
+            notices: Vec::new(),
+        };
+        let ctx = RenderContext::new(Budget::default(), PathStyle::relative_to("/work"));
+        let text = render_stop(&stop, &ctx);
+        assert!(text.contains("1 more local not shown (limit"), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 //! Small text pieces shared by the renderers: value cutting, variable lines, notes, the size cap.
 
 use crate::RenderContext;
+use borescope_model::wording::counted;
 use borescope_model::{EvalResult, Notice, Variable};
 
 /// Notes collected while rendering, printed once at the end.
@@ -87,11 +88,11 @@ pub(crate) fn variable_line(
         out.push_str(&value);
         if was_cut || var.cut || var.full_length.is_some() {
             match var.full_length {
-                Some(full) => out.push_str(&format!(" [cut, {full} chars]")),
+                Some(full) => out.push_str(&format!(" [cut, {}]", counted(full as u64, "char", "chars"))),
                 None => out.push_str(" [cut]"),
             }
             notes.add(Notice::with_hint(
-                format!("values longer than {} characters were cut", ctx.budget.max_value),
+                format!("values longer than {} were cut", counted(ctx.budget.max_value as u64, "character", "characters")),
                 "--max-value N shows more",
             ));
         }

@@ -21,7 +21,9 @@ fn require(path: PathBuf, what: &str) -> PathBuf {
     path
 }
 
-/// The host's real Python 3 executable (not a pyenv shim), without debugpy.
+/// The host's real Python 3 executable (not a pyenv shim). What is installed in it is the
+/// machine's business: a test that needs an interpreter without debugpy uses
+/// [`bare_venv_python`].
 pub fn host_python() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
@@ -30,6 +32,52 @@ pub fn host_python() -> PathBuf {
             .output()
             .expect("python3 on PATH");
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+    .clone()
+}
+
+/// A virtualenv of the host Python with only pip in it (no debugpy), for tests about a
+/// program whose interpreter lacks debugpy. The host's own `python3` may have anything
+/// installed, so tests never assume what it lacks. Created on first use under the shared cache
+/// (`venv-bare/`), under a file lock so parallel test processes build it once, and checked:
+/// if `import debugpy` works in it, the test fails saying why.
+pub fn bare_venv_python() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let cache = shared_cache();
+        std::fs::create_dir_all(&cache).expect("create the shared test cache");
+        let dir = cache.join("venv-bare");
+        let python = dir.join("bin/python");
+        let stamp = dir.join(".borescope-v1");
+        let lock = std::fs::File::create(cache.join("venv-bare.lock")).expect("create venv-bare.lock");
+        lock.lock().expect("lock venv-bare.lock");
+        if !stamp.exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+            let made = Command::new(host_python())
+                .args(["-m", "venv"])
+                .arg(&dir)
+                .env_remove("PYTHONPATH")
+                .output()
+                .expect("run `python3 -m venv`");
+            assert!(
+                made.status.success(),
+                "`{} -m venv {}` failed: {}",
+                host_python().display(),
+                dir.display(),
+                String::from_utf8_lossy(&made.stderr)
+            );
+            std::fs::write(&stamp, "").expect("write the venv stamp");
+        }
+        let probe = Command::new(&python)
+            .args(["-c", "import importlib.util as u; s = u.find_spec('debugpy'); print(s.origin if s else '')"])
+            .env_remove("PYTHONPATH")
+            .output()
+            .expect("run the bare venv's python");
+        let found = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+        assert!(probe.status.success(), "the bare venv's python does not run: {}", String::from_utf8_lossy(&probe.stderr));
+        assert!(found.is_empty(), "the bare venv at {} can import debugpy (from {found}); remove it and rerun", dir.display());
+        drop(lock);
+        python
     })
     .clone()
 }
@@ -43,6 +91,13 @@ pub fn venv_python() -> PathBuf {
 pub fn in_sid() -> PathBuf {
     require(shared_cache().join("sid-rootfs/usr/bin/python3.14"), "the sid rootfs (Python 3.14)");
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/in-sid")
+}
+
+/// Python 3.14 from the sid rootfs run as a plain process of this machine (`scripts/sid-python`:
+/// the rootfs's loader and libraries, our filesystem view), one process with no wrapper.
+pub fn sid_python() -> PathBuf {
+    in_sid(); // checks the rootfs is there
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sid-python")
 }
 
 /// `node`.

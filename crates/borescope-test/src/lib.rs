@@ -3,8 +3,8 @@
 //! * [`TestContext`]: a canonical temporary directory, a private runtime directory (so its own
 //!   session daemon) and cache directory, a command for the borescope binary with every
 //!   `BORESCOPE_*` variable cleared, and a `Drop` that stops the test's daemon.
-//! * [`interpreters`]: the Pythons tests run against (host 3.11, the test venv with debugpy,
-//!   Python 3.14 inside the Debian sid root filesystem) and Node.
+//! * [`interpreters`]: the Pythons tests run against (host 3.11, the test venv with debugpy, a
+//!   venv without it, Python 3.14 inside the Debian sid root filesystem) and Node.
 //! * [`targets`]: running Python processes for attach tests (plain, in a container stand-in,
 //!   the host's older Python), killed on drop.
 //! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for
@@ -112,7 +112,17 @@ impl TestContext {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        let mut command = self.command();
+        self.run_bin(&self.bin, args)
+    }
+
+    /// Runs another borescope executable (e.g. a copy: another build) with `args`, with the
+    /// test's environment.
+    pub fn run_bin<I, S>(&self, bin: &Path, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut command = self.isolated(bin);
         command.args(args);
         Run::from_output(command.output().expect("run borescope"), self)
     }
@@ -151,6 +161,7 @@ impl TestContext {
     /// Filters that make output stable across machines and runs.
     pub fn filters(&self) -> Vec<(String, String)> {
         let mut filters = vec![
+            (regex::escape(&self.bin.display().to_string()), "[BORESCOPE]".to_string()),
             (regex::escape(&self.work().display().to_string()), "[WORK]".to_string()),
             (regex::escape(&self.root.display().to_string()), "[TMP]".to_string()),
             (regex::escape(&interpreters::shared_cache().display().to_string()), "[CACHE]".to_string()),
@@ -166,6 +177,7 @@ impl TestContext {
             (r#""port": \d+"#, r#""port": [PORT]"#),
             (r"/tmp/borescope-[a-z]+-[0-9a-f-]+", "[INJECTED]"),
             (r#""pid": \d+"#, r#""pid": [PID]"#),
+            (r#""build": "[0-9a-f]{16}""#, r#""build": "[BUILD]""#),
             (r"\d+\.\d\ds\b", "[TIME]s"),
             (r#""elapsed_ms": \d+"#, r#""elapsed_ms": [MS]"#),
             (r"Python 3\.\d+\.\d+", "Python [PY]"),
@@ -192,19 +204,34 @@ impl TestContext {
     }
 }
 
+impl TestContext {
+    /// Pids of the session daemons running in this test's runtime directory (one per borescope
+    /// build that was used: each build has its own `build-<id>/` directory there).
+    pub fn daemon_pids(&self) -> Vec<i32> {
+        let Ok(entries) = std::fs::read_dir(&self.runtime) else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("build-"))
+            .filter_map(|e| std::fs::read_to_string(e.path().join("daemon.pid")).ok())
+            .filter_map(|text| text.trim().parse::<i32>().ok())
+            .collect()
+    }
+}
+
 impl Drop for TestContext {
     fn drop(&mut self) {
-        // Stop this test's session daemon (it would exit when idle, but not soon enough).
-        let pid_file = self.runtime.join("daemon.pid");
-        if let Some(pid) = std::fs::read_to_string(pid_file).ok().and_then(|p| p.trim().parse::<i32>().ok()) {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            for _ in 0..200 {
-                if nix::sys::signal::kill(pid, None).is_err() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(10));
+        // Stop this test's session daemons (they would exit when idle, but not soon enough).
+        let pids: Vec<nix::unistd::Pid> = self.daemon_pids().into_iter().map(nix::unistd::Pid::from_raw).collect();
+        for pid in &pids {
+            let _ = nix::sys::signal::kill(*pid, nix::sys::signal::Signal::SIGTERM);
+        }
+        for _ in 0..200 {
+            if pids.iter().all(|pid| nix::sys::signal::kill(*pid, None).is_err()) {
+                break;
             }
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
 }
@@ -284,6 +311,11 @@ impl Run {
 /// True when no process has this pid (the debuggee was cleaned up).
 pub fn pid_is_gone(pid: i64) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None).is_err()
+}
+
+/// Sends SIGTERM to a process.
+pub fn sigterm(pid: i64) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
 }
 
 /// Sends SIGKILL to a process.

@@ -5,6 +5,7 @@ use super::session::{NodeSession, NodeStart};
 use crate::probe::CheckedProbe;
 use crate::session::{RunAction, RunState};
 use crate::DebuggerError;
+use borescope_model::wording::counted;
 use borescope_model::{
     BreakpointSpec, ExceptionMode, Language, Location, Notice, ProbeOutcome, ProbeReport, StopReason,
     ThreadSnapshot, PROBE_SCHEMA,
@@ -77,7 +78,7 @@ pub(crate) async fn probe(checked: CheckedProbe) -> Result<ProbeReport, Debugger
                 // Time is up: pause to see where the program is.
                 if !stops.is_empty() {
                     notices.push(Notice::with_hint(
-                        format!("the time limit passed after {} of {hits_wanted} hits", stops.len()),
+                        format!("the time limit passed after {} of {}", stops.len(), counted(u64::from(hits_wanted), "hit", "hits")),
                         "--timeout SECS waits longer",
                     ));
                     break ProbeOutcome::Hit;
@@ -160,7 +161,7 @@ fn explain(
                     location.line
                 ))
             } else if let Some(hit) = hit {
-                Notice::plain(format!("`{file}` line {} did not run {hit} times", location.line))
+                Notice::plain(format!("`{file}` line {} did not run {}", location.line, counted(u64::from(hit), "time", "times")))
             } else {
                 Notice::plain(format!("`{file}` was loaded, but line {} never ran", location.line))
             }

@@ -461,9 +461,12 @@ impl NodeSession {
         let pause = self.pause()?;
         let Some(frame) = pause.event.call_frames.get(index) else {
             if index < current.stop.stack.len() {
+                let valid = match pause.event.call_frames.len() {
+                    1 => "only frame 0 can be selected".to_string(),
+                    n => format!("frames 0-{} can be selected", n.saturating_sub(1)),
+                };
                 return Err(DebuggerError::BadCommand(format!(
-                    "frame {index} is an async caller; its variables are gone (frames 0-{} can be selected)",
-                    pause.event.call_frames.len().saturating_sub(1)
+                    "frame {index} is an async caller; its variables are gone ({valid})"
                 )));
             }
             return Err(crate::session::no_such_frame(index, current.stop.stack.len()));
@@ -551,9 +554,11 @@ impl NodeSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program.
+    /// `stop`: ends the program and its process group (SIGTERM, a grace period, SIGKILL).
     pub async fn stop(&self) -> Answer {
-        let exit = self.core.kill().await;
-        self.core.ended(exit, false)
+        // After SIGTERM, hanging up drops borescope's breakpoints and resumes a paused program,
+        // so a `process.on('SIGTERM')` handler (it runs on the event loop) gets to run.
+        let (exit, ending) = self.core.end_gently(async {}, self.client.close()).await;
+        self.core.ended_by(exit, ending)
     }
 }

@@ -2,6 +2,7 @@
 //! it why a probe's lines were not reached.
 
 use crate::agent::{ConnectionId, Hello, Summary};
+use borescope_model::wording::{counted, ordinal};
 use borescope_model::{Location, Notice};
 use std::collections::HashMap;
 
@@ -96,11 +97,14 @@ pub(crate) fn not_reached(
             )));
         } else if let Some(condition) = condition.filter(|_| matched == 0) {
             notices.push(Notice::plain(format!(
-                "{place} ran {ran} time(s); --if `{condition}` was never true"
+                "{place} ran {}; --if `{condition}` was never true",
+                counted(ran, "time", "times")
             )));
         } else if let Some(hit) = hit {
             notices.push(Notice::plain(format!(
-                "{place} ran {ran} time(s) ({matched} with the condition true); --hit {hit} waits for the {hit}th"
+                "{place} ran {} ({matched} with the condition true); --hit {hit} waits for the {}",
+                counted(ran, "time", "times"),
+                ordinal(u64::from(hit))
             )));
         }
     }
@@ -115,7 +119,7 @@ pub(crate) fn not_reached(
     }
     for (error, count) in errors {
         notices.push(Notice::with_hint(
-            format!("the --if condition raised {error} ({count} time(s)); those runs counted as false"),
+            format!("the --if condition raised {error} ({}); those runs counted as false", counted(count, "time", "times")),
             "fix the expression; it runs in the frame of the line",
         ));
     }

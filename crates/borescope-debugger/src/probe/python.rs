@@ -9,6 +9,7 @@ use crate::error::LocationProblem;
 use crate::frames::FrameClassifier;
 use crate::process::ProgramProcess;
 use crate::DebuggerError;
+use borescope_model::wording::counted;
 use borescope_model::{
     Language, Location, Notice, ProbeOutcome, ProbeReport, Stop, ThreadSnapshot, PROBE_SCHEMA,
 };
@@ -177,7 +178,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
                     obs.summaries.extend(summaries);
                 } else {
                     notices.push(Notice::with_hint(
-                        format!("the time limit passed after {} of {hits_wanted} hits", stops.len()),
+                        format!("the time limit passed after {} of {}", stops.len(), counted(u64::from(hits_wanted), "hit", "hits")),
                         "--timeout SECS waits longer",
                     ));
                 }

@@ -4,6 +4,7 @@
 use super::paths::PathMap;
 use super::BreakOp;
 use crate::DebuggerError;
+use borescope_model::wording::counted;
 use borescope_model::{BreakpointInfo, BreakpointSpec, BreakpointState, Language};
 use std::path::Path;
 
@@ -71,7 +72,7 @@ impl BreakpointTable {
             BreakOp::List => {}
             BreakOp::Clear => {
                 change.removed = self.remove_where(|_| true);
-                change.message = Some(format!("deleted {} breakpoint(s)", change.removed.len()));
+                change.message = Some(format!("deleted {}", counted(change.removed.len() as u64, "breakpoint", "breakpoints")));
             }
             BreakOp::Delete(location) => {
                 let resolved = paths

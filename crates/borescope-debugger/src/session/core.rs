@@ -5,7 +5,9 @@ use super::state::{RunState, Snapshot};
 use crate::output::OutputBuffer;
 use crate::process::ProgramProcess;
 use crate::DebuggerError;
-use borescope_model::{Answer, ExitInfo, Language, Notice, SessionInfo, SessionReport, SessionState, Stop};
+use borescope_model::{
+    Answer, Ending, ExitInfo, Language, Notice, SessionInfo, SessionReport, SessionState, Stop,
+};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -226,29 +228,25 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
         }
     }
 
-    /// Kills the program's process group and waits (up to 5 s) for the exit to be recorded.
-    /// An attached process is never killed.
-    pub async fn kill(&self) -> Option<ExitInfo> {
-        if !self.attached && !self.snapshot().run.is_exited() {
-            let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
-            let mut receiver = self.state.subscribe();
-            let _ = tokio::time::timeout(Duration::from_secs(5), async {
-                let _ = receiver.wait_for(|s| s.run.is_exited()).await;
-            })
-            .await;
-        }
-        match self.snapshot().run {
-            RunState::Exited(exit) => Some(exit),
-            _ => None,
-        }
-    }
-
-    /// The answer to `stop`.
+    /// The answer to `stop` for an attached process (detached, or found ended).
     pub fn ended(&self, exit: Option<ExitInfo>, detached: bool) -> Answer {
         Answer::Ended {
             session: self.name.clone(),
             detached,
             exit,
+            ending: None,
+            output: self.output.tail_since(0, 10),
+            notices: Vec::new(),
+        }
+    }
+
+    /// The answer to `stop` for a program borescope ended (see `end_gently`).
+    pub fn ended_by(&self, exit: Option<ExitInfo>, ending: Ending) -> Answer {
+        Answer::Ended {
+            session: self.name.clone(),
+            detached: false,
+            exit,
+            ending: Some(ending),
             output: self.output.tail_since(0, 10),
             notices: Vec::new(),
         }

@@ -10,6 +10,7 @@ mod breakpoints;
 pub mod conditions;
 mod core;
 mod dap_report;
+mod ending;
 mod launch;
 mod paths;
 mod python;
@@ -17,6 +18,7 @@ mod python_values;
 mod state;
 
 pub use attached::AttachSpec;
+pub use ending::STOP_GRACE;
 pub use launch::{LaunchSpec, RunAction, StartMode};
 pub use paths::PathMap;
 pub(crate) use breakpoints::BreakpointTable;

@@ -22,6 +22,7 @@ use crate::DebuggerError;
 use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
 use borescope_dap::{DapClient, Event};
+use borescope_model::wording::counted;
 use borescope_model::{
     Answer, BreakpointState, Budget, ExceptionMode, Language,
     Notice, OutputStream, SessionInfo, SessionReport, SessionState, StopReason, ThreadRef, ThreadState,
@@ -362,14 +363,29 @@ impl PythonSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program and its process group; an attached program is detached from
-    /// instead and keeps running.
+    /// `stop`: ends the program and its process group (SIGTERM, a grace period, SIGKILL); an
+    /// attached program is detached from instead and keeps running.
     pub async fn stop(&self) -> Answer {
         if self.core.is_attached() {
             return self.detach().await;
         }
-        let exit = self.core.kill().await;
-        self.core.ended(exit, false)
+        // Before SIGTERM: no breakpoint or exception filter may stop the way out (on 3.12+ debugpy
+        // would stop on the handler's SystemExit). After it: disconnecting resumes every thread.
+        let disarm = async {
+            let _ = self.breakpoints(BreakOp::Clear, Path::new("/")).await;
+            let filters = dap::SetExceptionBreakpointsArguments { filters: Vec::new() };
+            if let Err(error) = self.client.request::<dap::SetExceptionBreakpoints>(filters).await {
+                tracing::debug!(%error, "clearing exception filters while ending the program");
+            }
+        };
+        let release = async {
+            let arguments = dap::DisconnectArguments { terminate_debuggee: false };
+            if let Err(error) = self.client.request::<dap::Disconnect>(arguments).await {
+                tracing::debug!(%error, "disconnect while ending the program");
+            }
+        };
+        let (exit, ending) = self.core.end_gently(disarm, release).await;
+        self.core.ended_by(exit, ending)
     }
 }
 
@@ -401,9 +417,14 @@ pub(crate) fn launch_notices(spec: &LaunchSpec) -> Vec<Notice> {
 
 /// The error for `frame N` past the end of the stack.
 pub(crate) fn no_such_frame(index: usize, len: usize) -> DebuggerError {
+    let valid = match len {
+        0 => "none can be selected".to_string(),
+        1 => "only frame 0 can be selected".to_string(),
+        _ => format!("frames 0-{} can be selected", len - 1),
+    };
     DebuggerError::BadCommand(format!(
-        "there is no frame {index}; the stack has {len} frames (0-{})",
-        len.saturating_sub(1)
+        "there is no frame {index}; the stack has {} ({valid})",
+        counted(len as u64, "frame", "frames")
     ))
 }
 

@@ -127,3 +127,28 @@ fn node_eval_redacts_secret_names_unless_asked() {
     ctx.run(["eval", "api_token", "--no-redact"]).expect_code(0).stdout_has("'s3cr3t'");
     ctx.run(["stop"]).expect_code(0);
 }
+
+#[test]
+fn stop_lets_a_paused_program_run_its_sigterm_handler() {
+    // Node runs `process.on('SIGTERM')` handlers on the event loop, which does not turn while
+    // the program is paused: borescope hangs up after SIGTERM, which resumes it.
+    let ctx = ctx();
+    ctx.write(
+        "graceful.js",
+        "process.on('SIGTERM', () => {\n  console.log('SIGTERM: cleaning up');\n  process.exit(3);\n});\nlet n = 0;\nsetInterval(() => {\n  n += 1;\n}, 20);\n",
+    );
+    ctx.run(["start", "--break", "graceful.js:7", "--", "node", "graceful.js"]).expect_code(0).stdout_has("Stopped at breakpoint graceful.js:7");
+    let pid = ctx.run(["sessions", "--json"]).json()["sessions"][0]["pid"].as_i64().expect("pid");
+    ctx.run(["stop"])
+        .expect_code(0)
+        .stdout_has("Session `default` stopped: the program exited with code 3 on SIGTERM")
+        .stdout_has("out| SIGTERM: cleaning up");
+    assert!(borescope_test::pid_is_gone(pid), "the program is left behind");
+}
+
+#[test]
+fn stop_without_a_handler_ends_the_program_by_sigterm() {
+    let ctx = ctx();
+    ctx.run(["start", "--break", "spin.js:1", "--", "node", "spin.js"]).expect_code(0);
+    ctx.run(["stop"]).expect_code(0).stdout_has("Session `default` stopped: the program was ended by SIGTERM");
+}

@@ -173,7 +173,7 @@ each_python!(false_condition_is_explained, |ctx, py| {
     let file = ctx.fixture("python", "flow.py");
     let (code, report) = probe_json(&ctx, &["flow.py:19", "--if", "i > 100"], &py.cmd(&[file.to_str().unwrap()]));
     assert_eq!(code, 1);
-    assert!(report["notices"].to_string().contains("ran 4 time(s); --if `i > 100` was never true"), "{report:#}");
+    assert!(report["notices"].to_string().contains("ran 4 times; --if `i > 100` was never true"), "{report:#}");
 });
 
 each_python!(timeout_shows_where_the_program_was, |ctx, py| {

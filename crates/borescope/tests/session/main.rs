@@ -1,8 +1,9 @@
 //! Interactive sessions against real debugpy: the full command flow, exceptions, logpoints,
-//! several sessions, pause, and every way a session can end (the program exits, is killed, the
-//! daemon dies, `stop`). Python 3.11 from the test venv; one flow on Python 3.14 in the sid
-//! rootfs (debugpy from Debian, an older release).
+//! several sessions, pause, every way a session can end (the program exits, is killed, the
+//! daemon dies, `stop`), and two builds side by side. Python 3.11 from the test venv; one flow
+//! on Python 3.14 in the sid rootfs (debugpy from Debian, an older release).
 
+mod builds;
 mod flow;
 mod lifecycle;
 mod start;
