@@ -39,7 +39,7 @@ fn two_builds_keep_their_own_daemons_and_say_what_the_other_holds() {
     assert_eq!(json["sessions"], serde_json::json!([]), "{json:#}");
     assert_eq!(json["other_builds"][0]["sessions"], serde_json::json!(["one"]), "{json:#}");
     assert_eq!(json["other_builds"][0]["executable"], ctx.bin().display().to_string(), "{json:#}");
-    ctx.run_bin(&other, ["--session", "one", "status"])
+    ctx.run_bin(&other, ["status", "--session", "one"])
         .expect_code(2)
         .stderr_has("no session `one` in this borescope build; another build's daemon has it")
         .stderr_has(&ctx.bin().display().to_string());

@@ -195,7 +195,7 @@ fn stop_resumes_a_paused_program_whose_handler_only_sets_a_flag() {
 fn a_program_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let ctx = ctx();
     let file = sigterm_program(&ctx, "ignore");
-    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    ctx.run(["start", "--break", &sleep_line(&file), "--", &python(), file.to_str().unwrap()]).expect_code(0);
     let pid = debuggee_pid(&ctx);
     ctx.run(["stop"])
         .expect_code(0)
