@@ -18,6 +18,8 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v setpriv >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
+[ -x /usr/bin/zsh ] || need_apt+=(zsh)     # completion scripts are loaded by the real shells
+[ -x /usr/bin/fish ] || need_apt+=(fish)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }

@@ -5,10 +5,12 @@
 
 mod attach;
 mod budget;
+mod completions;
 mod session;
 
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
 pub use budget::BudgetArgs;
+pub use completions::{CompletionShell, CompletionsArgs};
 pub use session::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -103,6 +105,8 @@ pub enum Commands {
     Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
     Mcp(McpArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions(CompletionsArgs),
     /// Run the session daemon in the foreground (started automatically; rarely needed by hand).
     #[command(hide = true)]
     Daemon(DaemonArgs),
