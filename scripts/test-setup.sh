@@ -3,6 +3,7 @@
 # Heavy things are cached under ~/.cache/borescope (override: BORESCOPE_TEST_CACHE):
 #   venv/        host Python with debugpy and pytest (sessions need debugpy; probes need nothing)
 #                and the official MCP SDK (a client for the MCP server tests)
+#   pkgtools/    maturin, uv and pipx: build and install the Python wheel (the install test)
 #   npm/         the MCP Inspector (a second, independent MCP client)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in)
 set -euo pipefail
@@ -36,6 +37,22 @@ if [ ! -f "$STAMP" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "debugpy==1.8.22" "pytest>=8" "mcp==2.3.0"
   touch "$STAMP"
 fi
+
+# The Python packaging tools the install test uses, pinned, in a virtualenv of their own:
+# maturin builds the wheel; pip (in fresh virtualenvs), uv and pipx install it.
+PKGTOOLS=(maturin==1.16.0 uv==0.13.9 pipx==1.18.4)
+PKGTOOLS_VENV="$CACHE/pkgtools"
+PKGTOOLS_STAMP="$PKGTOOLS_VENV/.borescope-$(IFS=-; echo "${PKGTOOLS[*]}")"
+if [ ! -f "$PKGTOOLS_STAMP" ]; then
+  echo "setup: ${PKGTOOLS[*]} at $PKGTOOLS_VENV"
+  rm -rf "$PKGTOOLS_VENV"
+  "$PY" -m venv "$PKGTOOLS_VENV"
+  "$PKGTOOLS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PKGTOOLS[@]}"
+  touch "$PKGTOOLS_STAMP"
+fi
+# Every crate Cargo.lock names, for every platform: the install test builds with --offline, and
+# maturin's `cargo metadata` reads them all (a no-op once they are in ~/.cargo).
+cargo fetch --quiet
 
 NPM_DIR="$CACHE/npm"
 INSPECTOR="@modelcontextprotocol/inspector@2.12.0"
