@@ -3,6 +3,7 @@
 # Heavy things are cached under ~/.cache/borescope (override: BORESCOPE_TEST_CACHE):
 #   venv/        host Python with debugpy and pytest (sessions need debugpy; probes need nothing)
 #                and the official MCP SDK (a client for the MCP server tests)
+#   pkgtools/    maturin, uv and pipx: build and install the Python wheel (the install test)
 #   npm/         the MCP Inspector (a second, independent MCP client)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in)
 # The tests themselves add venv-bare/ (host Python without debugpy) on first use.
@@ -19,6 +20,8 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v curl >/dev/null || need_apt+=(curl)
 command -v setpriv >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
+[ -x /usr/bin/zsh ] || need_apt+=(zsh)     # completion scripts are loaded by the real shells
+[ -x /usr/bin/fish ] || need_apt+=(fish)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
@@ -35,6 +38,22 @@ if [ ! -f "$STAMP" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "debugpy==1.8.22" "pytest>=8" "mcp==2.3.0"
   touch "$STAMP"
 fi
+
+# The Python packaging tools the install test uses, pinned, in a virtualenv of their own:
+# maturin builds the wheel; pip (in fresh virtualenvs), uv and pipx install it.
+PKGTOOLS=(maturin==1.16.0 uv==0.13.9 pipx==1.18.4)
+PKGTOOLS_VENV="$CACHE/pkgtools"
+PKGTOOLS_STAMP="$PKGTOOLS_VENV/.borescope-$(IFS=-; echo "${PKGTOOLS[*]}")"
+if [ ! -f "$PKGTOOLS_STAMP" ]; then
+  echo "setup: ${PKGTOOLS[*]} at $PKGTOOLS_VENV"
+  rm -rf "$PKGTOOLS_VENV"
+  "$PY" -m venv "$PKGTOOLS_VENV"
+  "$PKGTOOLS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PKGTOOLS[@]}"
+  touch "$PKGTOOLS_STAMP"
+fi
+# Every crate Cargo.lock names, for every platform: the install test builds with --offline, and
+# maturin's `cargo metadata` reads them all (a no-op once they are in ~/.cargo).
+cargo fetch --quiet
 
 NPM_DIR="$CACHE/npm"
 INSPECTOR="@modelcontextprotocol/inspector@2.12.0"

@@ -5,10 +5,12 @@
 
 mod attach;
 mod budget;
+mod completions;
 mod session;
 
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
 pub use budget::BudgetArgs;
+pub use completions::{CompletionShell, CompletionsArgs};
 pub use session::*;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -78,6 +80,7 @@ impl Cli {
             | Commands::Ps(_)
             | Commands::Exec(_)
             | Commands::Mcp(_)
+            | Commands::Completions(_)
             | Commands::Daemon(_) => return None,
         };
         Some(&arg.session)
@@ -146,6 +149,8 @@ pub enum Commands {
     Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
     Mcp(McpArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions(CompletionsArgs),
     /// Run the session daemon in the foreground (started automatically; rarely needed by hand).
     #[command(hide = true)]
     Daemon(DaemonArgs),

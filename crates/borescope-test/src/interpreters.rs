@@ -1,5 +1,6 @@
-//! The interpreters tests run against. Each is installed by `scripts/test-setup.sh`; a missing
-//! one fails the test with the command that installs it (a skipped test would hide a gap).
+//! The interpreters and tools tests run against. Each is installed by `scripts/test-setup.sh`;
+//! a missing one fails the test with the command that installs it (a skipped test would hide a
+//! gap).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -108,4 +109,9 @@ pub fn node() -> PathBuf {
 /// The MCP Inspector's command-line entry (an MCP client from npm).
 pub fn mcp_inspector() -> PathBuf {
     require(shared_cache().join("npm/node_modules/.bin/mcp-inspector"), "the MCP Inspector (npm)")
+}
+
+/// A Python packaging tool (`maturin`, `uv`, `pipx`; pinned, in their own cached virtualenv).
+pub fn packaging_tool(name: &str) -> PathBuf {
+    require(shared_cache().join("pkgtools/bin").join(name), "the packaging tools (maturin, uv, pipx)")
 }

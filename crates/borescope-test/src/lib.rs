@@ -158,6 +158,11 @@ impl TestContext {
         Run::from_output(output, self)
     }
 
+    /// Runs a command (e.g. from [`TestContext::isolated`]) and returns the finished run.
+    pub fn run_command(&self, mut command: Command) -> Run {
+        Run::from_output(command.output().expect("run command"), self)
+    }
+
     /// Filters that make output stable across machines and runs.
     pub fn filters(&self) -> Vec<(String, String)> {
         let mut filters = vec![

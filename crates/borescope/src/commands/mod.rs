@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes parsed arguments and returns an exit code.
 
 mod attach;
+mod completions;
 mod daemon;
 mod exec;
 mod mcp;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Attach(args) => attach::run(&cli, args),
         Commands::Ps(args) => ps::run(&cli, args),
         Commands::Exec(args) => exec::run(&cli, args),
+        Commands::Completions(args) => completions::run(&cli, args),
         _ => session::run(&cli),
     }
 }

@@ -128,7 +128,8 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Mcp(_)
         | Commands::Attach(_)
         | Commands::Ps(_)
-        | Commands::Exec(_) => {
+        | Commands::Exec(_)
+        | Commands::Completions(_) => {
             return Err(Failure::input("not a session command"));
         }
     })

@@ -1,9 +1,11 @@
 //! The command line itself: help text, usage errors and exit codes.
 
+mod completions;
+
 use borescope_test::TestContext;
 use insta::assert_snapshot;
 
-fn ctx() -> TestContext {
+pub(crate) fn ctx() -> TestContext {
     TestContext::new(env!("CARGO_BIN_EXE_borescope"))
 }
 
