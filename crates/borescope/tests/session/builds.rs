@@ -29,7 +29,7 @@ fn two_builds_keep_their_own_daemons_and_say_what_the_other_holds() {
     let other = other_build(&ctx);
     let spin = ctx.fixture("python", "spin.py");
     let spin = spin.to_str().unwrap();
-    ctx.run(["start", "--session", "one", "--", &python(), spin]).expect_code(0);
+    ctx.run(["start", "--run", "--session", "one", "--", &python(), spin]).expect_code(0);
     let one = session_pid(&ctx.run(["sessions", "--json"]), "one");
 
     // The other build has no session of its own and says, in one line, who holds `one`.
@@ -45,7 +45,7 @@ fn two_builds_keep_their_own_daemons_and_say_what_the_other_holds() {
         .stderr_has(&ctx.bin().display().to_string());
 
     // The other build starts its own daemon beside the first, which keeps its session.
-    ctx.run_bin(&other, ["start", "--session", "two", "--", &python(), spin]).expect_code(0);
+    ctx.run_bin(&other, ["start", "--run", "--session", "two", "--", &python(), spin]).expect_code(0);
     let two = session_pid(&ctx.run_bin(&other, ["sessions", "--json"]), "two");
     let daemons = ctx.daemon_pids();
     assert_eq!(daemons.len(), 2, "one daemon per build: {daemons:?}");
@@ -59,7 +59,7 @@ fn two_builds_keep_their_own_daemons_and_say_what_the_other_holds() {
     ctx.run_bin(&other, ["stop", "--session", "two"]).expect_code(0).stdout_has("Session `two` stopped");
     assert!(pid_is_gone(two), "the other build's program ended");
     assert!(!pid_is_gone(one), "this build's program must keep running");
-    ctx.run(["--session", "one", "status"]).expect_code(0).stdout_has("running");
+    ctx.run(["status", "--session", "one"]).expect_code(0).stdout_has("running");
     ctx.run(["stop", "--session", "one"]).expect_code(0);
     assert!(pid_is_gone(one));
     let after = ctx.run(["sessions"]);
