@@ -6,10 +6,12 @@
 mod attach;
 mod budget;
 mod session;
+mod source;
 
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
 pub use budget::BudgetArgs;
 pub use session::*;
+pub use source::SourceArgs;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -63,8 +65,9 @@ pub enum Commands {
     Probe(ProbeArgs),
     /// Start a program under the debugger in a named session that later commands drive.
     Start(StartArgs),
-    /// Attach the debugger to a running Python 3.14+ process: no restart, nothing installed
-    /// in it, containers included. Later commands drive it; `stop` detaches.
+    /// Attach the debugger to a running Python 3.14+ process (no restart, nothing installed in
+    /// it, containers included), or to debugpy or Node already listening at HOST:PORT. Later
+    /// commands drive it; `stop` detaches.
     Attach(AttachArgs),
     /// Set, list or delete breakpoints in a session.
     Break(BreakArgs),
@@ -88,6 +91,9 @@ pub enum Commands {
     Vars(VarsArgs),
     /// Evaluate an expression in the selected frame.
     Eval(EvalArgs),
+    /// Show the source around a line: `source FILE:LINE`, or without it around the selected
+    /// frame of the paused session.
+    Source(SourceArgs),
     /// Show the program's output (stdout and stderr).
     Output(OutputArgs),
     /// Show a session's state.

@@ -17,7 +17,7 @@ pub mod protocol;
 pub mod runtime;
 
 pub use client::{call, call_once, ensure_daemon};
-pub use protocol::{AttachRequest, BreakRequest, Envelope, ErrorKind, Request, Response, RunActionArg, StartRequest};
+pub use protocol::{AttachRequest, BreakRequest, ConnectRequest, Envelope, ErrorKind, Request, Response, RunActionArg, StartRequest};
 
 /// Errors reaching the daemon.
 #[derive(Debug, thiserror::Error)]

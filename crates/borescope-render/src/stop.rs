@@ -2,7 +2,7 @@
 
 use crate::RenderContext;
 use crate::text::{Notes, variable_line};
-use borescope_model::{Frame, FrameKind, Notice, Stop, StopReason};
+use borescope_model::{Frame, FrameKind, Notice, SourceContext, Stop, StopReason};
 
 /// Renders a stop report as text (notes included, size cap applied).
 pub fn render_stop(stop: &Stop, ctx: &RenderContext) -> String {
@@ -71,24 +71,25 @@ pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
     }
 }
 
+/// Writes numbered source lines, `>` marking the current one.
+pub(crate) fn write_source(out: &mut String, source: &SourceContext) {
+    let last = source.first_line as usize + source.lines.len().saturating_sub(1);
+    let width = last.to_string().len();
+    for (i, text) in source.lines.iter().enumerate() {
+        let number = source.first_line as usize + i;
+        let marker = if number == source.current_line as usize { ">" } else { " " };
+        let line = format!("{marker} {number:>width$} | {text}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
 /// Writes the full stop into `out`, collecting notes.
 pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
     if let Some(source) = &stop.source {
-        let last = source.first_line as usize + source.lines.len().saturating_sub(1);
-        let width = last.to_string().len();
-        for (i, text) in source.lines.iter().enumerate() {
-            let number = source.first_line as usize + i;
-            let marker = if number == source.current_line as usize {
-                ">"
-            } else {
-                " "
-            };
-            let line = format!("{marker} {number:>width$} | {text}");
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        write_source(out, source);
     }
     if !stop.stack.is_empty() {
         match &stop.thread {

@@ -8,8 +8,11 @@
 
 mod breakpoints;
 mod events;
+mod functions;
 mod launch;
+mod listing;
 mod probe;
+mod remote;
 mod report;
 mod session;
 mod urls;

@@ -15,15 +15,15 @@ use super::report::{build_stop, children, frame_locals, main_thread};
 use super::values::variable;
 use crate::command::resolve_command;
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_location;
+use crate::locate::resolve_spec;
 use crate::process::StdinMode;
-use crate::session::{watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot};
+use crate::session::{check_function_spec, watch_exit, BreakOp, RunAction, RunState, SessionCore, Snapshot};
 use crate::DebuggerError;
 use borescope_cdp::commands as cdp;
 use borescope_cdp::events::Paused;
 use borescope_cdp::CdpClient;
 use borescope_model::{
-    Answer, BreakpointSpec, Budget, EvalResult, ExceptionMode, Language, Notice, SessionInfo, SessionReport,
+    Answer, BreakpointSpec, BreakpointState, Budget, EvalResult, ExceptionMode, Language, Location, Notice, SessionInfo, SessionReport,
     SessionState, Stop, StopReason, ThreadState,
 };
 use std::collections::{HashMap, HashSet};
@@ -55,10 +55,10 @@ pub(crate) struct NodeStart {
 }
 
 #[derive(Debug, Clone)]
-struct CurrentStop {
+pub(super) struct CurrentStop {
     epoch: u64,
-    stop: Stop,
-    selected: usize,
+    pub(super) stop: Stop,
+    pub(super) selected: usize,
 }
 
 /// The run state shared with the event pump.
@@ -66,14 +66,14 @@ pub(crate) type PauseState = Arc<watch::Sender<Snapshot<Arc<NodePause>>>>;
 
 /// A Node program under the inspector.
 pub struct NodeSession {
-    core: SessionCore<Arc<NodePause>>,
-    client: Arc<CdpClient>,
-    classifier: FrameClassifier,
-    breakpoints: Arc<StdMutex<NodeBreakpoints>>,
-    current: Mutex<Option<CurrentStop>>,
-    last_action: Arc<StdMutex<Option<RunAction>>>,
+    pub(super) core: SessionCore<Arc<NodePause>>,
+    pub(super) client: Arc<CdpClient>,
+    pub(super) classifier: FrameClassifier,
+    pub(super) breakpoints: Arc<StdMutex<NodeBreakpoints>>,
+    pub(super) current: Mutex<Option<CurrentStop>>,
+    pub(super) last_action: Arc<StdMutex<Option<RunAction>>>,
     /// Script id → file, from `Debugger.scriptParsed` (paused frames carry only the id).
-    scripts: Scripts,
+    pub(super) scripts: Scripts,
 }
 
 /// Parsed scripts: id → URL.
@@ -82,7 +82,7 @@ pub(crate) type Scripts = Arc<StdMutex<HashMap<String, String>>>;
 impl NodeSession {
     /// `borescope start` for a Node program.
     pub async fn launch(name: &str, spec: crate::session::LaunchSpec) -> Result<(NodeSession, SessionReport), DebuggerError> {
-        let first_break = spec.breakpoints.first().map(|b| spec.location_base.join(&b.location.file));
+        let first_break = spec.breakpoints.iter().find_map(|b| b.location.as_ref()).map(|l| spec.location_base.join(&l.file));
         let program = resolve_command(&spec.command, first_break.as_deref(), None, spec.language, &spec.cwd)?;
         if spec.python.is_some() {
             return Err(DebuggerError::BadCommand("--python applies only to Python programs".into()));
@@ -90,8 +90,8 @@ impl NodeSession {
         let mut breakpoints = Vec::new();
         let mut problems = Vec::new();
         for bp in &spec.breakpoints {
-            match resolve_location(&bp.location, &spec.location_base, Some(Language::Node)) {
-                Ok(location) => breakpoints.push(BreakpointSpec { location, ..bp.clone() }),
+            match resolve_spec(bp, &spec.location_base, Some(Language::Node)) {
+                Ok(bp) => breakpoints.push(bp),
                 Err(problem) => problems.push(problem),
             }
         }
@@ -131,19 +131,11 @@ impl NodeSession {
         let inspected = start_inspected(&start.argv, &start.cwd, start.base_env.as_deref(), &start.env, start.stdin).await?;
         let (client, events) = CdpClient::connect(&inspected.ws_url).await?;
         let client = Arc::new(client);
-        client.call::<cdp::RuntimeEnable>(cdp::NoParams {}).await?;
-        client.call::<cdp::DebuggerEnable>(cdp::NoParams {}).await?;
-        client.call::<cdp::SetAsyncCallStackDepth>(cdp::AsyncDepth { max_depth: 32 }).await?;
-        let state = match start.exceptions {
-            ExceptionMode::Uncaught => "uncaught",
-            ExceptionMode::Raised => "all",
-            ExceptionMode::None => "none",
-        };
-        client.call::<cdp::SetPauseOnExceptions>(cdp::PauseOnExceptions { state: state.into() }).await?;
+        enable_debugger(&client, start.exceptions).await?;
         let mut table = NodeBreakpoints::default();
         for spec in start.breakpoints {
             let id = table.table.set(spec.clone());
-            let (v8_id, bp_state) = send(&client, &spec).await?;
+            let (v8_id, bp_state) = send(&client, &table.wire(&spec)).await?;
             table.v8_ids.insert(id, v8_id);
             table.table.set_state(id, bp_state);
         }
@@ -173,6 +165,7 @@ impl NodeSession {
             session.scripts.clone(),
             start.stop_on_entry,
             started_tx,
+            None,
         ));
         tokio::spawn(watch_exit(inspected.process, session.core.state.clone()));
         client.call::<cdp::RunIfWaitingForDebugger>(cdp::NoParams {}).await?;
@@ -211,7 +204,7 @@ impl NodeSession {
             .ok()
             .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).and_then(|c| c.stop.location.clone()));
         let count = self.breakpoints.lock().map(|b| b.table.len()).unwrap_or(0);
-        self.core.info(location, count, false)
+        self.core.info(location, count, self.core.is_attached())
     }
 
     /// True while the program has not ended.
@@ -269,7 +262,7 @@ impl NodeSession {
         Ok(report)
     }
 
-    async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+    pub(super) async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
         let mut report = self.core.base_report();
         if report.state == SessionState::Paused {
             let current = self.current_stop(budget).await?;
@@ -287,14 +280,17 @@ impl NodeSession {
         }
     }
 
-    async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
+    pub(super) async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
         let epoch = self.core.snapshot().epoch;
         let pause = self.pause()?;
         let mut current = self.current.lock().await;
         if let Some(stop) = current.as_ref().filter(|c| c.epoch == epoch) {
             return Ok(stop.clone());
         }
-        let stop = build_stop(&self.client, &pause.event, pause.reason.clone(), &self.classifier, &self.scripts, budget, false).await?;
+        let mut stop = build_stop(&self.client, &pause.event, pause.reason.clone(), &self.classifier, &self.scripts, budget, false).await?;
+        if self.core.is_attached() {
+            self.localize(&mut stop, &pause.event).await;
+        }
         let fresh = CurrentStop { epoch, stop, selected: 0 };
         *current = Some(fresh.clone());
         Ok(fresh)
@@ -314,6 +310,11 @@ impl NodeSession {
 
     /// `break`.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        if let BreakOp::Set(spec) = &op
+            && let Some(name) = &spec.function
+        {
+            return self.function_breakpoint(name, spec).await;
+        }
         let change = {
             let mut table = self.lock_breakpoints()?;
             table.table.apply(op, cwd, Language::Node)?
@@ -327,7 +328,7 @@ impl NodeSession {
         if let Some(id) = change.set {
             let (old, spec) = {
                 let table = self.lock_breakpoints()?;
-                (table.v8_ids.get(&id).cloned(), table.table.get(id).map(|i| i.spec.clone()))
+                (table.v8_ids.get(&id).cloned(), table.table.get(id).map(|i| table.wire(&i.spec)))
             };
             if let Some(old) = old {
                 self.client.call::<cdp::RemoveBreakpoint>(cdp::BreakpointId { breakpoint_id: old }).await?;
@@ -343,7 +344,34 @@ impl NodeSession {
         Ok(Answer::Breakpoints { session: self.core.name.clone(), breakpoints: all, change: change.message })
     }
 
-    fn lock_breakpoints(&self) -> Result<std::sync::MutexGuard<'_, NodeBreakpoints>, DebuggerError> {
+    /// `break --function NAME`: resolves the name where the program is and sets the
+    /// breakpoint where the function's body starts.
+    async fn function_breakpoint(&self, name: &str, spec: &BreakpointSpec) -> Result<Answer, DebuggerError> {
+        check_function_spec(name, spec)?;
+        let pause = self.pause().ok();
+        let placed = super::functions::place(&self.client, pause.as_ref().map(|p| &p.event), spec).await?;
+        let url = self.scripts.lock().ok().and_then(|s| s.get(&placed.at.script_id).cloned()).unwrap_or_default();
+        let file = self.lock_breakpoints()?.paths.to_local(&super::urls::url_to_path(&url));
+        let line = placed.at.line_number + 1;
+        let location = Location { file, line };
+        let (id, old) = {
+            let mut table = self.lock_breakpoints()?;
+            let id = table.table.set(BreakpointSpec { location: Some(location.clone()), ..spec.clone() });
+            table.table.set_state(id, BreakpointState::Verified { line: Some(line) });
+            (id, table.v8_ids.insert(id, placed.v8_id))
+        };
+        if let Some(old) = old {
+            self.client.call::<cdp::RemoveBreakpoint>(cdp::BreakpointId { breakpoint_id: old }).await?;
+        }
+        let all = self.lock_breakpoints()?.table.all();
+        Ok(Answer::Breakpoints {
+            session: self.core.name.clone(),
+            breakpoints: all,
+            change: Some(format!("breakpoint #{id} set on `{name}` (its body starts at line {line})")),
+        })
+    }
+
+    pub(super) fn lock_breakpoints(&self) -> Result<std::sync::MutexGuard<'_, NodeBreakpoints>, DebuggerError> {
         self.breakpoints
             .lock()
             .map_err(|_| DebuggerError::Protocol("breakpoint table unavailable".into()))
@@ -471,11 +499,28 @@ impl NodeSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program.
+    /// `stop`: ends the program (or, for one reached by address, detaches and leaves it running).
     pub async fn stop(&self) -> Answer {
+        if self.core.is_attached() {
+            return self.detach().await;
+        }
         let exit = self.core.kill().await;
         self.core.ended(exit, false)
     }
+}
+
+/// Enables the domains a session uses and sets which exceptions pause.
+pub(super) async fn enable_debugger(client: &CdpClient, exceptions: ExceptionMode) -> Result<(), DebuggerError> {
+    client.call::<cdp::RuntimeEnable>(cdp::NoParams {}).await?;
+    client.call::<cdp::DebuggerEnable>(cdp::NoParams {}).await?;
+    client.call::<cdp::SetAsyncCallStackDepth>(cdp::AsyncDepth { max_depth: 32 }).await?;
+    let state = match exceptions {
+        ExceptionMode::Uncaught => "uncaught",
+        ExceptionMode::Raised => "all",
+        ExceptionMode::None => "none",
+    };
+    client.call::<cdp::SetPauseOnExceptions>(cdp::PauseOnExceptions { state: state.into() }).await?;
+    Ok(())
 }
 
 /// Evaluates an expression in a frame; errors become the result's `error`.

@@ -11,7 +11,7 @@ use super::core::{watch_attached_exit, SessionCore};
 use super::paths::PathMap;
 use super::python::{handshake, pump_events, PythonSession};
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_location;
+use crate::locate::resolve_spec;
 use crate::output::OutputBuffer;
 use crate::DebuggerError;
 use borescope_dap::requests as dap;
@@ -56,10 +56,10 @@ impl PythonSession {
         let mut table = BreakpointTable::default();
         let mut problems = Vec::new();
         for bp in &spec.breakpoints {
-            let location = paths.locate(bp.location.clone(), &spec.location_base);
-            match resolve_location(&location, &spec.location_base, Some(Language::Python)) {
-                Ok(location) => {
-                    table.set(BreakpointSpec { location, ..bp.clone() });
+            let bp = BreakpointSpec { location: bp.location.clone().map(|l| paths.locate(l, &spec.location_base)), ..bp.clone() };
+            match resolve_spec(&bp, &spec.location_base, Some(Language::Python)) {
+                Ok(bp) => {
+                    table.set(bp);
                 }
                 Err(problem) => problems.push(problem),
             }
@@ -96,6 +96,12 @@ impl PythonSession {
     /// Ends the debugger connection without ending the program: debugpy removes every
     /// breakpoint and resumes every thread.
     pub(super) async fn detach(&self) -> Answer {
+        if !self.breakpoints.lock().await.functions().is_empty() {
+            let clear = super::functions::clear_function_breakpoints(&self.client);
+            if let Ok(Err(error)) = tokio::time::timeout(Duration::from_secs(5), clear).await {
+                tracing::debug!(%error, "clearing function breakpoints");
+            }
+        }
         let disconnect = self
             .client
             .request::<dap::Disconnect>(dap::DisconnectArguments { terminate_debuggee: false });

@@ -28,6 +28,9 @@ pub(crate) struct SessionCore<P> {
     reported: AtomicU64,
     /// borescope attached to a process it did not start: it is never signalled.
     attached: bool,
+    /// The program was reached by address: its pid means nothing here (another machine, a
+    /// container), so none is shown.
+    remote: bool,
 }
 
 impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
@@ -42,7 +45,15 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             output_cursor: AtomicU64::new(0),
             reported: AtomicU64::new(0),
             attached: false,
+            remote: false,
         }
+    }
+
+    /// Marks the program as one reached by address: attached, and without a pid.
+    pub fn into_remote(mut self) -> SessionCore<P> {
+        self.attached = true;
+        self.remote = true;
+        self
     }
 
     /// Marks the program as one borescope attached to: `kill` and drop leave it alone.
@@ -142,7 +153,7 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             name: self.name.clone(),
             language: self.language,
             state,
-            pid: Some(self.pid),
+            pid: (!self.remote).then_some(self.pid),
             command: self.command.clone(),
             attached,
             location: location.filter(|_| state == SessionState::Paused),

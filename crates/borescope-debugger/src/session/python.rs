@@ -10,11 +10,12 @@ use super::breakpoints::BreakpointTable;
 use super::core::{watch_exit, SessionCore};
 use super::paths::PathMap;
 use super::dap_report::{build_stop, children, frame_locals, variable_from_dap, CurrentStop};
+use super::functions::send_function_breakpoints;
 use super::launch::{start_listening, LaunchSpec, RunAction};
 use super::state::{RunState, Snapshot};
 use super::BreakOp;
 use crate::frames::FrameClassifier;
-use crate::output::OutputBuffer;
+use crate::output::{OutputBuffer, PartialLines};
 use crate::DebuggerError;
 use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
@@ -179,7 +180,7 @@ impl PythonSession {
     }
 
     /// The current stop, fetched from the debugger once per stop.
-    async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
+    pub(super) async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
         let snapshot = self.core.snapshot();
         let RunState::Paused(event) = &snapshot.run else {
             return Err(self.core.not_paused());
@@ -212,7 +213,7 @@ impl PythonSession {
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
         let op = match op {
-            BreakOp::Set(spec) => BreakOp::Set(BreakpointSpec { location: self.paths.locate(spec.location, cwd), ..spec }),
+            BreakOp::Set(spec) => BreakOp::Set(BreakpointSpec { location: spec.location.map(|l| self.paths.locate(l, cwd)), ..spec }),
             BreakOp::Delete(location) => BreakOp::Delete(self.paths.locate(location, cwd)),
             other => other,
         };
@@ -220,6 +221,9 @@ impl PythonSession {
         let change = table.apply(op, cwd, Language::Python)?;
         for file in &change.files {
             send_file_breakpoints(&self.client, &mut table, &self.paths, file).await?;
+        }
+        if change.functions {
+            send_function_breakpoints(&self.client, &mut table).await?;
         }
         Ok(Answer::Breakpoints {
             session: self.core.name.clone(),
@@ -412,29 +416,61 @@ pub(super) async fn handshake(
         .request::<dap::PydevdAuthorize>(dap::PydevdAuthorizeArguments { debug_server_access_token: token.into() })
         .await?;
     client.request::<dap::Initialize>(dap::InitializeArguments::borescope("debugpy")).await?;
-    let attach = client
-        .send::<dap::Attach>(json!({
-            "justMyCode": true,
-            // A program borescope started has its output captured from its pipes; an attached
-            // one writes where it always did, so debugpy relays it.
-            "redirectOutput": redirect_output,
-            "showReturnValue": false,
-            "variablePresentation": {"special": "hide", "function": "hide", "class": "hide", "protected": "inline"},
-        }))
-        .await?;
+    configure(client, events, attach_arguments(redirect_output), table, paths, exceptions).await
+}
+
+/// The `attach` arguments borescope sends debugpy.
+pub(super) fn attach_arguments(redirect_output: bool) -> Value {
+    json!({
+        "justMyCode": true,
+        // A program borescope started has its output captured from its pipes; an attached
+        // one writes where it always did, so debugpy relays it.
+        "redirectOutput": redirect_output,
+        "showReturnValue": false,
+        "variablePresentation": {"special": "hide", "function": "hide", "class": "hide", "protected": "inline"},
+    })
+}
+
+/// The start-up sequence after `initialize`: `attach` sent without awaiting (its answer comes
+/// after `configurationDone`, or at once when it fails, e.g. a debugpy that already has a
+/// client), `initialized`, breakpoints, exception filters, `configurationDone`.
+pub(super) async fn configure(
+    client: &DapClient,
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    attach_arguments: Value,
+    table: &mut BreakpointTable,
+    paths: &PathMap,
+    exceptions: ExceptionMode,
+) -> Result<Vec<Event>, DebuggerError> {
+    let attach = client.send::<dap::Attach>(attach_arguments).await?.wait();
+    tokio::pin!(attach);
+    let mut attached = false;
     let mut early = Vec::new();
+    let deadline = tokio::time::sleep(Duration::from_secs(15));
+    tokio::pin!(deadline);
     loop {
-        let event = tokio::time::timeout(Duration::from_secs(15), events.recv())
-            .await
-            .map_err(|_| DebuggerError::Timeout("debugpy did not send `initialized` within 15s".into()))?
-            .ok_or_else(|| DebuggerError::Protocol("debugpy closed the connection during start-up".into()))?;
-        if event.event == "initialized" {
-            break;
+        tokio::select! {
+            event = events.recv() => {
+                let event = event.ok_or_else(|| DebuggerError::Protocol("debugpy closed the connection during start-up".into()))?;
+                if event.event == "initialized" {
+                    break;
+                }
+                early.push(event);
+            }
+            answer = &mut attach, if !attached => {
+                answer?;
+                attached = true;
+            }
+            _ = &mut deadline => {
+                return Err(DebuggerError::Timeout("debugpy did not send `initialized` within 15s".into()));
+            }
         }
-        early.push(event);
     }
     for file in table.files() {
         send_file_breakpoints(client, table, paths, &file).await?;
+    }
+    if !table.functions().is_empty() {
+        send_function_breakpoints(client, table).await?;
     }
     let filters: Vec<String> = match exceptions {
         ExceptionMode::Uncaught => vec!["uncaught".into()],
@@ -446,7 +482,9 @@ pub(super) async fn handshake(
         .await?;
     let done = client.send::<dap::ConfigurationDone>(Value::Null).await?;
     done.wait().await?;
-    attach.wait().await?;
+    if !attached {
+        attach.await?;
+    }
     Ok(early)
 }
 
@@ -460,8 +498,9 @@ async fn send_file_breakpoints(
     let breakpoints: Vec<dap::SourceBreakpoint> = table
         .in_file(file)
         .iter()
-        .map(|e| dap::SourceBreakpoint {
-            line: e.spec.location.line,
+        .filter_map(|e| Some((e, e.spec.line_location()?.line)))
+        .map(|(e, line)| dap::SourceBreakpoint {
+            line,
             condition: e.spec.condition.clone(),
             hit_condition: e.spec.hit.map(|n| n.to_string()),
             log_message: e.spec.log.clone(),
@@ -477,7 +516,7 @@ async fn send_file_breakpoints(
         .breakpoints
         .into_iter()
         .map(|b| match (b.verified, b.line) {
-            (true, Some(line)) => BreakpointState::Verified { line },
+            (true, Some(line)) => BreakpointState::Verified { line: Some(line) },
             (true, None) => BreakpointState::Pending,
             (false, _) => match b.message {
                 Some(message) => BreakpointState::Rejected { message },
@@ -496,7 +535,9 @@ pub(super) async fn pump_events(
     state: Arc<watch::Sender<Snapshot<StoppedEvent>>>,
     output: OutputBuffer,
 ) {
-    let apply = |event: Event| match event.event.as_str() {
+    // debugpy relays an attached program's writes as they happen: text and newline apart.
+    let mut partial = PartialLines::default();
+    let mut apply = |event: Event| match event.event.as_str() {
         "stopped" => {
             if let Ok(stopped) = serde_json::from_value::<StoppedEvent>(event.body) {
                 state.send_modify(|s| {
@@ -523,8 +564,8 @@ pub(super) async fn pump_events(
                     _ => Some(OutputStream::Stdout),
                 };
                 if let Some(stream) = stream {
-                    for line in out.output.lines() {
-                        output.push(stream, line.to_string());
+                    for line in partial.feed(stream, &out.output) {
+                        output.push(stream, line);
                     }
                 }
             }
@@ -536,6 +577,9 @@ pub(super) async fn pump_events(
     }
     while let Some(event) = events.recv().await {
         apply(event);
+    }
+    for (stream, rest) in partial.finish() {
+        output.push(stream, rest);
     }
     state.send_modify(|s| {
         if !matches!(s.run, RunState::Exited(_)) {

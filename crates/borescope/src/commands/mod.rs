@@ -7,6 +7,7 @@ mod mcp;
 mod probe;
 mod ps;
 mod session;
+mod source;
 
 use crate::failure::Failure;
 use borescope_cli::{Cli, Commands};
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Attach(args) => attach::run(&cli, args),
         Commands::Ps(args) => ps::run(&cli, args),
         Commands::Exec(args) => exec::run(&cli, args),
+        Commands::Source(args) => source::run(&cli, args),
         _ => session::run(&cli),
     }
 }

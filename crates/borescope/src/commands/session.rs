@@ -76,6 +76,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Daemon(_)
         | Commands::Mcp(_)
         | Commands::Attach(_)
+        | Commands::Source(_)
         | Commands::Ps(_)
         | Commands::Exec(_) => {
             return Err(Failure::input("not a session command"));
@@ -96,14 +97,7 @@ fn start_request(cli: &Cli, args: &StartArgs) -> Result<Request, Failure> {
     let breakpoints = args
         .breakpoints
         .iter()
-        .map(|text| {
-            Ok(BreakpointSpec {
-                location: location(text)?,
-                condition: None,
-                hit: None,
-                log: None,
-            })
-        })
+        .map(|text| Ok(BreakpointSpec::at(location(text)?)))
         .collect::<Result<Vec<_>, Failure>>()?;
     let exceptions = settings::exceptions(args.exceptions);
     Ok(Request::Start {
@@ -132,21 +126,33 @@ fn break_request(session: &str, args: &BreakArgs) -> Result<Request, Failure> {
     } else if args.clear {
         BreakRequest::Clear
     } else if let Some(text) = &args.delete {
-        BreakRequest::Delete { location: location(text)? }
+        // FILE:LINE has a colon; a function name never does.
+        if text.contains(':') {
+            BreakRequest::Delete { location: location(text)? }
+        } else {
+            BreakRequest::DeleteFunction { function: text.clone() }
+        }
+    } else if let Some(name) = &args.function {
+        if args.hit == Some(0) {
+            return Err(Failure::input("--hit counts from 1"));
+        }
+        BreakRequest::Set {
+            spec: BreakpointSpec { condition: args.condition.clone(), hit: args.hit, ..BreakpointSpec::on_function(name) },
+        }
     } else {
         let text = args
             .location
             .as_deref()
-            .ok_or_else(|| Failure::input("give FILE:LINE, or --list / --delete FILE:LINE / --clear"))?;
+            .ok_or_else(|| Failure::input("give FILE:LINE or --function NAME, or --list / --delete FILE:LINE / --clear"))?;
         if args.hit == Some(0) {
             return Err(Failure::input("--hit counts from 1"));
         }
         BreakRequest::Set {
             spec: BreakpointSpec {
-                location: location(text)?,
                 condition: args.condition.clone(),
                 hit: args.hit,
                 log: args.log.clone(),
+                ..BreakpointSpec::at(location(text)?)
             },
         }
     };
