@@ -9,7 +9,7 @@ pub struct SourceArgs {
     /// session (`borescope frame N` selects another).
     #[arg(value_name = "FILE:LINE")]
     pub location: Option<String>,
-    /// Lines shown on each side of the line.
+    /// Lines shown on each side of the line (at most 500).
     #[arg(long, short = 'C', value_name = "N", default_value_t = 10)]
     pub context: u32,
 }

@@ -6,7 +6,8 @@
 //! part with a condition that narrows it: the condition, evaluated by debugpy as the function
 //! starts, finds that function's frame on the stack (the debugger runs on top of it) and
 //! compares its qualified name (`co_qualname`, Python 3.11+) prefixed with its module's name,
-//! or with its file's stem, to what was asked.
+//! or with its file's stem, to what was asked. debugpy stops when the hit count *or* the
+//! condition holds, so `--hit` is accepted only with a bare name and no condition.
 
 use super::breakpoints::BreakpointTable;
 use crate::DebuggerError;
@@ -42,6 +43,19 @@ pub(super) async fn clear_function_breakpoints(client: &DapClient) -> Result<(),
     client
         .request::<dap::SetFunctionBreakpoints>(dap::SetFunctionBreakpointsArguments { breakpoints: Vec::new() })
         .await?;
+    Ok(())
+}
+
+/// Refuses what debugpy would do differently than asked: it stops when *either* the hit count
+/// or the condition holds, and counts every function of the bare name, so `--hit` works only
+/// alone with a bare name.
+pub(super) fn check_python_function(spec: &BreakpointSpec) -> Result<(), DebuggerError> {
+    let dotted = spec.function.as_deref().is_some_and(|n| n.contains('.'));
+    if spec.hit.is_some() && (dotted || spec.condition.is_some()) {
+        return Err(DebuggerError::BadCommand(
+            "debugpy cannot count hits of a function breakpoint with a condition or a dotted name (it would stop when either holds, counting every function of the bare name); use --if alone, or --hit with a bare function name".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -83,7 +97,11 @@ mod tests {
 
     #[test]
     fn bare_names_go_as_they_are_and_dotted_names_are_narrowed() {
-        let plain = dap_function(&BreakpointSpec { hit: Some(2), ..BreakpointSpec::on_function("handle") }).unwrap();
+        let counted = BreakpointSpec { hit: Some(2), ..BreakpointSpec::on_function("handle") };
+        assert!(check_python_function(&counted).is_ok());
+        assert!(check_python_function(&BreakpointSpec { hit: Some(2), ..BreakpointSpec::on_function("Shop.total") }).is_err());
+        assert!(check_python_function(&BreakpointSpec { condition: Some("x".into()), ..counted.clone() }).is_err());
+        let plain = dap_function(&counted).unwrap();
         assert_eq!((plain.name.as_str(), plain.condition.as_deref(), plain.hit_condition.as_deref()), ("handle", None, Some("2")));
         let method = dap_function(&BreakpointSpec { condition: Some("n > 1".into()), ..BreakpointSpec::on_function("Shop.total") }).unwrap();
         assert_eq!(method.name, "total");

@@ -212,6 +212,9 @@ impl PythonSession {
 
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        if let BreakOp::Set(spec) = &op {
+            super::functions::check_python_function(spec)?;
+        }
         let op = match op {
             BreakOp::Set(spec) => BreakOp::Set(BreakpointSpec { location: spec.location.map(|l| self.paths.locate(l, cwd)), ..spec }),
             BreakOp::Delete(location) => BreakOp::Delete(self.paths.locate(location, cwd)),

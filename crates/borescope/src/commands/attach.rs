@@ -57,7 +57,7 @@ fn target(text: &str) -> Result<Target, Failure> {
     match Address::parse(text) {
         Ok(address) => Ok(Target::Address(address.to_string())),
         Err(_) => Err(Failure::input(format!(
-            "`{text}` is neither a process id nor HOST:PORT; give a pid (`borescope attach 4242`) or where debugpy or Node's inspector listens (`borescope attach 127.0.0.1:5678`, `borescope attach :9229`)"
+            "`{text}` is neither a process id nor HOST:PORT; give a pid (`borescope ps` lists them) or where debugpy or Node's inspector listens (e.g. `127.0.0.1:5678`, `:9229`)"
         ))),
     }
 }

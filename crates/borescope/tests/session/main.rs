@@ -1,10 +1,14 @@
 //! Interactive sessions against real debugpy: the full command flow, exceptions, logpoints,
 //! several sessions, pause, and every way a session can end (the program exits, is killed, the
 //! daemon dies, `stop`). Python 3.11 from the test venv; one flow on Python 3.14 in the sid
-//! rootfs (debugpy from Debian, an older release).
+//! rootfs (debugpy from Debian, an older release). Also: debugpy started by the user and
+//! reached by address, function breakpoints, and source listings.
 
 mod flow;
+mod functions;
 mod lifecycle;
+mod remote;
+mod source;
 
 use borescope_test::TestContext;
 
