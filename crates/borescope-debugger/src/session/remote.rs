@@ -67,6 +67,16 @@ impl Session {
     /// Connects to the debug server at `spec.address` (debugpy or Node's inspector, told apart
     /// by probing) and sets the breakpoints; the program keeps running.
     pub async fn connect(name: &str, spec: ConnectSpec) -> Result<(Session, SessionReport), DebuggerError> {
+        // Bad input is refused before the server is touched (the language, unknown until the
+        // probe, is told from each file's name).
+        let problems: Vec<_> = spec
+            .breakpoints
+            .iter()
+            .filter_map(|bp| resolve_spec(bp, &spec.location_base, None).err())
+            .collect();
+        if !problems.is_empty() {
+            return Err(DebuggerError::BadLocation(problems));
+        }
         let listener = identify(&spec.address).await?;
         let (session, mut report, what) = match listener {
             Listener::Node { ws_url } => {
@@ -88,13 +98,18 @@ impl Session {
             format!("{next}; `borescope stop` detaches and leaves it running"),
         ));
         if !super::address::is_loopback(&spec.address).await {
-            report.notices.push(Notice::with_hint(
-                format!("the connection to {} is not encrypted: source, values and the expressions you evaluate cross the network in clear text", spec.address),
-                "use it only on a network you trust, or tunnel the port (e.g. `ssh -L PORT:localhost:PORT HOST`) and attach to 127.0.0.1",
-            ));
+            report.notices.push(unencrypted(&spec.address));
         }
         Ok((session, report))
     }
+}
+
+/// The notice for a connection that leaves this machine (DAP and CDP have no encryption).
+fn unencrypted(address: &Address) -> Notice {
+    Notice::with_hint(
+        format!("the connection to {address} is not encrypted: source, values and the expressions you evaluate cross the network in clear text"),
+        "use it only on a network you trust, or tunnel the port (e.g. `ssh -L PORT:localhost:PORT HOST`) and attach to 127.0.0.1",
+    )
 }
 
 impl PythonSession {
@@ -200,5 +215,21 @@ async fn watch_remote_exit(
         if forward.send(event).is_err() {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::address::is_loopback;
+
+    #[tokio::test]
+    async fn connections_off_this_machine_are_called_unencrypted() {
+        for (text, local) in [("127.0.0.1:5678", true), ("[::1]:9229", true), ("192.0.2.7:5678", false), ("[2001:db8::1]:9229", false)] {
+            let address = Address::parse(text).unwrap();
+            assert_eq!(is_loopback(&address).await, local, "{text}");
+        }
+        let notice = unencrypted(&Address::parse("192.0.2.7:5678").unwrap());
+        assert!(notice.message.contains("192.0.2.7:5678 is not encrypted"), "{}", notice.message);
     }
 }

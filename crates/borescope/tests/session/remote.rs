@@ -129,5 +129,31 @@ fn addresses_that_are_not_a_debugger() {
     ctx.run(["attach", "1", "--path-map", ".=/app"]).expect_code(2).stderr_has("--path-map applies to `attach HOST:PORT`");
     ctx.run(["attach", ":5678", "--path-map", "nodir=/app"]).expect_code(2).stderr_has("no local directory `nodir`");
     ctx.run(["attach", ":5678", "--path-map", "/app"]).expect_code(2).stderr_has("is not LOCAL=REMOTE");
+    // A bad breakpoint is refused before the server is touched: the silent one never sees a
+    // connection.
+    ctx.fixture("python", "shop.py");
+    ctx.run(["attach", &format!("127.0.0.1:{silent}"), "--break", "shop.py:3"]).expect_code(2).stderr_has("`shop.py:3`: no code on this line (blank line)");
     ctx.run(["sessions"]).expect_code(0).stdout_has("(no sessions)");
+}
+
+#[test]
+fn debugpy_serving_from_inside_the_program() {
+    let ctx = ctx();
+    ctx.fixture("python", "shop.py");
+    // `debugpy.listen(..., in_process_debug_adapter=True)`: no adapter process, and a server
+    // that stays silent until asked.
+    let port = free_port();
+    let script = ctx.write(
+        "serve.py",
+        &format!("import debugpy\ndebugpy.listen((\"127.0.0.1\", {port}), in_process_debug_adapter=True)\nimport shop\n"),
+    );
+    let python = borescope_test::interpreters::venv_python();
+    let target = TargetProcess::program(&ctx.work(), &python, &[script.to_str().unwrap()]);
+    target.wait_for("ready", Duration::from_secs(20));
+    let address = format!("127.0.0.1:{port}");
+    ctx.run(["attach", &address, "--break", "shop.py:7"]).expect_code(0).stdout_has("attached to debugpy at");
+    ctx.run(["continue"]).expect_code(0).stdout_has("Stopped at breakpoint shop.py:7 in total").stdout_has("self: Shop");
+    ctx.run(["stop"]).expect_code(0).stdout_has("detached");
+    let before = last_tick(&target);
+    target.wait_for(&format!("tick {}", before + 10), Duration::from_secs(30));
 }
