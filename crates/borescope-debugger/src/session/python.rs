@@ -68,7 +68,7 @@ impl PythonSession {
             listening.process.pid(),
             listening.process.output.clone(),
         );
-        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
+        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone(), false));
         tokio::spawn(watch_exit(listening.process, core.state.clone()));
         let session = PythonSession::assemble(core, client, classifier, paths, table);
         let report = if spec.stop_on_entry || !spec.breakpoints.is_empty() {
@@ -532,12 +532,17 @@ async fn send_file_breakpoints(
 }
 
 /// Turns DAP events into run-state changes; debugger messages (logpoints) go to the output.
+/// With `ends_with_debugger` (a program reached by address, with no process to watch), debugpy's
+/// `terminated` is the program's end, with the code of an `exited` before it if debugpy knew it;
+/// kept in event order, so output the program printed last is in before its end is.
 pub(super) async fn pump_events(
     mut events: mpsc::UnboundedReceiver<Event>,
     early: Vec<Event>,
     state: Arc<watch::Sender<Snapshot<StoppedEvent>>>,
     output: OutputBuffer,
+    ends_with_debugger: bool,
 ) {
+    let mut exit_code = None;
     // debugpy relays an attached program's writes as they happen: text and newline apart.
     let mut partial = PartialLines::default();
     let mut apply = |event: Event| match event.event.as_str() {
@@ -554,6 +559,14 @@ pub(super) async fn pump_events(
         "continued" => state.send_modify(|s| {
             if matches!(s.run, RunState::Paused(_)) {
                 s.run = RunState::Running;
+            }
+        }),
+        "exited" => exit_code = event.body.get("exitCode").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok()),
+        // Also debugpy's answer to borescope's own `disconnect`; a detaching session has read
+        // its state before sending that.
+        "terminated" if ends_with_debugger => state.send_modify(|s| {
+            if !s.run.is_exited() {
+                s.run = RunState::Exited(borescope_model::ExitInfo { code: exit_code, signal: None });
             }
         }),
         "output" => {

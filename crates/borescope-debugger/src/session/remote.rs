@@ -5,7 +5,7 @@
 //!
 //! What differs from a process attached by pid: borescope started nothing inside it and knows
 //! no pid (the program may be on another machine), so its end is learned from the debugger
-//! (debugpy's `exited` event); there is no token (debugpy's adapter takes the `attach` request
+//! (debugpy's `terminated` event); there is no token (debugpy's adapter takes the `attach` request
 //! as it comes); files may live elsewhere, which `--path-map` pairs and debugpy translates
 //! both ways (`pathMappings`), so reports show local paths. `stop` disconnects and leaves the
 //! program running.
@@ -15,18 +15,16 @@ use super::breakpoints::BreakpointTable;
 use super::core::SessionCore;
 use super::paths::{PathMap, PathMappings};
 use super::python::{attach_arguments, configure, pump_events, PythonSession};
-use super::state::{RunState, Snapshot};
 use super::Session;
 use crate::frames::FrameClassifier;
 use crate::locate::resolve_spec;
 use crate::node::NodeSession;
 use crate::output::OutputBuffer;
 use crate::DebuggerError;
-use borescope_dap::events::StoppedEvent;
 use borescope_dap::codec::read_frame;
 use borescope_dap::requests as dap;
-use borescope_dap::{DapClient, Event};
-use borescope_model::{Budget, BreakpointSpec, ExceptionMode, ExitInfo, Language, Notice, SessionReport};
+use borescope_dap::DapClient;
+use borescope_model::{Budget, BreakpointSpec, ExceptionMode, Language, Notice, SessionReport};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,7 +32,6 @@ use std::time::Duration;
 use tokio::io::BufReader;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
 
 /// How long a silent server may take to answer `initialize`.
 const INITIALIZE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -151,9 +148,7 @@ impl PythonSession {
             .await
             .map_err(|e| already_debugged(e, &spec.address))?;
         let core = SessionCore::new(name, Language::Python, spec.command(), 0, OutputBuffer::new()).into_remote();
-        let (forward, forwarded) = mpsc::unbounded_channel();
-        tokio::spawn(pump_events(forwarded, early, core.state.clone(), core.output.clone()));
-        tokio::spawn(watch_remote_exit(events, forward, core.state.clone()));
+        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone(), true));
         let session = PythonSession::assemble(core, client, FrameClassifier::default(), PathMap::same(), table);
         let report = session.report_now(&spec.budget).await?;
         Ok((session, report))
@@ -192,29 +187,6 @@ fn already_debugged(error: DebuggerError, address: &Address) -> DebuggerError {
             ))
         }
         _ => error,
-    }
-}
-
-/// Passes events on to the shared pump, and records the program's end when debugpy reports it
-/// (`exited`, with its exit code). A connection that just closes says nothing about the
-/// program: the pump then reports the debugger lost.
-async fn watch_remote_exit(
-    mut events: mpsc::UnboundedReceiver<Event>,
-    forward: mpsc::UnboundedSender<Event>,
-    state: Arc<watch::Sender<Snapshot<StoppedEvent>>>,
-) {
-    while let Some(event) = events.recv().await {
-        if event.event == "exited" {
-            let code = event.body.get("exitCode").and_then(|c| c.as_i64()).and_then(|c| i32::try_from(c).ok());
-            state.send_modify(|s| {
-                if !s.run.is_exited() {
-                    s.run = RunState::Exited(ExitInfo { code, signal: None });
-                }
-            });
-        }
-        if forward.send(event).is_err() {
-            break;
-        }
     }
 }
 

@@ -83,6 +83,19 @@ fn path_map_pairs_local_files_with_the_programs() {
     assert!(server.target.is_running());
 }
 
+#[test]
+fn the_program_ending_while_attached() {
+    let ctx = ctx();
+    let file = ctx.write("short.py", "def work(n):\n    return n + 1\n\n\nprint(work(41))\n");
+    let server = DebugpyServer::start(&ctx.work(), &file, true);
+    ctx.run(["attach", &server.address(), "--break", "short.py:2"]).expect_code(0);
+    ctx.run(["continue"]).expect_code(0).stdout_has("Stopped at breakpoint short.py:2 in work");
+    // debugpy reports the end (not the exit code of a program it attached to).
+    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit status unknown)").stdout_has("out| 42");
+    ctx.run(["status"]).expect_code(0).stdout_has("exited");
+    ctx.run(["stop"]).expect_code(0).stdout_has("Session `default` stopped (exit status unknown)");
+}
+
 /// A loopback server that answers every connection with `reply` (or, when empty, says
 /// nothing and holds it).
 fn fake_server(reply: &'static [u8]) -> u16 {
