@@ -76,7 +76,19 @@ command!(
     GetProperties, "Runtime.getProperties", PropertiesOf, Properties);
 command!(
     /// `Runtime.compileScript`: a syntax check when `persist_script` is false.
-    CompileScript, "Runtime.compileScript", ScriptSource, Compiled);
+    CompileScript, "Runtime.compileScript", CompileSource, Compiled);
+command!(
+    /// `Runtime.evaluate`: an expression in the global scope (the program may be running).
+    RuntimeEvaluate, "Runtime.evaluate", GlobalEvaluate, Evaluated);
+command!(
+    /// `Debugger.setBreakpoint`: a breakpoint at a position of one parsed script.
+    SetBreakpoint, "Debugger.setBreakpoint", BreakpointAt, BreakpointPlaced);
+command!(
+    /// `Debugger.getScriptSource`: the text of a parsed script.
+    GetScriptSource, "Debugger.getScriptSource", ScriptId, ScriptSource);
+command!(
+    /// `Debugger.disable`: this client's breakpoints are removed and a pause ends.
+    DebuggerDisable, "Debugger.disable", NoParams, Value);
 
 /// `setAsyncCallStackDepth` params.
 #[derive(Debug, Clone, Serialize)]
@@ -164,15 +176,66 @@ pub struct PropertiesOf {
 
 /// `getProperties` result.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Properties {
     /// The properties.
     pub result: Vec<PropertyDescriptor>,
+    /// V8's internal slots (`[[FunctionLocation]]`, `[[Scopes]]`, ...).
+    #[serde(default)]
+    pub internal_properties: Vec<PropertyDescriptor>,
+}
+
+/// `Runtime.evaluate` params.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GlobalEvaluate {
+    /// Expression.
+    pub expression: String,
+    /// Do not pause on exceptions thrown by the expression.
+    pub silent: bool,
+}
+
+/// `setBreakpoint` params.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointAt {
+    /// Where.
+    pub location: ScriptLocation,
+    /// Only break when true (JavaScript expression).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+}
+
+/// `setBreakpoint` result.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakpointPlaced {
+    /// Id for removal and `hitBreakpoints`.
+    pub breakpoint_id: String,
+    /// Where V8 put it (the first position it can break at, at or after the one asked).
+    pub actual_location: ScriptLocation,
+}
+
+/// A script id.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptId {
+    /// The id from `Debugger.scriptParsed` or a frame's location.
+    pub script_id: String,
+}
+
+/// `getScriptSource` result.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptSource {
+    /// The script's text.
+    pub script_source: String,
 }
 
 /// `compileScript` params.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ScriptSource {
+pub struct CompileSource {
     /// The source.
     pub expression: String,
     /// Name it is reported under.

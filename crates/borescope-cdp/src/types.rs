@@ -99,7 +99,7 @@ pub struct ScriptLocation {
     /// 0-based line.
     pub line_number: u32,
     /// 0-based column.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column_number: Option<u32>,
 }
 

@@ -34,8 +34,12 @@ pub struct InjectArgs {
 /// `borescope attach`.
 #[derive(Debug, Args)]
 pub struct AttachArgs {
-    /// The process id (`borescope ps` lists them).
-    pub pid: u32,
+    /// A process id (`borescope ps` lists them), or HOST:PORT (`:PORT` for 127.0.0.1) of a
+    /// debug server already listening: debugpy (`python -m debugpy --listen PORT app.py`,
+    /// `debugpy.listen()`) or Node (`node --inspect=PORT app.js`), here, in a container or on
+    /// another machine.
+    #[arg(value_name = "PID|HOST:PORT")]
+    pub target: String,
     /// Breakpoint to set at once (repeatable); `borescope continue` then waits for a hit.
     #[arg(long = "break", value_name = "FILE:LINE")]
     pub breakpoints: Vec<String>,
@@ -49,6 +53,11 @@ pub struct AttachArgs {
     /// Never ship borescope's copy of debugpy into a process that lacks one.
     #[arg(long)]
     pub no_ship_debugpy: bool,
+    /// With HOST:PORT: a local directory and the directory the program sees it as, e.g.
+    /// `--path-map .=/app` for a container that mounts this directory at /app (repeatable).
+    /// Breakpoints name local files; reports show local paths.
+    #[arg(long = "path-map", value_name = "LOCAL=REMOTE")]
+    pub path_maps: Vec<String>,
     /// Thread and timeout.
     #[command(flatten)]
     pub inject: InjectArgs,

@@ -7,11 +7,13 @@ mod attach;
 mod budget;
 mod completions;
 mod session;
+mod source;
 
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
 pub use budget::BudgetArgs;
 pub use completions::{CompletionShell, CompletionsArgs};
 pub use session::*;
+pub use source::SourceArgs;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -75,6 +77,7 @@ impl Cli {
             Commands::Eval(a) => &a.session,
             Commands::Output(a) => &a.session,
             Commands::Input(a) => &a.session,
+            Commands::Source(a) => &a.session,
             Commands::Probe(_)
             | Commands::Sessions
             | Commands::Ps(_)
@@ -106,8 +109,9 @@ pub enum Commands {
     /// Start the session's program again (same command, same breakpoints, as `start` did);
     /// the old run is ended first.
     Restart(RestartArgs),
-    /// Attach the debugger to a running Python 3.14+ process: no restart, nothing installed
-    /// in it, containers included. Later commands drive it; `stop` detaches.
+    /// Attach the debugger to a running Python 3.14+ process (no restart, nothing installed in
+    /// it, containers included), or to debugpy or Node already listening at HOST:PORT. Later
+    /// commands drive it; `stop` detaches.
     Attach(AttachArgs),
     /// Set, list or delete breakpoints in a session.
     Break(BreakArgs),
@@ -131,6 +135,9 @@ pub enum Commands {
     Vars(VarsArgs),
     /// Evaluate an expression in the selected frame.
     Eval(EvalArgs),
+    /// Show the source around a line: `source FILE:LINE`, or without it around the selected
+    /// frame of the paused session.
+    Source(SourceArgs),
     /// Show the program's output (stdout and stderr).
     Output(OutputArgs),
     /// Type a line into the program's standard input (when `start` could not forward yours).

@@ -92,19 +92,24 @@ pub struct RestartArgs {
 #[derive(Debug, Args)]
 pub struct BreakArgs {
     /// Where: FILE:LINE.
-    #[arg(value_name = "FILE:LINE", required_unless_present_any = ["list", "delete", "clear"])]
+    #[arg(value_name = "FILE:LINE", required_unless_present_any = ["list", "delete", "clear", "function"])]
     pub location: Option<String>,
+    /// Stop when this function is called instead: `handle`, `Shop.total`, `pkg.module.func`
+    /// (Python: a bare name stops in every function of that name; Node: the name must be
+    /// reachable where the program is paused).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["location", "log"])]
+    pub function: Option<String>,
     /// Condition, hit count, log message.
     #[command(flatten)]
     pub conditions: ConditionArgs,
     /// List breakpoints.
-    #[arg(long, conflicts_with_all = ["delete", "clear", "condition", "hit", "log"])]
+    #[arg(long, conflicts_with_all = ["delete", "clear", "condition", "hit", "log", "function"])]
     pub list: bool,
-    /// Delete the breakpoint at FILE:LINE.
-    #[arg(long, value_name = "FILE:LINE", conflicts_with_all = ["clear", "condition", "hit", "log"])]
+    /// Delete the breakpoint at FILE:LINE, or the one on function NAME.
+    #[arg(long, value_name = "FILE:LINE|NAME", conflicts_with_all = ["clear", "condition", "hit", "log", "function"])]
     pub delete: Option<String>,
     /// Delete every breakpoint.
-    #[arg(long, conflicts_with_all = ["condition", "hit", "log"])]
+    #[arg(long, conflicts_with_all = ["condition", "hit", "log", "function"])]
     pub clear: bool,
     /// The session.
     #[command(flatten)]

@@ -34,6 +34,10 @@ pub async fn handle(ctx: &Context, request: Request, fd: Option<OwnedFd>) -> Res
             with_session(ctx, &session, |s| async move { s.input(&text, eof).await }).await
         }
         Request::Attach { session, spec } => crate::attach::attach(ctx, &session, *spec).await,
+        Request::Connect { session, spec } => crate::connect::connect(ctx, &session, *spec).await,
+        Request::Source { session, context } => {
+            with_session(ctx, &session, |s| async move { s.source(context).await }).await
+        }
         Request::Stop { session } => stop(ctx, &session).await,
         Request::Shutdown => Response::error(ErrorKind::Failed, "shutdown is handled by the server"),
         Request::Break { session, cwd, op } => {
@@ -41,6 +45,7 @@ pub async fn handle(ctx: &Context, request: Request, fd: Option<OwnedFd>) -> Res
                 let op = match op {
                     BreakRequest::Set { spec } => BreakOp::Set(spec),
                     BreakRequest::Delete { location } => BreakOp::Delete(location),
+                    BreakRequest::DeleteFunction { function } => BreakOp::DeleteFunction(function),
                     BreakRequest::Clear => BreakOp::Clear,
                     BreakRequest::List => BreakOp::List,
                 };

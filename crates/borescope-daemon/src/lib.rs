@@ -8,6 +8,7 @@
 //! * [`handlers`]: maps each request onto the debugger capability.
 //! * [`attach`]: `attach` and the detach half of `stop`, joining the attach capability
 //!   (debugpy started inside a running process) to the debugger's sessions.
+//! * [`connect`]: `attach HOST:PORT`, a session on a debug server the user started.
 //!
 //! It is started on demand by clients (`borescope daemon` in the background) and exits after a
 //! while without sessions.
@@ -17,6 +18,7 @@
 // Reason: a panic would end every session of the user at once.
 
 mod attach;
+mod connect;
 mod handlers;
 mod registry;
 mod server;

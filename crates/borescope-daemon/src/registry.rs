@@ -69,10 +69,10 @@ impl Registry {
         if let Some(existing) = self.sessions.get(name)
             && existing.is_alive() {
                 let info = existing.info();
+                let pid = info.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
                 return Err(format!(
-                    "session `{name}` is already debugging `{}` (pid {}); end it with `borescope stop --session {name}` or choose another --session",
+                    "session `{name}` is already debugging `{}`{pid}; end it with `borescope stop --session {name}` or choose another --session",
                     info.command.join(" "),
-                    info.pid.unwrap_or_default()
                 ));
             }
         self.starting.insert(name.to_string());
@@ -174,7 +174,13 @@ impl Registry {
             let _ = std::fs::remove_file(&path);
             let Some(record) = record else { continue };
             let alive = record.start_time.is_some() && start_time(record.pid) == record.start_time;
-            let what = if record.attached {
+            let what = if record.attached && record.pid == 0 {
+                format!(
+                    "session `{}` (`{}`) was connected when the previous session daemon stopped unexpectedly; attach again",
+                    record.name,
+                    record.command.join(" ")
+                )
+            } else if record.attached {
                 format!(
                     "session `{}` was attached to pid {} when the previous session daemon stopped unexpectedly; attach again",
                     record.name, record.pid

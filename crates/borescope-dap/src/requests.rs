@@ -43,6 +43,9 @@ request!(
     /// `setBreakpoints`: replaces all breakpoints of one source.
     SetBreakpoints, "setBreakpoints", SetBreakpointsArguments, SetBreakpointsResponse);
 request!(
+    /// `setFunctionBreakpoints`: replaces all function breakpoints.
+    SetFunctionBreakpoints, "setFunctionBreakpoints", SetFunctionBreakpointsArguments, SetBreakpointsResponse);
+request!(
     /// `setExceptionBreakpoints`.
     SetExceptionBreakpoints, "setExceptionBreakpoints", SetExceptionBreakpointsArguments, Value);
 request!(
@@ -163,6 +166,27 @@ pub struct SetBreakpointsArguments {
     pub source: Source,
     /// All breakpoints for it.
     pub breakpoints: Vec<SourceBreakpoint>,
+}
+
+/// One requested function breakpoint.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionBreakpoint {
+    /// The function's name (debugpy matches it against the running code's name).
+    pub name: String,
+    /// Condition expression.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Hit condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hit_condition: Option<String>,
+}
+
+/// `setFunctionBreakpoints` arguments.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetFunctionBreakpointsArguments {
+    /// Every function breakpoint (the previous ones are replaced).
+    pub breakpoints: Vec<FunctionBreakpoint>,
 }
 
 /// One breakpoint as the adapter bound it.

@@ -9,8 +9,20 @@
 
 use crate::error::LocationProblem;
 use borescope_model::wording::counted;
-use borescope_model::{Language, Location};
+use borescope_model::{BreakpointSpec, Language, Location};
 use std::path::Path;
+
+/// Resolves and checks a breakpoint's line; a function breakpoint is returned as it is (the
+/// debugger finds the function).
+pub fn resolve_spec(spec: &BreakpointSpec, base: &Path, language: Option<Language>) -> Result<BreakpointSpec, LocationProblem> {
+    match spec.line_location() {
+        Some(location) => {
+            let location = resolve_location(location, base, language)?;
+            Ok(BreakpointSpec { location: Some(location), ..spec.clone() })
+        }
+        None => Ok(spec.clone()),
+    }
+}
 
 /// Resolves and checks one location. On success the file is absolute and symlink-free.
 pub fn resolve_location(

@@ -146,9 +146,57 @@ fn decode_line(bytes: &[u8]) -> String {
     text
 }
 
+/// Output that arrives in pieces (a debugger relaying a program's writes: `print(x)` is the
+/// text, then the newline), put back together into whole lines.
+#[derive(Debug, Default)]
+pub struct PartialLines {
+    stdout: String,
+    stderr: String,
+}
+
+/// Longest unfinished line held back before it is passed on anyway.
+const MAX_PENDING: usize = OutputBuffer::MAX_LINE;
+
+impl PartialLines {
+    /// Adds a piece of `stream`; returns the lines it completed.
+    pub fn feed(&mut self, stream: OutputStream, text: &str) -> Vec<String> {
+        let pending = match stream {
+            OutputStream::Stdout => &mut self.stdout,
+            OutputStream::Stderr => &mut self.stderr,
+        };
+        pending.push_str(text);
+        let mut lines = Vec::new();
+        while let Some(end) = pending.find('\n') {
+            let line: String = pending.drain(..=end).collect();
+            lines.push(line.trim_end_matches(['\n', '\r']).to_string());
+        }
+        if pending.len() > MAX_PENDING {
+            lines.push(std::mem::take(pending));
+        }
+        lines
+    }
+
+    /// What is left unfinished, when the output ends.
+    pub fn finish(self) -> Vec<(OutputStream, String)> {
+        [(OutputStream::Stdout, self.stdout), (OutputStream::Stderr, self.stderr)]
+            .into_iter()
+            .filter(|(_, text)| !text.is_empty())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_become_lines() {
+        let mut partial = PartialLines::default();
+        assert!(partial.feed(OutputStream::Stdout, "42").is_empty());
+        assert_eq!(partial.feed(OutputStream::Stdout, "\n"), ["42"]);
+        assert_eq!(partial.feed(OutputStream::Stderr, "a\r\nb\nc"), ["a", "b"]);
+        assert_eq!(partial.finish(), [(OutputStream::Stderr, "c".to_string())]);
+    }
 
     #[tokio::test]
     async fn collects_lines_and_reads_by_cursor() {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Protocol version; bump when a request or answer changes shape.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// A request with the client's protocol version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,6 +149,24 @@ pub struct AttachRequest {
     pub budget: Budget,
 }
 
+/// What `attach HOST:PORT` carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectRequest {
+    /// `HOST:PORT` (or `:PORT`) of debugpy or Node's inspector.
+    pub address: String,
+    /// `--path-map LOCAL=REMOTE` pairs (LOCAL absolute).
+    #[serde(default)]
+    pub path_maps: Vec<(String, String)>,
+    /// Breakpoints to set at once (paths relative to `client_cwd` allowed).
+    pub breakpoints: Vec<BreakpointSpec>,
+    /// The caller's working directory.
+    pub client_cwd: PathBuf,
+    /// Which exceptions stop the program.
+    pub exceptions: ExceptionMode,
+    /// Budget for the report.
+    pub budget: Budget,
+}
+
 /// What `break` does.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -162,6 +180,11 @@ pub enum BreakRequest {
     Delete {
         /// Where.
         location: Location,
+    },
+    /// Delete the one on a function.
+    DeleteFunction {
+        /// The function's name, as it was set.
+        function: String,
     },
     /// Delete all.
     Clear,
@@ -208,6 +231,20 @@ pub enum Request {
         text: String,
         /// Close standard input afterwards.
         eof: bool,
+    },
+    /// Connect a new session to a debug server already listening (debugpy, Node's inspector).
+    Connect {
+        /// Session name.
+        session: String,
+        /// Where and how.
+        spec: Box<ConnectRequest>,
+    },
+    /// Source around the selected frame of a paused session.
+    Source {
+        /// Session name.
+        session: String,
+        /// Lines on each side.
+        context: u32,
     },
     /// Change or list breakpoints.
     Break {

@@ -109,8 +109,14 @@ pub struct StartParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakpointParams {
-    /// "FILE:LINE".
-    pub location: String,
+    /// "FILE:LINE". Give this or `function`.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Stop when this function is called instead of at a line: "handle", "Shop.total",
+    /// "pkg.module.func". Python: a bare name stops in every function of that name. Node: the
+    /// name must be reachable where the program is paused (e.g. stopped on entry).
+    #[serde(default)]
+    pub function: Option<String>,
     /// Stop only when this expression is true.
     #[serde(default)]
     pub condition: Option<String>,
@@ -135,6 +141,9 @@ pub struct RemoveBreakpointParams {
     /// "FILE:LINE" of the breakpoint to delete; omit with `all: true` to delete every one.
     #[serde(default)]
     pub location: Option<String>,
+    /// The function of a function breakpoint to delete.
+    #[serde(default)]
+    pub function: Option<String>,
     /// Delete every breakpoint.
     #[serde(default)]
     pub all: bool,
@@ -242,8 +251,20 @@ pub struct PsParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachParams {
-    /// Process id of a running Python 3.14+ program (from list_python_processes).
-    pub pid: u32,
+    /// Process id of a running Python 3.14+ program (from list_python_processes). Give this
+    /// or `address`.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// "HOST:PORT" (or ":PORT") where debugpy (`python -m debugpy --listen PORT app.py`) or
+    /// Node's inspector (`node --inspect=PORT app.js`) already listens, here, in a container
+    /// or on another machine.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// With `address`: local directories and the directories the program sees them as, e.g.
+    /// {".": "/app"} for a container that mounts the current directory at /app. Breakpoints
+    /// name local files; reports show local paths.
+    #[serde(default)]
+    pub path_map: BTreeMap<String, String>,
     /// Session name (default "default"); the other tools then drive it.
     #[serde(default)]
     pub session: Option<String>,
@@ -258,6 +279,25 @@ pub struct AttachParams {
     #[serde(default)]
     pub timeout_secs: Option<f64>,
     /// Base directory for relative breakpoint paths (default: the server's).
+    #[serde(default)]
+    pub cwd: Option<String>,
+}
+
+/// `source`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceParams {
+    /// "FILE:LINE" to show (relative to `cwd`); omit for the selected frame of the paused
+    /// session.
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Lines on each side of the line (default 10).
+    #[serde(default)]
+    pub context: Option<u32>,
+    /// Session name (default "default"), when no location is given.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// Base directory for a relative FILE (default: the server's).
     #[serde(default)]
     pub cwd: Option<String>,
 }

@@ -1,5 +1,5 @@
-//! The tools for programs that are already running: list them, attach a session, run code
-//! inside. `list_python_processes` and `exec_in_process` run here (no session involved);
+//! The tools for programs that are already running: list them, attach a session (by pid, or
+//! by the address of a debug server already listening), run code inside. `list_python_processes` and `exec_in_process` run here (no session involved);
 //! `attach` is a daemon request like `start_session`.
 
 use crate::params::*;
@@ -8,7 +8,7 @@ use crate::server::{BorescopeMcp, ToolResult};
 use borescope_attach::exec::{exec_code, ExecOptions};
 use borescope_attach::ps::{list, PsOptions};
 use borescope_attach::ThreadChoice;
-use borescope_ipc::{AttachRequest, Request};
+use borescope_ipc::{AttachRequest, ConnectRequest, Request};
 use borescope_model::{BreakpointSpec, ExceptionMode, Location};
 use borescope_render::{render_exec, render_ps};
 use std::time::Duration;
@@ -37,18 +37,47 @@ impl BorescopeMcp {
         let mut breakpoints = Vec::new();
         for text in &params.breakpoints {
             match Location::parse(text) {
-                Ok(location) => breakpoints.push(BreakpointSpec { location, condition: None, hit: None, log: None }),
+                Ok(location) => breakpoints.push(BreakpointSpec::at(location)),
                 Err(e) => return Ok(error(e.to_string())),
             }
+        }
+        let session = crate::tools::session_name(params.session);
+        let pid = match (params.pid, params.address) {
+            (Some(pid), None) => pid,
+            (None, Some(address)) => {
+                if params.thread.is_some() {
+                    return Ok(error("`thread` applies to attaching by `pid`"));
+                }
+                let mut path_maps = Vec::new();
+                for (local, remote) in params.path_map {
+                    match cwd.join(&local).canonicalize() {
+                        Ok(local) => path_maps.push((local.display().to_string(), remote)),
+                        Err(_) => return Ok(error(format!("path_map: no local directory `{local}`"))),
+                    }
+                }
+                let spec = ConnectRequest {
+                    address,
+                    path_maps,
+                    breakpoints,
+                    client_cwd: cwd,
+                    exceptions: ExceptionMode::Uncaught,
+                    budget: self.budget(),
+                };
+                return self.session_call(Request::Connect { session, spec: Box::new(spec) }).await;
+            }
+            _ => return Ok(error("give either `pid` (a local Python 3.14+ process) or `address` (\"HOST:PORT\" where debugpy or Node listens)")),
+        };
+        if !params.path_map.is_empty() {
+            return Ok(error("`path_map` applies to attaching by `address`"));
         }
         let timeout = match crate::tools::seconds(params.timeout_secs, 10.0) {
             Ok(timeout) => timeout,
             Err(message) => return Ok(error(message)),
         };
         self.session_call(Request::Attach {
-            session: crate::tools::session_name(params.session),
+            session,
             spec: Box::new(AttachRequest {
-                pid: params.pid,
+                pid,
                 thread: params.thread,
                 breakpoints,
                 client_cwd: cwd,

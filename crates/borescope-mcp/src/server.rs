@@ -21,7 +21,9 @@ stepping; use `condition` instead of repeated runs; `hits` samples several itera
 (with a path to drill in), `evaluate`, `select_frame`; finish with `stop_session`.\n\
 3. For a program that is already running (Python 3.14+), `list_python_processes` finds it, \
 `attach` starts a session on it without a restart (stop_session detaches), and \
-`exec_in_process` runs a snippet inside it and returns what it printed.\n\
+`exec_in_process` runs a snippet inside it and returns what it printed. A program started with \
+a debug server (debugpy `--listen`, node `--inspect`), also in Docker or elsewhere: `attach` \
+with its `address`.\n\
 Every result is bounded; its notes say what was cut and how to see more. Sessions are shared \
 with the borescope CLI by name.";
 

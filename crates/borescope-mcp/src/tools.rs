@@ -91,7 +91,7 @@ impl BorescopeMcp {
         }
         let breakpoints = or_tool_error!(locations(&params.breakpoints))
             .into_iter()
-            .map(|location| BreakpointSpec { location, condition: params.condition.clone(), hit: None, log: None })
+            .map(|location| BreakpointSpec { condition: params.condition.clone(), ..BreakpointSpec::at(location) })
             .collect();
         let exceptions = match params.exceptions.as_deref() {
             None | Some("uncaught") => ExceptionMode::Uncaught,
@@ -124,17 +124,21 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Set (or replace) a breakpoint at FILE:LINE in a session, optionally with a condition, a hit count, or a log message (a logpoint logs and never pauses). Works while the program runs. Returns every breakpoint and whether it is verified or pending (script not loaded yet).",
+        description = "Set (or replace) a breakpoint at FILE:LINE, or on a function by name (`function`: \"handle\", \"Shop.total\"), in a session, optionally with a condition, a hit count, or (lines only) a log message (a logpoint logs and never pauses). Works while the program runs. Returns every breakpoint and whether it is verified or pending (script not loaded yet).",
         input_schema = schema::<BreakpointParams>()
     )]
     async fn set_breakpoint(&self, arguments: JsonObject) -> ToolResult {
         let params: BreakpointParams = arguments!("set_breakpoint", arguments);
-        let location = or_tool_error!(Location::parse(&params.location).map_err(|e| e.to_string()));
         if params.hit == Some(0) {
             return Ok(error("hit counts from 1"));
         }
+        let base = match (params.location, params.function) {
+            (Some(text), None) => BreakpointSpec::at(or_tool_error!(Location::parse(&text).map_err(|e| e.to_string()))),
+            (None, Some(name)) => BreakpointSpec::on_function(name),
+            _ => return Ok(error("give either `location` (\"FILE:LINE\") or `function` (\"NAME\")")),
+        };
         let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
-        let spec = BreakpointSpec { location, condition: params.condition, hit: params.hit, log: params.log };
+        let spec = BreakpointSpec { condition: params.condition, hit: params.hit, log: params.log, ..base };
         self.session_call(Request::Break { session: session_name(params.session), cwd, op: BreakRequest::Set { spec } })
             .await
     }
@@ -151,20 +155,31 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Delete the breakpoint at FILE:LINE, or every breakpoint with all: true.",
+        description = "Delete the breakpoint at FILE:LINE (`location`) or on a function (`function`), or every breakpoint with all: true.",
         input_schema = schema::<RemoveBreakpointParams>()
     )]
     async fn remove_breakpoint(&self, arguments: JsonObject) -> ToolResult {
         let params: RemoveBreakpointParams = arguments!("remove_breakpoint", arguments);
         let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
-        let op = match (params.location, params.all) {
-            (_, true) => BreakRequest::Clear,
-            (Some(text), false) => BreakRequest::Delete {
+        let op = match (params.location, params.function, params.all) {
+            (None, None, true) => BreakRequest::Clear,
+            (Some(text), None, false) => BreakRequest::Delete {
                 location: or_tool_error!(Location::parse(&text).map_err(|e| e.to_string())),
             },
-            (None, false) => return Ok(error("give `location` (\"FILE:LINE\") or `all: true`")),
+            (None, Some(function), false) => BreakRequest::DeleteFunction { function },
+            _ => return Ok(error("give one of `location` (\"FILE:LINE\"), `function` (\"NAME\") or `all: true`")),
         };
         self.session_call(Request::Break { session: session_name(params.session), cwd, op }).await
+    }
+
+    #[tool(
+        description = "Delete every breakpoint of a session (line and function breakpoints) in one call; the program keeps its state.",
+        input_schema = schema::<SessionParams>()
+    )]
+    async fn clear_breakpoints(&self, arguments: JsonObject) -> ToolResult {
+        let params: SessionParams = arguments!("clear_breakpoints", arguments);
+        let cwd = or_tool_error!(base_dir(None));
+        self.session_call(Request::Break { session: session_name(params.session), cwd, op: BreakRequest::Clear }).await
     }
 
     #[tool(
@@ -221,6 +236,28 @@ impl BorescopeMcp {
     async fn stack(&self, arguments: JsonObject) -> ToolResult {
         let params: SessionParams = arguments!("stack", arguments);
         self.session_call(Request::Stack { session: session_name(params.session) }).await
+    }
+
+    #[tool(
+        description = "Source lines around a line: around `location` (\"FILE:LINE\", no session needed), or without it around the selected frame of the paused session (select_frame picks another). Numbered, the line marked with `>`; `context` lines on each side (default 10).",
+        input_schema = schema::<SourceParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn source(&self, arguments: JsonObject) -> ToolResult {
+        let params: SourceParams = arguments!("source", arguments);
+        let context = params.context.unwrap_or(10);
+        let Some(text) = params.location else {
+            return self.session_call(Request::Source { session: session_name(params.session), context }).await;
+        };
+        let location = or_tool_error!(Location::parse(&text).map_err(|e| e.to_string()));
+        let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
+        match borescope_debugger::source::file_listing(&location, &cwd, context) {
+            Ok(answer) => {
+                let text = borescope_render::render_answer(&answer, &self.render_context(Some(cwd)));
+                Ok(self.result(text, answer.to_json()))
+            }
+            Err(e) => Ok(error(e.to_string())),
+        }
     }
 
     #[tool(
@@ -346,7 +383,7 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Attach a debug session to a running Python 3.14+ process without restarting it or installing anything in it (containers included). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running. Refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and which `thread` could take over.",
+        description = "Attach a debug session to a running program without restarting it. With `pid`: a Python 3.14+ process, nothing installed in it (containers included); refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and which `thread` could take over. With `address` (\"HOST:PORT\"): debugpy (`python -m debugpy --listen`) or Node's inspector (`node --inspect`) already listening there, also in Docker or on another machine (`path_map` pairs local and remote directories). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running.",
         input_schema = schema::<AttachParams>()
     )]
     async fn attach(&self, arguments: JsonObject) -> ToolResult {
@@ -430,7 +467,7 @@ mod tests {
     #[test]
     fn every_tool_has_an_object_schema_and_a_description() {
         let tools = BorescopeMcp::tool_router().list_all();
-        assert!(tools.len() >= 21, "{} tools", tools.len());
+        assert!(tools.len() >= 24, "{} tools", tools.len());
         for tool in tools {
             assert_eq!(tool.input_schema.get("type").and_then(|t| t.as_str()), Some("object"), "{}", tool.name);
             assert!(tool.description.as_deref().is_some_and(|d| d.len() > 30), "{}", tool.name);

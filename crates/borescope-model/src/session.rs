@@ -1,7 +1,7 @@
 //! Interactive sessions: their state, breakpoints, and every answer the daemon gives.
 
 use crate::{
-    EvalResult, ExitInfo, Frame, Location, Notice, OutputLine, OutputTail, Stop, StopReason,
+    EvalResult, ExitInfo, Frame, Location, Notice, OutputLine, OutputTail, SourceContext, Stop, StopReason,
     ThreadRef, Variable,
 };
 use serde::{Deserialize, Serialize};
@@ -57,11 +57,17 @@ pub enum SessionState {
     Exited,
 }
 
-/// A breakpoint as the user asked for it.
+/// A breakpoint as the user asked for it: at a line (`location`) or on a function (`function`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BreakpointSpec {
-    /// Where.
-    pub location: Location,
+    /// Where: the line of a line breakpoint. A function breakpoint has it once the debugger
+    /// names the function's place (Node binds it there); Python's debugger matches the name
+    /// as code runs, so it stays unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Stop when a function of this name starts (`handle`, `Shop.total`, `pkg.mod.func`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
     /// Stop only when this expression is true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
@@ -73,14 +79,33 @@ pub struct BreakpointSpec {
     pub log: Option<String>,
 }
 
+impl BreakpointSpec {
+    /// A plain line breakpoint.
+    pub fn at(location: Location) -> BreakpointSpec {
+        BreakpointSpec { location: Some(location), function: None, condition: None, hit: None, log: None }
+    }
+
+    /// A plain function breakpoint.
+    pub fn on_function(name: impl Into<String>) -> BreakpointSpec {
+        BreakpointSpec { location: None, function: Some(name.into()), condition: None, hit: None, log: None }
+    }
+
+    /// The line of a line breakpoint (`None` for a function breakpoint, even once placed).
+    pub fn line_location(&self) -> Option<&Location> {
+        self.location.as_ref().filter(|_| self.function.is_none())
+    }
+}
+
 /// Whether the debugger has bound a breakpoint to code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum BreakpointState {
     /// Bound to code at `line`.
     Verified {
-        /// The line it bound to (may differ from the requested one).
-        line: u32,
+        /// The line it bound to (may differ from the requested one); absent for a function
+        /// breakpoint the debugger matches by name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u32>,
     },
     /// Not bound yet: the script has not been loaded. It binds when it loads.
     Pending,
@@ -262,6 +287,21 @@ pub enum Answer {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         other_builds: Vec<OtherBuild>,
     },
+    /// Source lines around a line of a file, or around the selected frame of a session.
+    Source {
+        /// Session name (absent when a file was read without a session).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// The frame whose line is shown (absent when a file was named).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        frame: Option<Frame>,
+        /// The file, as the program names it.
+        file: String,
+        /// The lines; `current_line` is marked.
+        source: SourceContext,
+        /// Number of lines in the file.
+        total_lines: u32,
+    },
     /// A session was stopped.
     Ended {
         /// Session name.
@@ -334,4 +374,31 @@ pub struct OtherBuild {
     pub executable: Option<String>,
     /// Names of its sessions.
     pub sessions: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn line_breakpoints_keep_their_json_shape() {
+        let old = json!({"location": {"file": "/a.py", "line": 3}, "condition": "x > 1"});
+        let spec: BreakpointSpec = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(spec.line_location().map(|l| l.line), Some(3));
+        assert_eq!(serde_json::to_value(&spec).unwrap(), old);
+        let info = BreakpointInfo { id: 1, spec, state: BreakpointState::Verified { line: Some(3) } };
+        assert_eq!(serde_json::to_value(&info).unwrap()["line"], 3);
+    }
+
+    #[test]
+    fn function_breakpoints_name_the_function_and_may_have_no_place() {
+        let spec = BreakpointSpec::on_function("Shop.total");
+        assert_eq!(serde_json::to_value(&spec).unwrap(), json!({"function": "Shop.total"}));
+        assert!(spec.line_location().is_none());
+        let info = BreakpointInfo { id: 2, spec, state: BreakpointState::Verified { line: None } };
+        assert_eq!(serde_json::to_value(&info).unwrap(), json!({"id": 2, "spec": {"function": "Shop.total"}, "state": "verified"}));
+        let placed = BreakpointSpec { location: Some(Location { file: "/a.js".into(), line: 4 }), ..BreakpointSpec::on_function("total") };
+        assert!(placed.line_location().is_none(), "a placed function breakpoint is still a function breakpoint");
+    }
 }

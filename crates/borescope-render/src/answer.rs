@@ -2,7 +2,7 @@
 
 use crate::RenderContext;
 use crate::probe::write_output;
-use crate::stop::{headline, stack_heading, write_stack, write_stop};
+use crate::stop::{headline, stack_heading, write_source, write_stack, write_stop};
 use crate::text::{Notes, eval_lines, variable_line};
 use borescope_model::wording::counted;
 use borescope_model::{
@@ -158,6 +158,14 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
                 out.push('\n');
             }
         }
+        Answer::Source { frame, file, source, total_lines, .. } => {
+            let place = ctx.paths.location(file, Some(source.current_line));
+            match frame {
+                Some(frame) => out.push_str(&format!("--- {place} (frame #{} {}) ---\n", frame.index, frame.function)),
+                None => out.push_str(&format!("--- {place} ({total_lines} lines) ---\n")),
+            }
+            write_source(&mut out, source);
+        }
         Answer::Ended {
             session,
             detached,
@@ -240,10 +248,13 @@ fn write_report(out: &mut String, report: &SessionReport, ctx: &RenderContext, n
 }
 
 fn breakpoint_line(bp: &BreakpointInfo, ctx: &RenderContext) -> String {
-    let loc = ctx
-        .paths
-        .location(&bp.spec.location.file, Some(bp.spec.location.line));
-    let mut line = format!("#{} {loc}", bp.id);
+    let place = bp.spec.location.as_ref().map(|l| ctx.paths.location(&l.file, Some(l.line)));
+    let mut line = match (&bp.spec.function, place) {
+        (Some(name), Some(place)) => format!("#{} function {name} at {place}", bp.id),
+        (Some(name), None) => format!("#{} function {name}", bp.id),
+        (None, Some(place)) => format!("#{} {place}", bp.id),
+        (None, None) => format!("#{}", bp.id),
+    };
     if let Some(cond) = &bp.spec.condition {
         line.push_str(&format!(" if {cond}"));
     }
@@ -254,7 +265,9 @@ fn breakpoint_line(bp: &BreakpointInfo, ctx: &RenderContext) -> String {
         line.push_str(&format!(" log {log:?}"));
     }
     match &bp.state {
-        BreakpointState::Verified { line: bound } if *bound != bp.spec.location.line => {
+        BreakpointState::Verified { line: Some(bound) }
+            if bp.spec.function.is_none() && bp.spec.location.as_ref().is_some_and(|l| l.line != *bound) =>
+        {
             line.push_str(&format!(" [bound at line {bound}]"));
         }
         BreakpointState::Verified { .. } => line.push_str(" [verified]"),

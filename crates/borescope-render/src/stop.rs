@@ -72,11 +72,24 @@ pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
     }
 }
 
+/// Writes numbered source lines, `>` marking the current one.
+pub(crate) fn write_source(out: &mut String, source: &SourceContext) {
+    let last = source.first_line as usize + source.lines.len().saturating_sub(1);
+    let width = last.to_string().len();
+    for (i, text) in source.lines.iter().enumerate() {
+        let number = source.first_line as usize + i;
+        let marker = if number == source.current_line as usize { ">" } else { " " };
+        let line = format!("{marker} {number:>width$} | {text}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
 /// Writes the full stop into `out`, collecting notes.
 pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
-    write_source(out, stop);
+    write_stop_source(out, stop);
     write_stack_section(out, stop, ctx);
     write_values(out, stop, ctx, notes);
 }
@@ -114,7 +127,7 @@ pub(crate) fn write_stop_after(
         (false, false) => {}
     }
     if !same_source {
-        write_source(out, stop);
+        write_stop_source(out, stop);
         shown.source = Some((SourceKey::of(stop), hit));
     }
     if !same_stack {
@@ -161,21 +174,9 @@ impl StackKey {
     }
 }
 
-fn write_source(out: &mut String, stop: &Stop) {
+fn write_stop_source(out: &mut String, stop: &Stop) {
     if let Some(source) = &stop.source {
-        let last = source.first_line as usize + source.lines.len().saturating_sub(1);
-        let width = last.to_string().len();
-        for (i, text) in source.lines.iter().enumerate() {
-            let number = source.first_line as usize + i;
-            let marker = if number == source.current_line as usize {
-                ">"
-            } else {
-                " "
-            };
-            let line = format!("{marker} {number:>width$} | {text}");
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
+        write_source(out, source);
     }
 }
 

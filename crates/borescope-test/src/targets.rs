@@ -1,6 +1,7 @@
 //! Running Python processes for attach tests to find: Python 3.14 from the sid rootfs as a
 //! plain process of this machine (`scripts/sid-python`) or in a container stand-in
-//! (`scripts/in-sid`, own mount/PID/network namespaces), and the host's older Python.
+//! (`scripts/in-sid`, own mount/PID/network namespaces), and the host's older Python; and
+//! programs with a debug server listening (debugpy's `--listen`, Node's `--inspect`).
 //!
 //! A [`TargetProcess`] collects the program's output (so a test can wait for a "ready" line
 //! instead of sleeping) and kills the program and its wrapper when dropped.
@@ -43,6 +44,13 @@ impl TargetProcess {
     /// The host's Python (3.11).
     pub fn host(cwd: &std::path::Path, args: &[&str]) -> TargetProcess {
         let mut command = Command::new(crate::interpreters::host_python());
+        command.args(args);
+        TargetProcess::start(command, cwd, &[], false)
+    }
+
+    /// Any program in this machine's namespaces (e.g. the test venv's Python, `node`).
+    pub fn program(cwd: &std::path::Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> TargetProcess {
+        let mut command = Command::new(program);
         command.args(args);
         TargetProcess::start(command, cwd, &[], false)
     }
@@ -152,6 +160,72 @@ fn descendants(root: u32) -> Vec<u32> {
         index += 1;
     }
     found
+}
+
+/// A program under debugpy's own launcher, `python -m debugpy --listen 127.0.0.1:PORT
+/// [--wait-for-client] SCRIPT` (the test venv's Python): debugpy's adapter listens on `port`.
+/// The adapter daemonizes and ends when the program does, which dropping this ensures.
+pub struct DebugpyServer {
+    /// The program.
+    pub target: TargetProcess,
+    /// Where the adapter listens.
+    pub port: u16,
+}
+
+impl DebugpyServer {
+    /// Starts `script` (in `cwd`) with debugpy listening and waits until the port is open (read
+    /// from `/proc/net/tcp`, so nothing connects to it before the test does).
+    pub fn start(cwd: &std::path::Path, script: &std::path::Path, wait_for_client: bool) -> DebugpyServer {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let script = script.display().to_string();
+        let mut args = vec!["-m", "debugpy", "--listen", listen.as_str()];
+        if wait_for_client {
+            args.push("--wait-for-client");
+        }
+        args.push(&script);
+        let target = TargetProcess::program(cwd, crate::interpreters::venv_python(), &args);
+        wait_until_listening(port, Duration::from_secs(30), &target);
+        DebugpyServer { target, port }
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+/// Waits until something listens on 127.0.0.1:`port`; panics with the target's output after
+/// `timeout`.
+pub fn wait_until_listening(port: u16, timeout: Duration, target: &TargetProcess) {
+    let deadline = Instant::now() + timeout;
+    let wanted = format!("0100007F:{port:04X}");
+    while Instant::now() < deadline {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let listening = table.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&wanted.as_str()) && fields.get(3) == Some(&"0A")
+        });
+        if listening {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("nothing listened on 127.0.0.1:{port}; the target's output:\n{}", target.output());
+}
+
+/// The port of Node's inspector from the program's "Debugger listening on ws://HOST:PORT/..."
+/// line (start it with `--inspect=127.0.0.1:0`).
+pub fn inspector_port(target: &TargetProcess) -> u16 {
+    target.wait_for("Debugger listening on ws://", Duration::from_secs(20));
+    let output = target.output();
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("Debugger listening on ws://"))
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|authority| authority.rsplit_once(':'))
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or_else(|| panic!("no inspector port in:\n{output}"))
 }
 
 /// A TCP port free right now on 127.0.0.1 (for servers under test).

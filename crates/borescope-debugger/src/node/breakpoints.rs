@@ -2,7 +2,7 @@
 //! `--if`, `--log` (a logpoint is a condition that logs and is false, so it never pauses).
 
 use super::urls::url_regex;
-use crate::session::BreakpointTable;
+use crate::session::{BreakpointTable, PathMappings};
 use crate::DebuggerError;
 use borescope_cdp::commands::{BreakpointByUrl, SetBreakpointByUrl};
 use borescope_cdp::CdpClient;
@@ -19,6 +19,9 @@ pub(crate) struct NodeBreakpoints {
     pub hits: HashMap<String, u32>,
     /// borescope ids already re-set once after binding to another line.
     pub rebound: std::collections::HashSet<u32>,
+    /// Local directories versus the program's (a program reached by address); breakpoints
+    /// are kept with local paths and sent with the program's.
+    pub paths: PathMappings,
 }
 
 /// What to do with a pause at breakpoints.
@@ -54,6 +57,8 @@ impl NodeBreakpoints {
     /// the script (the initial pause is reported as `ambiguous` with one), so a pause counts as a
     /// breakpoint hit only where the breakpoint is bound.
     pub fn at(&self, hit: &[String], file: Option<&str>, line: u32) -> Vec<String> {
+        let file = file.map(|f| self.paths.to_local(f));
+        let file = file.as_deref();
         hit.iter()
             .filter(|v8_id| {
                 let entry = self
@@ -63,7 +68,7 @@ impl NodeBreakpoints {
                     .and_then(|(id, _)| self.table.get(*id));
                 // Only where it was asked for: V8 slides breakpoints in functions it has not
                 // compiled out to the next top-level statement, and a pause there is not a hit.
-                entry.is_some_and(|info| info.spec.location.line == line && file.is_none_or(|f| f == info.spec.location.file))
+                entry.and_then(|info| info.spec.location.as_ref()).is_some_and(|l| l.line == line && file.is_none_or(|f| f == l.file))
             })
             .cloned()
             .collect()
@@ -73,14 +78,22 @@ impl NodeBreakpoints {
     /// bound it to another line: a breakpoint set before its script was parsed, inside a function
     /// V8 had not compiled yet, slides out to top-level code; set again now that the script is
     /// parsed, it binds where asked.
+    /// The returned breakpoint is in the program's terms, ready for [`send`].
     pub fn resolved(&mut self, v8_id: &str, line0: u32) -> Option<(u32, BreakpointSpec)> {
         let (&id, _) = self.v8_ids.iter().find(|(_, v)| *v == v8_id)?;
-        self.table.set_state(id, BreakpointState::Verified { line: line0 + 1 });
+        self.table.set_state(id, BreakpointState::Verified { line: Some(line0 + 1) });
         let spec = self.table.get(id)?.spec.clone();
-        if spec.location.line != line0 + 1 && self.rebound.insert(id) {
-            return Some((id, spec));
+        let asked = spec.line_location()?.line;
+        if asked != line0 + 1 && self.rebound.insert(id) {
+            return Some((id, self.wire(&spec)));
         }
         None
+    }
+
+    /// A line breakpoint as the program names its file.
+    pub fn wire(&self, spec: &BreakpointSpec) -> BreakpointSpec {
+        let location = spec.location.clone().map(|l| borescope_model::Location { file: self.paths.to_remote(&l.file), ..l });
+        BreakpointSpec { location, ..spec.clone() }
     }
 }
 
@@ -137,17 +150,21 @@ fn template(message: &str) -> String {
     out
 }
 
-/// Sets one breakpoint in V8; returns its V8 id and state.
+/// Sets one line breakpoint in V8 (its file in the program's terms, see
+/// [`NodeBreakpoints::wire`]); returns its V8 id and state.
 pub(crate) async fn send(client: &CdpClient, spec: &BreakpointSpec) -> Result<(String, BreakpointState), DebuggerError> {
+    let location = spec
+        .line_location()
+        .ok_or_else(|| DebuggerError::Protocol("a function breakpoint was sent as a line breakpoint".into()))?;
     let reply = client
         .call::<SetBreakpointByUrl>(BreakpointByUrl {
-            line_number: spec.location.line.saturating_sub(1),
-            url_regex: url_regex(&spec.location.file),
+            line_number: location.line.saturating_sub(1),
+            url_regex: url_regex(&location.file),
             condition: condition(spec),
         })
         .await?;
     let state = match reply.locations.first() {
-        Some(location) => BreakpointState::Verified { line: location.line_number + 1 },
+        Some(location) => BreakpointState::Verified { line: Some(location.line_number + 1) },
         None => BreakpointState::Pending,
     };
     Ok((reply.breakpoint_id, state))
@@ -160,7 +177,8 @@ mod tests {
 
     fn spec(condition: Option<&str>, log: Option<&str>) -> BreakpointSpec {
         BreakpointSpec {
-            location: Location { file: "/a.js".into(), line: 3 },
+            location: Some(Location { file: "/a.js".into(), line: 3 }),
+            function: None,
             condition: condition.map(String::from),
             hit: None,
             log: log.map(String::from),

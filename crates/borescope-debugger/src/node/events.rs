@@ -10,7 +10,9 @@ use crate::session::{RunAction, RunState};
 use borescope_cdp::commands as cdp;
 use borescope_cdp::events::{BreakpointResolved, Paused};
 use borescope_cdp::{CdpClient, Event};
-use borescope_model::StopReason;
+use borescope_cdp::types::RemoteObject;
+use borescope_model::{OutputStream, StopReason};
+use crate::output::OutputBuffer;
 use std::sync::{Arc, Mutex as StdMutex};
 use tokio::sync::{mpsc, watch};
 
@@ -25,6 +27,9 @@ pub(crate) struct EntryChoice {
 }
 
 /// Turns CDP events into run-state changes; `started` is set once the initial pause is handled.
+/// `attached` is set for a program borescope did not start (reached by address): there is no
+/// output pipe, so its console calls go to that buffer; no initial pause is expected; and the
+/// end of the connection is the end of the program.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn pump_events(
     mut events: mpsc::UnboundedReceiver<Event>,
@@ -35,8 +40,11 @@ pub(crate) async fn pump_events(
     scripts: Scripts,
     entry_choice: EntryChoice,
     started: watch::Sender<bool>,
+    attached: Option<OutputBuffer>,
 ) {
-    let mut first_pause = true;
+    // A program borescope started with `--inspect-brk` pauses before its first line; one it
+    // attached to pauses there only if its own `--inspect-brk` said so ("Break on start").
+    let mut first_pause = attached.is_none();
     let mut main_context: Option<i64> = None;
     while let Some(event) = events.recv().await {
         match event.method.as_str() {
@@ -164,6 +172,11 @@ pub(crate) async fn pump_events(
                         map.insert(id.to_string(), url.to_string());
                     }
             }
+            "Runtime.consoleAPICalled" => {
+                if let Some(output) = &attached {
+                    console_line(output, &event.params);
+                }
+            }
             "Runtime.executionContextCreated"
                 if main_context.is_none() => {
                     main_context = event.params.pointer("/context/id").and_then(|v| v.as_i64());
@@ -179,8 +192,38 @@ pub(crate) async fn pump_events(
         }
     }
     state.send_modify(|s| {
-        if !s.run.is_exited() {
+        if s.run.is_exited() {
+            return;
+        }
+        if attached.is_some() {
+            // No process to wait for: the inspector's connection ends with the program (or
+            // when borescope detaches).
+            s.run = RunState::Exited(borescope_model::ExitInfo { code: None, signal: None });
+        } else {
             s.debugger_lost = true;
         }
     });
+}
+
+/// One console call (`console.log(...)`) as an output line: strings as they are, other values
+/// as the debugger shows them; errors and warnings on stderr.
+fn console_line(output: &OutputBuffer, params: &serde_json::Value) {
+    let stream = match params.get("type").and_then(|t| t.as_str()) {
+        Some("error" | "warning" | "assert" | "trace") => OutputStream::Stderr,
+        _ => OutputStream::Stdout,
+    };
+    let args: Vec<RemoteObject> = params
+        .get("args")
+        .and_then(|a| serde_json::from_value(a.clone()).ok())
+        .unwrap_or_default();
+    let text: Vec<String> = args
+        .iter()
+        .map(|arg| match (&arg.kind[..], &arg.value) {
+            ("string", Some(serde_json::Value::String(text))) => text.clone(),
+            _ => super::values::display(arg),
+        })
+        .collect();
+    for line in text.join(" ").lines() {
+        output.push(stream, line.to_string());
+    }
 }

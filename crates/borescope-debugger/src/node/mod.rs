@@ -10,8 +10,11 @@
 mod breakpoints;
 mod evaluate;
 mod events;
+mod functions;
 mod launch;
+mod listing;
 mod probe;
+mod remote;
 mod report;
 mod session;
 mod urls;

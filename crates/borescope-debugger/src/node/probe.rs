@@ -23,7 +23,8 @@ pub(crate) async fn probe(checked: CheckedProbe) -> Result<ProbeReport, Debugger
         .locations
         .iter()
         .map(|location| BreakpointSpec {
-            location: location.clone(),
+            location: Some(location.clone()),
+            function: None,
             condition: request.condition.clone(),
             hit: request.hit,
             log: None,

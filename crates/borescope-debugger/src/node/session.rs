@@ -16,15 +16,15 @@ use super::values::variable;
 use super::evaluate::evaluate;
 use crate::command::resolve_command;
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_location;
+use crate::locate::resolve_spec;
 use crate::process::StdinMode;
-use crate::session::{watch_exit, BreakOp, PathMap, RunAction, RunState, SessionCore, Snapshot, StartMode};
+use crate::session::{check_function_spec, watch_exit, BreakOp, PathMap, RunAction, RunState, SessionCore, Snapshot, StartMode};
 use crate::DebuggerError;
 use borescope_cdp::commands as cdp;
 use borescope_cdp::events::Paused;
 use borescope_cdp::CdpClient;
 use borescope_model::{
-    Answer, BreakpointSpec, Budget, ExceptionMode, Language, Notice, SessionInfo, SessionReport,
+    Answer, BreakpointSpec, BreakpointState, Budget, ExceptionMode, Language, Location, Notice, SessionInfo, SessionReport,
     SessionState, Stop, StopReason, ThreadState,
 };
 use std::collections::{HashMap, HashSet};
@@ -59,10 +59,10 @@ pub(crate) struct NodeStart {
 }
 
 #[derive(Debug, Clone)]
-struct CurrentStop {
+pub(super) struct CurrentStop {
     epoch: u64,
-    stop: Stop,
-    selected: usize,
+    pub(super) stop: Stop,
+    pub(super) selected: usize,
 }
 
 /// The run state shared with the event pump.
@@ -70,16 +70,16 @@ pub(crate) type PauseState = Arc<watch::Sender<Snapshot<Arc<NodePause>>>>;
 
 /// A Node program under the inspector.
 pub struct NodeSession {
-    core: SessionCore<Arc<NodePause>>,
-    client: Arc<CdpClient>,
-    classifier: FrameClassifier,
-    breakpoints: Arc<StdMutex<NodeBreakpoints>>,
-    current: Mutex<Option<CurrentStop>>,
-    last_action: Arc<StdMutex<Option<RunAction>>>,
+    pub(super) core: SessionCore<Arc<NodePause>>,
+    pub(super) client: Arc<CdpClient>,
+    pub(super) classifier: FrameClassifier,
+    pub(super) breakpoints: Arc<StdMutex<NodeBreakpoints>>,
+    pub(super) current: Mutex<Option<CurrentStop>>,
+    pub(super) last_action: Arc<StdMutex<Option<RunAction>>>,
     /// Script id → file, from `Debugger.scriptParsed` (paused frames carry only the id).
-    scripts: Scripts,
+    pub(super) scripts: Scripts,
     /// Node's initial pause while the program is held before its first line.
-    entry: EntryPause,
+    pub(super) entry: EntryPause,
 }
 
 /// The initial pause of a held program, kept for the first run command.
@@ -91,7 +91,7 @@ pub(crate) type Scripts = Arc<StdMutex<HashMap<String, String>>>;
 impl NodeSession {
     /// `borescope start` for a Node program.
     pub async fn launch(name: &str, spec: crate::session::LaunchSpec) -> Result<(NodeSession, SessionReport), DebuggerError> {
-        let first_break = spec.breakpoints.first().map(|b| spec.location_base.join(&b.location.file));
+        let first_break = spec.breakpoints.iter().find_map(|b| b.location.as_ref()).map(|l| spec.location_base.join(&l.file));
         let program = resolve_command(&spec.command, first_break.as_deref(), None, spec.language, &spec.cwd)?;
         if spec.python.is_some() {
             return Err(DebuggerError::BadCommand("--python applies only to Python programs".into()));
@@ -99,8 +99,8 @@ impl NodeSession {
         let mut breakpoints = Vec::new();
         let mut problems = Vec::new();
         for bp in &spec.breakpoints {
-            match resolve_location(&bp.location, &spec.location_base, Some(Language::Node)) {
-                Ok(location) => breakpoints.push(BreakpointSpec { location, ..bp.clone() }),
+            match resolve_spec(bp, &spec.location_base, Some(Language::Node)) {
+                Ok(bp) => breakpoints.push(bp),
                 Err(problem) => problems.push(problem),
             }
         }
@@ -136,22 +136,14 @@ impl NodeSession {
         let mut inspected = start_inspected(&start.argv, &start.cwd, start.base_env.as_deref(), &start.env, &start.stdin).await?;
         let (client, events) = CdpClient::connect(&inspected.ws_url).await?;
         let client = Arc::new(client);
-        client.call::<cdp::RuntimeEnable>(cdp::NoParams {}).await?;
-        client.call::<cdp::DebuggerEnable>(cdp::NoParams {}).await?;
-        client.call::<cdp::SetAsyncCallStackDepth>(cdp::AsyncDepth { max_depth: 32 }).await?;
-        let state = match start.exceptions {
-            ExceptionMode::Uncaught => "uncaught",
-            ExceptionMode::Raised => "all",
-            ExceptionMode::None => "none",
-        };
-        client.call::<cdp::SetPauseOnExceptions>(cdp::PauseOnExceptions { state: state.into() }).await?;
+        enable_debugger(&client, start.exceptions).await?;
         for spec in &start.breakpoints {
             crate::session::conditions::check_node(&client, spec).await?;
         }
         let mut table = NodeBreakpoints::default();
         for spec in start.breakpoints {
             let id = table.table.set(spec.clone());
-            let (v8_id, bp_state) = send(&client, &spec).await?;
+            let (v8_id, bp_state) = send(&client, &table.wire(&spec)).await?;
             table.v8_ids.insert(id, v8_id);
             table.table.set_state(id, bp_state);
         }
@@ -183,6 +175,7 @@ impl NodeSession {
             session.scripts.clone(),
             super::events::EntryChoice { stop: start.stop_on_entry, hold: start.hold, pause: session.entry.clone() },
             started_tx,
+            None,
         ));
         tokio::spawn(watch_exit(inspected.process, session.core.state.clone()));
         client.call::<cdp::RunIfWaitingForDebugger>(cdp::NoParams {}).await?;
@@ -221,7 +214,7 @@ impl NodeSession {
             .ok()
             .and_then(|c| c.as_ref().filter(|c| c.epoch == epoch).map(|c| c.stop.clone()));
         let count = self.breakpoints.lock().map(|b| b.table.len()).unwrap_or(0);
-        self.core.info(stop.as_ref(), count, false)
+        self.core.info(stop.as_ref(), count, self.core.is_attached())
     }
 
     /// True while the program has not ended.
@@ -298,7 +291,7 @@ impl NodeSession {
                 .table
                 .all()
                 .into_iter()
-                .filter(|b| b.spec.location.file == file && b.spec.location.line == line)
+                .filter(|b| b.spec.line_location().is_some_and(|l| l.file == file && l.line == line))
                 .filter_map(|b| table.v8_ids.get(&b.id).map(|v8| (v8.clone(), b.spec)))
                 .collect()
         };
@@ -349,7 +342,7 @@ impl NodeSession {
         Ok(report)
     }
 
-    async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
+    pub(super) async fn report_now(&self, budget: &Budget) -> Result<SessionReport, DebuggerError> {
         let mut report = self.core.base_report();
         if report.state == SessionState::Paused {
             let current = self.current_stop(budget).await?;
@@ -367,14 +360,17 @@ impl NodeSession {
         }
     }
 
-    async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
+    pub(super) async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
         let epoch = self.core.snapshot().epoch;
         let pause = self.pause()?;
         let mut current = self.current.lock().await;
         if let Some(stop) = current.as_ref().filter(|c| c.epoch == epoch) {
             return Ok(stop.clone());
         }
-        let stop = build_stop(&self.client, &pause.event, pause.reason.clone(), &self.classifier, &self.scripts, budget, false).await?;
+        let mut stop = build_stop(&self.client, &pause.event, pause.reason.clone(), &self.classifier, &self.scripts, budget, false).await?;
+        if self.core.is_attached() {
+            self.localize(&mut stop, &pause.event).await;
+        }
         let fresh = CurrentStop { epoch, stop, selected: 0 };
         *current = Some(fresh.clone());
         Ok(fresh)
@@ -396,6 +392,9 @@ impl NodeSession {
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
         if let BreakOp::Set(spec) = &op {
             crate::session::conditions::check_node(&self.client, spec).await?;
+            if let Some(name) = &spec.function {
+                return self.function_breakpoint(name, spec).await;
+            }
         }
         let change = {
             let mut table = self.lock_breakpoints()?;
@@ -410,7 +409,7 @@ impl NodeSession {
         if let Some(id) = change.set {
             let (old, spec) = {
                 let table = self.lock_breakpoints()?;
-                (table.v8_ids.get(&id).cloned(), table.table.get(id).map(|i| i.spec.clone()))
+                (table.v8_ids.get(&id).cloned(), table.table.get(id).map(|i| table.wire(&i.spec)))
             };
             if let Some(old) = old {
                 self.client.call::<cdp::RemoveBreakpoint>(cdp::BreakpointId { breakpoint_id: old }).await?;
@@ -426,7 +425,37 @@ impl NodeSession {
         Ok(Answer::Breakpoints { session: self.core.name.clone(), breakpoints: all, change: change.message })
     }
 
-    fn lock_breakpoints(&self) -> Result<std::sync::MutexGuard<'_, NodeBreakpoints>, DebuggerError> {
+    /// `break --function NAME`: resolves the name where the program is and sets the
+    /// breakpoint where the function's body starts.
+    async fn function_breakpoint(&self, name: &str, spec: &BreakpointSpec) -> Result<Answer, DebuggerError> {
+        check_function_spec(name, spec)?;
+        // A held program is paused at its first line too: its module's functions are there.
+        let held = self.entry.lock().ok().and_then(|e| e.clone());
+        let pause = self.pause().ok();
+        let frames = pause.as_ref().map(|p| &p.event).or(held.as_ref());
+        let placed = super::functions::place(&self.client, frames, spec).await?;
+        let url = self.scripts.lock().ok().and_then(|s| s.get(&placed.at.script_id).cloned()).unwrap_or_default();
+        let file = self.lock_breakpoints()?.paths.to_local(&super::urls::url_to_path(&url));
+        let line = placed.at.line_number + 1;
+        let location = Location { file, line };
+        let (id, old) = {
+            let mut table = self.lock_breakpoints()?;
+            let id = table.table.set(BreakpointSpec { location: Some(location.clone()), ..spec.clone() });
+            table.table.set_state(id, BreakpointState::Verified { line: Some(line) });
+            (id, table.v8_ids.insert(id, placed.v8_id))
+        };
+        if let Some(old) = old {
+            self.client.call::<cdp::RemoveBreakpoint>(cdp::BreakpointId { breakpoint_id: old }).await?;
+        }
+        let all = self.lock_breakpoints()?.table.all();
+        Ok(Answer::Breakpoints {
+            session: self.core.name.clone(),
+            breakpoints: all,
+            change: Some(format!("breakpoint #{id} set on `{name}` (its body starts at line {line})")),
+        })
+    }
+
+    pub(super) fn lock_breakpoints(&self) -> Result<std::sync::MutexGuard<'_, NodeBreakpoints>, DebuggerError> {
         self.breakpoints
             .lock()
             .map_err(|_| DebuggerError::Protocol("breakpoint table unavailable".into()))
@@ -554,11 +583,30 @@ impl NodeSession {
         Answer::Status { info: self.info(), stop }
     }
 
-    /// `stop`: ends the program and its process group (SIGTERM, a grace period, SIGKILL).
+    /// `stop`: ends the program and its process group (SIGTERM, a grace period, SIGKILL), or,
+    /// for one reached by address, detaches and leaves it running.
     pub async fn stop(&self) -> Answer {
+        if self.core.is_attached() {
+            return self.detach().await;
+        }
         // After SIGTERM, hanging up drops borescope's breakpoints and resumes a paused program,
         // so a `process.on('SIGTERM')` handler (it runs on the event loop) gets to run.
         let (exit, ending) = self.core.end_gently(async {}, self.client.close()).await;
         self.core.ended_by(exit, ending)
     }
 }
+
+/// Enables the domains a session uses and sets which exceptions pause.
+pub(super) async fn enable_debugger(client: &CdpClient, exceptions: ExceptionMode) -> Result<(), DebuggerError> {
+    client.call::<cdp::RuntimeEnable>(cdp::NoParams {}).await?;
+    client.call::<cdp::DebuggerEnable>(cdp::NoParams {}).await?;
+    client.call::<cdp::SetAsyncCallStackDepth>(cdp::AsyncDepth { max_depth: 32 }).await?;
+    let state = match exceptions {
+        ExceptionMode::Uncaught => "uncaught",
+        ExceptionMode::Raised => "all",
+        ExceptionMode::None => "none",
+    };
+    client.call::<cdp::SetPauseOnExceptions>(cdp::PauseOnExceptions { state: state.into() }).await?;
+    Ok(())
+}
+

@@ -55,11 +55,14 @@ impl PythonSession {
         let mut table = BreakpointTable::default();
         let mut problems = Vec::new();
         for bp in &spec.breakpoints {
-            match paths.resolve(&bp.location, &spec.location_base, Language::Python) {
-                Ok(location) => {
-                    table.set(BreakpointSpec { location, ..bp.clone() });
+            match bp.line_location().map(|location| paths.resolve(location, &spec.location_base, Language::Python)) {
+                Some(Err(problem)) => problems.push(problem),
+                Some(Ok(location)) => {
+                    table.set(BreakpointSpec { location: Some(location), ..bp.clone() });
                 }
-                Err(problem) => problems.push(problem),
+                None => {
+                    table.set(bp.clone());
+                }
             }
         }
         if !problems.is_empty() {
@@ -72,7 +75,7 @@ impl PythonSession {
         let client = Arc::new(client);
         let early = handshake(&client, &mut events, &spec.token, &mut table, &paths, spec.exceptions, true).await?;
         let core = SessionCore::new(name, Language::Python, spec.command, spec.pid, OutputBuffer::new()).into_attached();
-        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
+        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone(), false));
         tokio::spawn(watch_attached_exit(spec.pid, spec.start_time, core.state.clone()));
         let mut classifier = FrameClassifier::default();
         classifier.learn(&spec.runtime_dirs, None);
@@ -94,13 +97,22 @@ impl PythonSession {
     /// Ends the debugger connection without ending the program: debugpy removes every
     /// breakpoint and resumes every thread.
     pub(super) async fn detach(&self) -> Answer {
+        // Read before disconnecting: debugpy answers a disconnect with `terminated`, which for
+        // a program reached by address means it ended.
+        let before = self.core.snapshot().run;
+        if !self.breakpoints.lock().await.functions().is_empty() {
+            let clear = super::functions::clear_function_breakpoints(&self.client);
+            if let Ok(Err(error)) = tokio::time::timeout(Duration::from_secs(5), clear).await {
+                tracing::debug!(%error, "clearing function breakpoints");
+            }
+        }
         let disconnect = self
             .client
             .request::<dap::Disconnect>(dap::DisconnectArguments { terminate_debuggee: false });
         if let Err(error) = tokio::time::timeout(Duration::from_secs(5), disconnect).await.unwrap_or(Ok(serde_json::Value::Null)) {
             tracing::debug!(%error, "disconnect");
         }
-        match self.core.snapshot().run {
+        match before {
             // It ended on its own while attached: nothing was detached from.
             super::RunState::Exited(exit) => self.core.ended(Some(exit), false),
             _ => self.core.ended(None, true),

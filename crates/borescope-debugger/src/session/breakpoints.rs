@@ -1,5 +1,6 @@
-//! The session's breakpoints, grouped by file the way DAP's `setBreakpoints` wants them, and
-//! the `break` operations every backend shares.
+//! The session's breakpoints, grouped by file the way DAP's `setBreakpoints` wants them (and
+//! function breakpoints apart, as `setFunctionBreakpoints` takes them all at once), and the
+//! `break` operations every backend shares.
 
 use super::paths::PathMap;
 use super::BreakOp;
@@ -17,6 +18,8 @@ pub struct BreakChange {
     pub removed: Vec<BreakpointInfo>,
     /// The breakpoint added or replaced.
     pub set: Option<u32>,
+    /// True when function breakpoints were added or removed.
+    pub functions: bool,
     /// What changed, in words.
     pub message: Option<String>,
 }
@@ -32,9 +35,14 @@ pub struct BreakpointTable {
 }
 
 impl BreakpointTable {
-    /// Adds a breakpoint, or replaces the one at the same location; returns its id.
+    /// Adds a breakpoint, or replaces the one at the same location (on the same function);
+    /// returns its id.
     pub fn set(&mut self, spec: BreakpointSpec) -> u32 {
-        if let Some(entry) = self.entries.iter_mut().find(|e| e.spec.location == spec.location) {
+        let same = |e: &&mut BreakpointInfo| match &spec.function {
+            Some(name) => e.spec.function.as_ref() == Some(name),
+            None => e.spec.function.is_none() && e.spec.location == spec.location,
+        };
+        if let Some(entry) = self.entries.iter_mut().find(same) {
             entry.spec = spec;
             entry.state = BreakpointState::Pending;
             self.hits.remove(&entry.id);
@@ -79,7 +87,9 @@ impl BreakpointTable {
                     .resolve(&location, cwd, language)
                     .map(|l| l.file)
                     .unwrap_or_else(|_| cwd.join(&location.file).display().to_string());
-                change.removed = self.remove_where(|e| e.spec.location.file == resolved && e.spec.location.line == location.line);
+                change.removed = self.remove_where(|e| {
+                    e.spec.line_location().is_some_and(|l| l.file == resolved && l.line == location.line)
+                });
                 if change.removed.is_empty() {
                     return Err(DebuggerError::BadCommand(format!(
                         "no breakpoint at `{location}`; `borescope break --list` shows them"
@@ -87,19 +97,42 @@ impl BreakpointTable {
                 }
                 change.message = Some(format!("deleted the breakpoint at {location}"));
             }
+            BreakOp::DeleteFunction(name) => {
+                change.removed = self.remove_where(|e| e.spec.function.as_deref() == Some(name.as_str()));
+                if change.removed.is_empty() {
+                    return Err(DebuggerError::BadCommand(format!(
+                        "no breakpoint on function `{name}`; `borescope break --list` shows them"
+                    )));
+                }
+                change.message = Some(format!("deleted the breakpoint on function `{name}`"));
+            }
             BreakOp::Set(spec) => {
-                let location = paths
-                    .resolve(&spec.location, cwd, language)
-                    .map_err(|p| DebuggerError::BadLocation(vec![p]))?;
-                change.files.push(location.file.clone());
-                let id = self.set(BreakpointSpec { location, ..spec });
+                let id = match (&spec.function, &spec.location) {
+                    (Some(name), _) => {
+                        check_function_spec(name, &spec)?;
+                        change.functions = true;
+                        self.set(BreakpointSpec { location: None, ..spec })
+                    }
+                    (None, Some(location)) => {
+                        let location = paths
+                            .resolve(location, cwd, language)
+                            .map_err(|p| DebuggerError::BadLocation(vec![p]))?;
+                        change.files.push(location.file.clone());
+                        self.set(BreakpointSpec { location: Some(location), ..spec })
+                    }
+                    (None, None) => {
+                        return Err(DebuggerError::BadCommand("a breakpoint needs FILE:LINE or a function name".into()));
+                    }
+                };
                 change.set = Some(id);
                 change.message = Some(format!("breakpoint #{id} set"));
             }
         }
         for removed in &change.removed {
-            if !change.files.contains(&removed.spec.location.file) {
-                change.files.push(removed.spec.location.file.clone());
+            match removed.spec.line_location() {
+                Some(location) if !change.files.contains(&location.file) => change.files.push(location.file.clone()),
+                Some(_) => {}
+                None => change.functions = true,
             }
         }
         Ok(change)
@@ -111,11 +144,14 @@ impl BreakpointTable {
     /// never stop, so they are not candidates. `None` when no breakpoint is there.
     pub fn record_hit(&mut self, same_file: impl Fn(&str) -> bool, line: u32) -> Option<u32> {
         let entry = self.entries.iter().find(|e| {
-            let bound = match e.state {
-                BreakpointState::Verified { line } => line,
-                _ => e.spec.location.line,
+            let Some(location) = e.spec.line_location() else {
+                return false;
             };
-            e.spec.log.is_none() && (e.spec.location.line == line || bound == line) && same_file(&e.spec.location.file)
+            let bound = match e.state {
+                BreakpointState::Verified { line: Some(line) } => line,
+                _ => location.line,
+            };
+            e.spec.log.is_none() && (location.line == line || bound == line) && same_file(&location.file)
         })?;
         let count = self.hits.entry(entry.id).or_default();
         *count += 1;
@@ -134,17 +170,17 @@ impl BreakpointTable {
         }
     }
 
-    /// The breakpoints of one file, in id order.
+    /// The line breakpoints of one file, in id order.
     pub fn in_file(&self, file: &str) -> Vec<&BreakpointInfo> {
-        self.entries.iter().filter(|e| e.spec.location.file == file).collect()
+        self.entries.iter().filter(|e| in_file(e, file)).collect()
     }
 
-    /// Every file with breakpoints.
+    /// Every file with line breakpoints.
     pub fn files(&self) -> Vec<String> {
         let mut files: Vec<String> = Vec::new();
-        for entry in &self.entries {
-            if !files.contains(&entry.spec.location.file) {
-                files.push(entry.spec.location.file.clone());
+        for location in self.entries.iter().filter_map(|e| e.spec.line_location()) {
+            if !files.contains(&location.file) {
+                files.push(location.file.clone());
             }
         }
         files
@@ -153,7 +189,22 @@ impl BreakpointTable {
     /// Records what the debugger did with the file's breakpoints (same order as `in_file`).
     pub fn update_states(&mut self, file: &str, states: Vec<BreakpointState>) {
         let mut states = states.into_iter();
-        for entry in self.entries.iter_mut().filter(|e| e.spec.location.file == file) {
+        for entry in self.entries.iter_mut().filter(|e| in_file(e, file)) {
+            if let Some(state) = states.next() {
+                entry.state = state;
+            }
+        }
+    }
+
+    /// The function breakpoints, in id order.
+    pub fn functions(&self) -> Vec<&BreakpointInfo> {
+        self.entries.iter().filter(|e| e.spec.function.is_some()).collect()
+    }
+
+    /// Records what the debugger did with the function breakpoints (same order as `functions`).
+    pub fn update_function_states(&mut self, states: Vec<BreakpointState>) {
+        let mut states = states.into_iter();
+        for entry in self.entries.iter_mut().filter(|e| e.spec.function.is_some()) {
             if let Some(state) = states.next() {
                 entry.state = state;
             }
@@ -168,5 +219,61 @@ impl BreakpointTable {
     /// Number of breakpoints.
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+}
+
+fn in_file(entry: &BreakpointInfo, file: &str) -> bool {
+    entry.spec.line_location().is_some_and(|l| l.file == file)
+}
+
+/// Refuses what a function breakpoint cannot be: an empty or spaced name, or a logpoint (DAP
+/// and V8 log only at lines).
+pub(crate) fn check_function_spec(name: &str, spec: &BreakpointSpec) -> Result<(), DebuggerError> {
+    let valid = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && !name.contains("..")
+        && name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '$'));
+    if !valid {
+        return Err(DebuggerError::BadCommand(format!(
+            "`{name}` is not a function name; give a name like `handle`, `Shop.total` or `pkg.module.func`"
+        )));
+    }
+    if spec.log.is_some() {
+        return Err(DebuggerError::BadCommand(
+            "a function breakpoint cannot log; put the logpoint on a line: `borescope break FILE:LINE --log MESSAGE`".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borescope_model::Location;
+
+    #[test]
+    fn function_breakpoints_live_beside_line_breakpoints() {
+        let mut table = BreakpointTable::default();
+        let line = table.set(BreakpointSpec::at(Location { file: "/a.py".into(), line: 3 }));
+        let function = table.set(BreakpointSpec::on_function("Shop.total"));
+        assert_eq!(table.set(BreakpointSpec { condition: Some("n > 1".into()), ..BreakpointSpec::on_function("Shop.total") }), function);
+        assert_eq!(table.files(), ["/a.py"]);
+        assert_eq!(table.in_file("/a.py").len(), 1);
+        assert_eq!(table.functions().len(), 1);
+        let change = table.apply(BreakOp::DeleteFunction("Shop.total".into()), Path::new("/"), Language::Python, &PathMap::same()).unwrap();
+        assert!(change.functions && change.files.is_empty());
+        assert!(table.apply(BreakOp::DeleteFunction("Shop.total".into()), Path::new("/"), Language::Python, &PathMap::same()).is_err());
+        assert_eq!(table.all().iter().map(|e| e.id).collect::<Vec<_>>(), [line]);
+    }
+
+    #[test]
+    fn function_names_are_checked() {
+        for bad in ["", "a b", ".x", "x.", "a..b", "f()"] {
+            assert!(check_function_spec(bad, &BreakpointSpec::on_function(bad)).is_err(), "{bad}");
+        }
+        let logging = BreakpointSpec { log: Some("x".into()), ..BreakpointSpec::on_function("f") };
+        assert!(check_function_spec("f", &logging).is_err());
+        assert!(check_function_spec("pkg.mod.Class.method", &BreakpointSpec::on_function("x")).is_ok());
     }
 }

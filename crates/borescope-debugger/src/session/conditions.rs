@@ -118,7 +118,7 @@ pub async fn check_python(client: &DapClient, spec: &BreakpointSpec) -> Result<(
 /// Checks a breakpoint's expressions with V8's compiler.
 pub async fn check_node(client: &CdpClient, spec: &BreakpointSpec) -> Result<(), DebuggerError> {
     for expression in expressions(spec)? {
-        let source = cdp::ScriptSource {
+        let source = cdp::CompileSource {
             // Parenthesised on lines of their own: it must be one expression, and a trailing
             // `//` comment cannot swallow the closing parenthesis.
             expression: format!("(\n{}\n)", expression.text),

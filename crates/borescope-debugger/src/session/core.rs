@@ -30,6 +30,9 @@ pub(crate) struct SessionCore<P> {
     attached: bool,
     /// The writing end of the program's standard input, when borescope holds it.
     stdin: tokio::sync::Mutex<Option<tokio::process::ChildStdin>>,
+    /// The program was reached by address: its pid means nothing here (another machine, a
+    /// container), so none is shown.
+    remote: bool,
 }
 
 impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
@@ -45,6 +48,7 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             reported: AtomicU64::new(0),
             attached: false,
             stdin: tokio::sync::Mutex::new(None),
+            remote: false,
         }
     }
 
@@ -85,6 +89,13 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             *guard = None;
         }
         Ok(Answer::Input { session: self.name.clone(), bytes: text.len(), closed: eof })
+    }
+
+    /// Marks the program as one reached by address: attached, and without a pid.
+    pub fn into_remote(mut self) -> SessionCore<P> {
+        self.attached = true;
+        self.remote = true;
+        self
     }
 
     /// Marks the program as one borescope attached to: `kill` and drop leave it alone.
@@ -210,7 +221,7 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             name: self.name.clone(),
             language: self.language,
             state,
-            pid: Some(self.pid),
+            pid: (!self.remote).then_some(self.pid),
             command: self.command.clone(),
             attached,
             location: stop.and_then(|s| s.location.clone()).filter(|_| state == SessionState::Paused),

@@ -2,7 +2,7 @@
 
 use crate::agent::{AgentListener, AgentMessage, Hello};
 use crate::command::resolve_command;
-use crate::locate::resolve_location;
+use crate::locate::resolve_spec;
 use crate::probe::agent_env;
 use crate::process::{ProgramProcess, StdinMode};
 use crate::{debugpy, DebuggerError};
@@ -116,8 +116,8 @@ pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Resu
     let mut breakpoints = Vec::new();
     let mut problems = Vec::new();
     for bp in &spec.breakpoints {
-        match resolve_location(&bp.location, &spec.location_base, Some(Language::Python)) {
-            Ok(location) => breakpoints.push(BreakpointSpec { location, ..bp.clone() }),
+        match resolve_spec(bp, &spec.location_base, Some(Language::Python)) {
+            Ok(bp) => breakpoints.push(bp),
             Err(problem) => problems.push(problem),
         }
     }

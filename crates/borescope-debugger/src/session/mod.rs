@@ -5,24 +5,31 @@
 //! debugpy running inside the program; the Node backend speaks CDP to V8. Both answer with
 //! `borescope-model` types, so every front door renders the same reports.
 
+mod address;
 mod attached;
 mod breakpoints;
 pub mod conditions;
 mod core;
 mod dap_report;
 mod ending;
+mod functions;
 mod launch;
+mod listing;
 mod paths;
 mod python;
 mod python_values;
+mod remote;
 mod state;
 
+pub use address::Address;
 pub use attached::AttachSpec;
 pub use ending::STOP_GRACE;
+pub use remote::ConnectSpec;
 pub use launch::{LaunchSpec, RunAction, StartMode};
-pub use paths::PathMap;
-pub(crate) use breakpoints::BreakpointTable;
+pub use paths::{PathMap, PathMappings};
+pub(crate) use breakpoints::{check_function_spec, BreakpointTable};
 pub(crate) use core::{watch_exit, SessionCore};
+pub(crate) use listing::frame_place;
 pub(crate) use python::{launch_notices, no_such_frame, not_started_for_out};
 pub use python::PythonSession;
 pub use state::{RunState, Snapshot};
@@ -48,6 +55,8 @@ pub enum BreakOp {
     Set(BreakpointSpec),
     /// Delete the breakpoint at this location.
     Delete(Location),
+    /// Delete the breakpoint on this function.
+    DeleteFunction(String),
     /// Delete every breakpoint.
     Clear,
     /// Only list.
@@ -57,7 +66,7 @@ pub enum BreakOp {
 impl Session {
     /// Starts a program under the debugger.
     pub async fn launch(name: &str, spec: LaunchSpec, cache_dir: &Path) -> Result<(Session, SessionReport), DebuggerError> {
-        let first_break = spec.breakpoints.first().map(|b| spec.location_base.join(&b.location.file));
+        let first_break = spec.breakpoints.iter().find_map(|b| b.location.as_ref()).map(|l| spec.location_base.join(&l.file));
         let path = crate::preflight::path_of(Some(&spec.base_env), &spec.env);
         let language = crate::preflight::resolve_startable(
             &spec.command,
@@ -156,6 +165,14 @@ impl Session {
         match self {
             Session::Python(s) => s.eval(expression, budget).await,
             Session::Node(s) => s.eval(expression, budget).await,
+        }
+    }
+
+    /// `source` without a location: the `radius` lines around the selected frame's line.
+    pub async fn source(&self, radius: u32) -> Result<Answer, DebuggerError> {
+        match self {
+            Session::Python(s) => s.source(radius).await,
+            Session::Node(s) => s.source(radius).await,
         }
     }
 

@@ -8,6 +8,10 @@
 //! ([`resolve_in_root`]: its symlinks, its `..`), never canonicalised from here, which would
 //! land in the host's filesystem. Breakpoints typed by the user are checked against the file
 //! the debuggee would open and sent in its terms.
+//!
+//! A program reached by address (`attach HOST:PORT`) may run on another machine or in a
+//! container whose files the user has locally under another directory; [`PathMappings`] holds
+//! those directory pairs, and there the user's local names are shown.
 
 use crate::error::LocationProblem;
 use crate::locate::{check_file, problem, resolve_location};
@@ -118,9 +122,95 @@ impl PathMap {
     }
 }
 
+/// Directories that hold the same files here and in a program on another machine or in a
+/// container reached by address (`--path-map LOCAL=REMOTE`): breakpoints typed against local
+/// files are sent with the program's paths, and the program's paths are shown as local ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathMappings {
+    /// (local, remote) directory pairs, longest local first.
+    pairs: Vec<(String, String)>,
+}
+
+impl PathMappings {
+    /// Mappings from (local, remote) directory pairs; trailing slashes are ignored.
+    pub fn new(pairs: Vec<(String, String)>) -> PathMappings {
+        let trim = |p: String| if p.len() > 1 { p.trim_end_matches('/').to_string() } else { p };
+        let mut pairs: Vec<(String, String)> = pairs.into_iter().map(|(l, r)| (trim(l), trim(r))).collect();
+        pairs.sort_by_key(|(local, _)| std::cmp::Reverse(local.len()));
+        PathMappings { pairs }
+    }
+
+    /// True when nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// The (local, remote) pairs.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// A local path as the program names it.
+    pub fn to_remote(&self, local: &str) -> String {
+        for (from, to) in &self.pairs {
+            if let Some(rest) = under(local, from) {
+                return join(to, rest);
+            }
+        }
+        local.to_string()
+    }
+
+    /// A path the program names, as a local one (the longest matching remote directory wins).
+    pub fn to_local(&self, remote: &str) -> String {
+        let best = self
+            .pairs
+            .iter()
+            .filter_map(|(to, from)| Some((from.len(), to, under(remote, from)?)))
+            .max_by_key(|(len, _, _)| *len);
+        match best {
+            Some((_, to, rest)) => join(to, rest),
+            None => remote.to_string(),
+        }
+    }
+}
+
+/// The rest of `path` below `dir` (a whole path component), if it is below it.
+fn under<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
+    if dir == "/" {
+        return path.strip_prefix('/');
+    }
+    match path.strip_prefix(dir)? {
+        "" => Some(""),
+        rest => rest.strip_prefix('/'),
+    }
+}
+
+fn join(dir: &str, rest: &str) -> String {
+    match (dir, rest) {
+        (_, "") => dir.to_string(),
+        ("/", _) => format!("/{rest}"),
+        _ => format!("{dir}/{rest}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mappings_translate_whole_components_both_ways() {
+        let map = PathMappings::new(vec![("/home/me/proj/".into(), "/app".into()), ("/home/me/proj/vendor".into(), "/opt/vendor".into())]);
+        assert_eq!(map.to_remote("/home/me/proj/main.py"), "/app/main.py");
+        assert_eq!(map.to_remote("/home/me/proj/vendor/lib.py"), "/opt/vendor/lib.py");
+        assert_eq!(map.to_remote("/home/me/project2/x.py"), "/home/me/project2/x.py");
+        assert_eq!(map.to_local("/app/pkg/mod.py"), "/home/me/proj/pkg/mod.py");
+        assert_eq!(map.to_local("/opt/vendor/lib.py"), "/home/me/proj/vendor/lib.py");
+        assert_eq!(map.to_local("/apple/x.py"), "/apple/x.py");
+        let root = PathMappings::new(vec![("/srv/rootfs".into(), "/".into())]);
+        assert_eq!(root.to_local("/app/x.js"), "/srv/rootfs/app/x.js");
+        assert_eq!(root.to_remote("/srv/rootfs/app/x.js"), "/app/x.js");
+        assert!(PathMappings::default().is_empty());
+    }
 
     #[test]
     fn reads_through_the_process_root_and_sends_its_names() {

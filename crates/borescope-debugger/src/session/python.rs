@@ -14,10 +14,11 @@ use super::python_values::{evaluate, frame_locals, path_children};
 use super::launch::{start_listening, LaunchSpec, RunAction, StartMode};
 use crate::agent::AgentListener;
 use crate::process::StdinMode;
+use super::functions::send_function_breakpoints;
 use super::state::{RunState, Snapshot};
 use super::BreakOp;
 use crate::frames::FrameClassifier;
-use crate::output::OutputBuffer;
+use crate::output::{OutputBuffer, PartialLines};
 use crate::DebuggerError;
 use borescope_dap::events::{OutputEvent, StoppedEvent};
 use borescope_dap::requests as dap;
@@ -77,7 +78,7 @@ impl PythonSession {
         if spec.mode == StartMode::Hold {
             core.hold();
         }
-        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone()));
+        tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone(), false));
         tokio::spawn(watch_exit(listening.process, core.state.clone()));
         let session = PythonSession::assemble(core, client, classifier, paths, table);
         if spec.mode == StartMode::Hold {
@@ -207,7 +208,7 @@ impl PythonSession {
     }
 
     /// The current stop, fetched from the debugger once per stop.
-    async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
+    pub(super) async fn current_stop(&self, budget: &Budget) -> Result<CurrentStop, DebuggerError> {
         let snapshot = self.core.snapshot();
         let RunState::Paused(event) = &snapshot.run else {
             return Err(self.core.not_paused());
@@ -244,12 +245,16 @@ impl PythonSession {
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
         if let BreakOp::Set(spec) = &op {
+            super::functions::check_python_function(spec)?;
             super::conditions::check_python(&self.client, spec).await?;
         }
         let mut table = self.breakpoints.lock().await;
         let change = table.apply(op, cwd, Language::Python, &self.paths)?;
         for file in &change.files {
             send_file_breakpoints(&self.client, &mut table, &self.paths, file).await?;
+        }
+        if change.functions {
+            send_function_breakpoints(&self.client, &mut table).await?;
         }
         Ok(Answer::Breakpoints {
             session: self.core.name.clone(),
@@ -444,29 +449,61 @@ pub(super) async fn handshake(
         .request::<dap::PydevdAuthorize>(dap::PydevdAuthorizeArguments { debug_server_access_token: token.into() })
         .await?;
     client.request::<dap::Initialize>(dap::InitializeArguments::borescope("debugpy")).await?;
-    let attach = client
-        .send::<dap::Attach>(json!({
-            "justMyCode": true,
-            // A program borescope started has its output captured from its pipes; an attached
-            // one writes where it always did, so debugpy relays it.
-            "redirectOutput": redirect_output,
-            "showReturnValue": false,
-            "variablePresentation": {"special": "hide", "function": "hide", "class": "hide", "protected": "inline"},
-        }))
-        .await?;
+    configure(client, events, attach_arguments(redirect_output), table, paths, exceptions).await
+}
+
+/// The `attach` arguments borescope sends debugpy.
+pub(super) fn attach_arguments(redirect_output: bool) -> Value {
+    json!({
+        "justMyCode": true,
+        // A program borescope started has its output captured from its pipes; an attached
+        // one writes where it always did, so debugpy relays it.
+        "redirectOutput": redirect_output,
+        "showReturnValue": false,
+        "variablePresentation": {"special": "hide", "function": "hide", "class": "hide", "protected": "inline"},
+    })
+}
+
+/// The start-up sequence after `initialize`: `attach` sent without awaiting (its answer comes
+/// after `configurationDone`, or at once when it fails, e.g. a debugpy that already has a
+/// client), `initialized`, breakpoints, exception filters, `configurationDone`.
+pub(super) async fn configure(
+    client: &DapClient,
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    attach_arguments: Value,
+    table: &mut BreakpointTable,
+    paths: &PathMap,
+    exceptions: ExceptionMode,
+) -> Result<Vec<Event>, DebuggerError> {
+    let attach = client.send::<dap::Attach>(attach_arguments).await?.wait();
+    tokio::pin!(attach);
+    let mut attached = false;
     let mut early = Vec::new();
+    let deadline = tokio::time::sleep(Duration::from_secs(15));
+    tokio::pin!(deadline);
     loop {
-        let event = tokio::time::timeout(Duration::from_secs(15), events.recv())
-            .await
-            .map_err(|_| DebuggerError::Timeout("debugpy did not send `initialized` within 15s".into()))?
-            .ok_or_else(|| DebuggerError::Protocol("debugpy closed the connection during start-up".into()))?;
-        if event.event == "initialized" {
-            break;
+        tokio::select! {
+            event = events.recv() => {
+                let event = event.ok_or_else(|| DebuggerError::Protocol("debugpy closed the connection during start-up".into()))?;
+                if event.event == "initialized" {
+                    break;
+                }
+                early.push(event);
+            }
+            answer = &mut attach, if !attached => {
+                answer?;
+                attached = true;
+            }
+            _ = &mut deadline => {
+                return Err(DebuggerError::Timeout("debugpy did not send `initialized` within 15s".into()));
+            }
         }
-        early.push(event);
     }
     for file in table.files() {
         send_file_breakpoints(client, table, paths, &file).await?;
+    }
+    if !table.functions().is_empty() {
+        send_function_breakpoints(client, table).await?;
     }
     let filters: Vec<String> = match exceptions {
         ExceptionMode::Uncaught => vec!["uncaught".into()],
@@ -478,7 +515,9 @@ pub(super) async fn handshake(
         .await?;
     let done = client.send::<dap::ConfigurationDone>(Value::Null).await?;
     done.wait().await?;
-    attach.wait().await?;
+    if !attached {
+        attach.await?;
+    }
     Ok(early)
 }
 
@@ -492,8 +531,9 @@ async fn send_file_breakpoints(
     let breakpoints: Vec<dap::SourceBreakpoint> = table
         .in_file(file)
         .iter()
-        .map(|e| dap::SourceBreakpoint {
-            line: e.spec.location.line,
+        .filter_map(|e| Some((e, e.spec.line_location()?.line)))
+        .map(|(e, line)| dap::SourceBreakpoint {
+            line,
             condition: e.spec.condition.clone(),
             hit_condition: e.spec.hit.map(|n| n.to_string()),
             log_message: e.spec.log.clone(),
@@ -509,7 +549,7 @@ async fn send_file_breakpoints(
         .breakpoints
         .into_iter()
         .map(|b| match (b.verified, b.line) {
-            (true, Some(line)) => BreakpointState::Verified { line },
+            (true, Some(line)) => BreakpointState::Verified { line: Some(line) },
             (true, None) => BreakpointState::Pending,
             (false, _) => match b.message {
                 Some(message) => BreakpointState::Rejected { message },
@@ -522,13 +562,20 @@ async fn send_file_breakpoints(
 }
 
 /// Turns DAP events into run-state changes; debugger messages (logpoints) go to the output.
+/// With `ends_with_debugger` (a program reached by address, with no process to watch), debugpy's
+/// `terminated` is the program's end, with the code of an `exited` before it if debugpy knew it;
+/// kept in event order, so output the program printed last is in before its end is.
 pub(super) async fn pump_events(
     mut events: mpsc::UnboundedReceiver<Event>,
     early: Vec<Event>,
     state: Arc<watch::Sender<Snapshot<StoppedEvent>>>,
     output: OutputBuffer,
+    ends_with_debugger: bool,
 ) {
-    let apply = |event: Event| match event.event.as_str() {
+    let mut exit_code = None;
+    // debugpy relays an attached program's writes as they happen: text and newline apart.
+    let mut partial = PartialLines::default();
+    let mut apply = |event: Event| match event.event.as_str() {
         "stopped" => {
             if let Ok(stopped) = serde_json::from_value::<StoppedEvent>(event.body) {
                 state.send_modify(|s| {
@@ -544,6 +591,14 @@ pub(super) async fn pump_events(
                 s.run = RunState::Running;
             }
         }),
+        "exited" => exit_code = event.body.get("exitCode").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok()),
+        // Also debugpy's answer to borescope's own `disconnect`; a detaching session has read
+        // its state before sending that.
+        "terminated" if ends_with_debugger => state.send_modify(|s| {
+            if !s.run.is_exited() {
+                s.run = RunState::Exited(borescope_model::ExitInfo { code: exit_code, signal: None });
+            }
+        }),
         "output" => {
             if let Ok(out) = serde_json::from_value::<OutputEvent>(event.body) {
                 // The program's own stdout/stderr come from its pipes (debugpy runs with
@@ -555,8 +610,8 @@ pub(super) async fn pump_events(
                     _ => Some(OutputStream::Stdout),
                 };
                 if let Some(stream) = stream {
-                    for line in out.output.lines() {
-                        output.push(stream, line.to_string());
+                    for line in partial.feed(stream, &out.output) {
+                        output.push(stream, line);
                     }
                 }
             }
@@ -568,6 +623,9 @@ pub(super) async fn pump_events(
     }
     while let Some(event) = events.recv().await {
         apply(event);
+    }
+    for (stream, rest) in partial.finish() {
+        output.push(stream, rest);
     }
     state.send_modify(|s| {
         if !matches!(s.run, RunState::Exited(_)) {

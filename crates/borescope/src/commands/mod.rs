@@ -8,6 +8,7 @@ mod mcp;
 mod probe;
 mod ps;
 mod session;
+mod source;
 
 use crate::failure::Failure;
 use borescope_cli::{Cli, Commands};
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Ps(args) => ps::run(&cli, args),
         Commands::Exec(args) => exec::run(&cli, args),
         Commands::Completions(args) => completions::run(&cli, args),
+        Commands::Source(args) => source::run(&cli, args),
         _ => session::run(&cli),
     }
 }

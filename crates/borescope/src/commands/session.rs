@@ -127,6 +127,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Daemon(_)
         | Commands::Mcp(_)
         | Commands::Attach(_)
+        | Commands::Source(_)
         | Commands::Ps(_)
         | Commands::Exec(_)
         | Commands::Completions(_) => {
@@ -149,10 +150,10 @@ fn breakpoint(text: &str, conditions: &ConditionArgs) -> Result<BreakpointSpec, 
         return Err(Failure::input("--hit counts from 1"));
     }
     Ok(BreakpointSpec {
-        location: location(text)?,
         condition: conditions.condition.clone(),
         hit: conditions.hit,
         log: conditions.log.clone(),
+        ..BreakpointSpec::at(location(text)?)
     })
 }
 
@@ -196,12 +197,28 @@ fn break_request(session: &str, args: &BreakArgs) -> Result<Request, Failure> {
     } else if args.clear {
         BreakRequest::Clear
     } else if let Some(text) = &args.delete {
-        BreakRequest::Delete { location: location(text)? }
+        // FILE:LINE has a colon; a function name never does.
+        if text.contains(':') {
+            BreakRequest::Delete { location: location(text)? }
+        } else {
+            BreakRequest::DeleteFunction { function: text.clone() }
+        }
+    } else if let Some(name) = &args.function {
+        if args.conditions.hit == Some(0) {
+            return Err(Failure::input("--hit counts from 1"));
+        }
+        BreakRequest::Set {
+            spec: BreakpointSpec {
+                condition: args.conditions.condition.clone(),
+                hit: args.conditions.hit,
+                ..BreakpointSpec::on_function(name)
+            },
+        }
     } else {
         let text = args
             .location
             .as_deref()
-            .ok_or_else(|| Failure::input("give FILE:LINE, or --list / --delete FILE:LINE / --clear"))?;
+            .ok_or_else(|| Failure::input("give FILE:LINE or --function NAME, or --list / --delete FILE:LINE / --clear"))?;
         BreakRequest::Set { spec: breakpoint(text, &args.conditions)? }
     };
     Ok(Request::Break {

@@ -93,6 +93,8 @@ fn container_with_its_own_namespaces_and_files() {
         .stdout_has(">  9 |     return total")
         .stdout_has("label: str = 'req-");
     ctx.run(["eval", "__import__('os').getpid()"]).expect_code(0).stdout_has("int = 1");
+    // `source` reads the container's file the way the stop report does.
+    ctx.run(["source", "-C", "0"]).expect_code(0).stdout_has(&format!("--- {script}:9 (frame #0 handle) ---\n> 9 |     return total\n"));
     ctx.run(["stop"]).expect_code(0).stdout_has("detached");
     assert!(target.is_running());
 

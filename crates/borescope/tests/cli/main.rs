@@ -31,8 +31,8 @@ fn start_help() {
 }
 
 #[test]
-fn attach_ps_exec_and_mcp_help() {
-    for command in ["attach", "ps", "exec", "mcp"] {
+fn attach_ps_exec_mcp_break_and_source_help() {
+    for command in ["attach", "ps", "exec", "mcp", "break", "source"] {
         let run = ctx().run([command, "--help"]);
         run.expect_code(0);
         assert_snapshot!(format!("{command}_help"), run.snapshot());
@@ -48,7 +48,7 @@ fn usage_errors_exit_2() {
     ctx.run(["break", "--list", "--clear"]).expect_code(2);
     ctx.run(["start"]).expect_code(2).stderr_has("COMMAND");
     ctx.run(["frame", "x"]).expect_code(2);
-    ctx.run(["attach"]).expect_code(2).stderr_has("<PID>");
+    ctx.run(["attach"]).expect_code(2).stderr_has("<PID|HOST:PORT>");
     ctx.run(["attach", "not-a-pid"]).expect_code(2);
     ctx.run(["exec", "1"]).expect_code(2).stderr_has("SCRIPT.py");
     ctx.run(["exec", "1", "x.py", "-c", "1"]).expect_code(2);

@@ -202,3 +202,53 @@ fn running_python_processes_through_mcp() {
     assert!(drive.error_text(7).contains("no process with pid 4194303"));
     assert!(target.is_running());
 }
+
+#[test]
+fn debugpy_by_address_function_breakpoints_and_source_through_mcp() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "shop.py");
+    let server = borescope_test::targets::DebugpyServer::start(&ctx.work(), &file, true);
+    let address = server.address();
+    let drive = stdio(
+        &ctx,
+        json!([
+            ["attach", {"address": address, "session": "remote"}],
+            ["set_breakpoint", {"session": "remote", "function": "Shop.total"}],
+            ["set_breakpoint", {"session": "remote", "location": "shop.py:17"}],
+            ["continue", {"session": "remote"}],
+            ["continue", {"session": "remote"}],
+            ["source", {"session": "remote", "context": 1}],
+            ["source", {"location": "shop.py:6", "context": 0}],
+            ["list_breakpoints", {"session": "remote"}],
+            ["remove_breakpoint", {"session": "remote", "function": "Shop.total"}],
+            ["clear_breakpoints", {"session": "remote"}],
+            ["list_breakpoints", {"session": "remote"}],
+            ["stop_session", {"session": "remote"}],
+            ["set_breakpoint", {"location": "shop.py:17", "function": "handle"}],
+            ["attach", {}],
+            ["attach", {"pid": 1, "path_map": {".": "/app"}}],
+            ["source", {"location": "missing.py:1"}],
+            ["remove_breakpoint", {"function": "f", "all": true}]
+        ]),
+        &[],
+    );
+    assert!(drive.ok_text(0).contains("attached to debugpy at"), "{}", drive.ok_text(0));
+    assert!(drive.ok_text(1).contains("#1 function Shop.total [verified]"), "{}", drive.ok_text(1));
+    assert!(drive.ok_text(3).contains("Stopped at breakpoint shop.py:17 in handle"), "{}", drive.ok_text(3));
+    assert!(drive.ok_text(4).contains("Stopped at breakpoint shop.py:6 in total"), "{}", drive.ok_text(4));
+    assert_eq!(drive.ok_text(5), "--- shop.py:6 (frame #0 total) ---\n  5 | class Shop:\n> 6 |     def total(self, n):\n  7 |         return n * 2\n");
+    assert_eq!(drive.call(5)["structured"]["type"], "source");
+    assert!(drive.ok_text(6).contains("> 6 |     def total(self, n):"), "{}", drive.ok_text(6));
+    assert!(drive.call(6)["structured"].get("session").is_none());
+    assert!(drive.ok_text(7).contains("#1 function Shop.total [verified]") && drive.ok_text(7).contains("#2 shop.py:17 [verified]"));
+    assert!(drive.ok_text(8).contains("deleted the breakpoint on function `Shop.total`"));
+    assert!(drive.ok_text(9).contains("deleted 1 breakpoint(s)"), "{}", drive.ok_text(9));
+    assert!(drive.ok_text(10).contains("(no breakpoints)"));
+    assert!(drive.ok_text(11).contains("detached"));
+    assert!(drive.error_text(12).contains("give either `location`"));
+    assert!(drive.error_text(13).contains("give either `pid`"));
+    assert!(drive.error_text(14).contains("`path_map` applies to attaching by `address`"));
+    assert!(drive.error_text(15).contains("no file `missing.py`"));
+    assert!(drive.error_text(16).contains("give one of `location`"));
+    assert!(server.target.is_running());
+}

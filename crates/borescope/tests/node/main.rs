@@ -4,6 +4,7 @@
 //! with spaces and symlinks, the initial pause, ending the program).
 
 mod probe;
+mod remote;
 mod session;
 
 use borescope_test::TestContext;
