@@ -43,9 +43,9 @@ use std::time::Duration;
 /// One live (or ended) debug session.
 pub enum Session {
     /// A Python program under debugpy.
-    Python(PythonSession),
+    Python(Box<PythonSession>),
     /// A Node program under V8's inspector.
-    Node(NodeSession),
+    Node(Box<NodeSession>),
 }
 
 /// What `break` should do.
@@ -80,11 +80,11 @@ impl Session {
         match language {
             Language::Python => {
                 let (session, report) = PythonSession::launch(name, spec, cache_dir).await?;
-                Ok((Session::Python(session), report))
+                Ok((Session::Python(Box::new(session)), report))
             }
             Language::Node => {
                 let (session, report) = NodeSession::launch(name, spec).await?;
-                Ok((Session::Node(session), report))
+                Ok((Session::Node(Box::new(session)), report))
             }
         }
     }
@@ -92,7 +92,7 @@ impl Session {
     /// Connects to debugpy already listening inside a running Python process.
     pub async fn attach(name: &str, spec: AttachSpec) -> Result<(Session, SessionReport), DebuggerError> {
         let (session, report) = PythonSession::attach(name, spec).await?;
-        Ok((Session::Python(session), report))
+        Ok((Session::Python(Box::new(session)), report))
     }
 
     /// Summary for `sessions` / `status`.

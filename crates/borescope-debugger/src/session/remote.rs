@@ -78,11 +78,11 @@ impl Session {
         let (session, mut report, what) = match listener {
             Listener::Node { ws_url } => {
                 let (session, report) = NodeSession::connect(name, &ws_url, &spec).await?;
-                (Session::Node(session), report, "Node's inspector")
+                (Session::Node(Box::new(session)), report, "Node's inspector")
             }
             Listener::Dap { stream, initialized } => {
                 let (session, report) = PythonSession::connect(name, &spec, stream, initialized).await?;
-                (Session::Python(session), report, "debugpy")
+                (Session::Python(Box::new(session)), report, "debugpy")
             }
         };
         let next = if spec.breakpoints.is_empty() {

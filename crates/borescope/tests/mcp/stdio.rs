@@ -242,7 +242,7 @@ fn debugpy_by_address_function_breakpoints_and_source_through_mcp() {
     assert!(drive.call(6)["structured"].get("session").is_none());
     assert!(drive.ok_text(7).contains("#1 function Shop.total [verified]") && drive.ok_text(7).contains("#2 shop.py:17 [verified]"));
     assert!(drive.ok_text(8).contains("deleted the breakpoint on function `Shop.total`"));
-    assert!(drive.ok_text(9).contains("deleted 1 breakpoint(s)"), "{}", drive.ok_text(9));
+    assert!(drive.ok_text(9).contains("deleted 1 breakpoint"), "{}", drive.ok_text(9));
     assert!(drive.ok_text(10).contains("(no breakpoints)"));
     assert!(drive.ok_text(11).contains("detached"));
     assert!(drive.error_text(12).contains("give either `location`"));

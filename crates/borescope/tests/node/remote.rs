@@ -40,7 +40,7 @@ fn attach_to_node_inspect_drive_and_detach() {
     source.expect_code(0);
     assert_snapshot!("source_of_the_frame", source.snapshot());
     ctx.run(["break", "--delete", "other"]).expect_code(0).stdout_has("deleted the breakpoint on function `other`");
-    ctx.run(["sessions"]).expect_code(0).stdout_has(&format!("default [node attached] paused at shop.js:4; 1 breakpoint(s); attach {address}"));
+    ctx.run(["sessions"]).expect_code(0).stdout_has(&format!("default [node attached] paused at shop.js:4 on a breakpoint (hit 1); 1 breakpoint; attach {address}"));
 
     // The program's console output is relayed over the inspector.
     ctx.run(["break", "--clear"]).expect_code(0);
@@ -123,7 +123,7 @@ fn function_breakpoints_in_a_started_session() {
     ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 0)");
     ctx.run(["stop"]).expect_code(0);
 
-    ctx.run(["start", "--session", "spin", "--", "node", "spin.js"]).expect_code(0);
+    ctx.run(["start", "--run", "--session", "spin", "--", "node", "spin.js"]).expect_code(0);
     ctx.run(["break", "--session", "spin", "--function", "tick"])
         .expect_code(2)
         .stderr_has("cannot find function `tick` while the program runs");

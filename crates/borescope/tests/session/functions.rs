@@ -34,6 +34,6 @@ fn function_breakpoints_stop_where_the_function_starts() {
     ctx.run(["break", "--function", "total", "--log", "x"]).expect_code(2).stderr_has("cannot be used with");
     ctx.run(["break", "--function", "a b"]).expect_code(2).stderr_has("`a b` is not a function name");
     ctx.run(["break", "--delete", "nosuch"]).expect_code(2).stderr_has("no breakpoint on function `nosuch`");
-    ctx.run(["break", "--clear"]).expect_code(0).stdout_has("deleted 1 breakpoint(s)");
+    ctx.run(["break", "--clear"]).expect_code(0).stdout_has("deleted 1 breakpoint");
     ctx.run(["stop"]).expect_code(0);
 }

@@ -25,13 +25,13 @@ fn attach_to_listening_debugpy_drive_and_detach() {
     assert_snapshot!("attached_by_address", attached.snapshot());
     let hit = ctx.run(["continue"]);
     hit.expect_code(0)
-        .stdout_has("Stopped at breakpoint shop.py:17 in handle (thread MainThread)")
+        .stdout_has("Stopped at breakpoint shop.py:17 in handle (thread MainThread, hit 1)")
         .stdout_has("other: int = 3");
-    ctx.run(["eval", "n", "*", "10"]).expect_code(0).stdout_has("n * 10: int = 10");
+    ctx.run(["eval", "n * 10"]).expect_code(0).stdout_has("n * 10: int = 10");
     ctx.run(["next"]).expect_code(0).stdout_has("Stopped after step at shop.py:18 in handle").stdout_has("mine: int = 2");
     ctx.run(["sessions"])
         .expect_code(0)
-        .stdout_has(&format!("default [python attached] paused at shop.py:18; 1 breakpoint(s); attach {address}"));
+        .stdout_has(&format!("default [python attached] paused at shop.py:18 after a step; 1 breakpoint; attach {address}"));
     let status = ctx.run(["status", "--json"]).json();
     assert!(status["info"].get("pid").is_none(), "a program reached by address has no pid here: {status:#}");
 

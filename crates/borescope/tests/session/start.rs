@@ -39,7 +39,8 @@ fn run_flag_starts_at_once() {
     let ctx = ctx();
     let file = ctx.fixture("python", "never.py");
     ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()]).expect_code(0).stdout_has("is running");
-    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)").stdout_has("hello from never.py");
+    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
+    ctx.run(["output"]).expect_code(0).stdout_has("out| hello from never.py");
     ctx.run(["start", "--run", "--stop-on-entry", "--", &python(), file.to_str().unwrap()])
         .expect_code(2)
         .stderr_has("cannot be used with");
