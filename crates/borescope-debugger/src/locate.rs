@@ -24,6 +24,23 @@ pub fn resolve_spec(spec: &BreakpointSpec, base: &Path, language: Option<Languag
     }
 }
 
+/// Resolves and checks every breakpoint ([`resolve_spec`]); all problems are reported together.
+pub fn resolve_specs(specs: &[BreakpointSpec], base: &Path, language: Option<Language>) -> Result<Vec<BreakpointSpec>, crate::DebuggerError> {
+    let mut resolved = Vec::new();
+    let mut problems = Vec::new();
+    for spec in specs {
+        match resolve_spec(spec, base, language) {
+            Ok(spec) => resolved.push(spec),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    if problems.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(crate::DebuggerError::BadLocation(problems))
+    }
+}
+
 /// Resolves and checks one location. On success the file is absolute and symlink-free.
 pub fn resolve_location(
     location: &Location,

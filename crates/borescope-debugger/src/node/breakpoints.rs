@@ -2,6 +2,7 @@
 //! `--if`, `--log` (a logpoint is a condition that logs and is false, so it never pauses).
 
 use super::urls::url_regex;
+use crate::session::conditions::{template_pieces, TemplatePiece};
 use crate::session::{BreakpointTable, PathMappings};
 use crate::DebuggerError;
 use borescope_cdp::commands::{BreakpointByUrl, SetBreakpointByUrl};
@@ -112,38 +113,31 @@ pub(crate) fn condition(spec: &BreakpointSpec) -> Option<String> {
     }
 }
 
-/// `x is {x}` → a JavaScript template literal `` `x is ${x}` ``.
+/// `x is {x}` -> a JavaScript template literal `` `x is ${x}` ``. A message that does not
+/// split (refused when set) is logged as plain text.
 fn template(message: &str) -> String {
+    let pieces = template_pieces(message).unwrap_or_else(|_| vec![TemplatePiece::Text(message.to_string())]);
     let mut out = String::from("`");
-    let mut chars = message.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' => {
-                let mut depth = 1;
-                let mut expr = String::new();
-                for inner in chars.by_ref() {
-                    match inner {
-                        '{' => depth += 1,
-                        '}' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                    expr.push(inner);
-                }
+    for piece in pieces {
+        match piece {
+            TemplatePiece::Expr(expr) => {
                 out.push_str("${");
                 out.push_str(&expr);
                 out.push('}');
             }
-            '`' | '\\' => {
-                out.push('\\');
-                out.push(c);
+            TemplatePiece::Text(text) => {
+                let mut chars = text.chars().peekable();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '`' | '\\' => {
+                            out.push('\\');
+                            out.push(c);
+                        }
+                        '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+                        other => out.push(other),
+                    }
+                }
             }
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            other => out.push(other),
         }
     }
     out.push('`');

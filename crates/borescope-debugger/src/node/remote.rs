@@ -7,7 +7,7 @@ use super::breakpoints::{send, NodeBreakpoints};
 use super::events::pump_events;
 use super::session::{enable_debugger, NodeSession};
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_spec;
+use crate::locate::resolve_specs;
 use crate::output::OutputBuffer;
 use crate::source::{context_from_text, source_context};
 use crate::session::{ConnectSpec, RunState, SessionCore};
@@ -27,17 +27,7 @@ impl NodeSession {
     /// Connects to the inspector at `ws_url`, sets the breakpoints, and lets a program held by
     /// its own `--inspect-brk` run.
     pub(crate) async fn connect(name: &str, ws_url: &str, spec: &ConnectSpec) -> Result<(NodeSession, SessionReport), DebuggerError> {
-        let mut breakpoints = Vec::new();
-        let mut problems = Vec::new();
-        for bp in &spec.breakpoints {
-            match resolve_spec(bp, &spec.location_base, Some(Language::Node)) {
-                Ok(bp) => breakpoints.push(bp),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(DebuggerError::BadLocation(problems));
-        }
+        let breakpoints = resolve_specs(&spec.breakpoints, &spec.location_base, Some(Language::Node))?;
         let (client, events) = tokio::time::timeout(CONNECT_TIMEOUT, CdpClient::connect(ws_url))
             .await
             .map_err(|_| DebuggerError::Timeout(format!("Node's inspector at {} did not open its WebSocket within {}s", spec.address, CONNECT_TIMEOUT.as_secs())))??;

@@ -16,7 +16,7 @@ use super::values::variable;
 use super::evaluate::evaluate;
 use crate::command::resolve_command;
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_spec;
+use crate::locate::resolve_specs;
 use crate::process::StdinMode;
 use crate::session::{check_function_spec, watch_exit, BreakOp, PathMap, RunAction, RunState, SessionCore, Snapshot, StartMode};
 use crate::DebuggerError;
@@ -96,17 +96,7 @@ impl NodeSession {
         if spec.python.is_some() {
             return Err(DebuggerError::BadCommand("--python applies only to Python programs".into()));
         }
-        let mut breakpoints = Vec::new();
-        let mut problems = Vec::new();
-        for bp in &spec.breakpoints {
-            match resolve_spec(bp, &spec.location_base, Some(Language::Node)) {
-                Ok(bp) => breakpoints.push(bp),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(DebuggerError::BadLocation(problems));
-        }
+        let breakpoints = resolve_specs(&spec.breakpoints, &spec.location_base, Some(Language::Node))?;
         let session = NodeSession::start(
             name,
             NodeStart {

@@ -46,12 +46,23 @@ pub fn expressions(spec: &BreakpointSpec) -> Result<Vec<Expression>, DebuggerErr
     Ok(all)
 }
 
-/// The `{expr}` parts of a logpoint message.
-pub fn template_parts(message: &str) -> Result<Vec<String>, String> {
-    let mut parts = Vec::new();
+/// One piece of a logpoint message: literal text, or an `{expression}` to interpolate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePiece {
+    /// Text shown as it is.
+    Text(String),
+    /// An expression between braces (nested braces allowed).
+    Expr(String),
+}
+
+/// Splits a logpoint message into text and `{expression}` pieces, as debugpy reads it.
+pub fn template_pieces(message: &str) -> Result<Vec<TemplatePiece>, String> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
     let mut chars = message.chars();
     while let Some(c) = chars.next() {
         if c != '{' {
+            text.push(c);
             continue;
         }
         let mut depth = 1;
@@ -75,9 +86,26 @@ pub fn template_parts(message: &str) -> Result<Vec<String>, String> {
         if part.trim().is_empty() {
             return Err("`{}` names no expression; write `{expression}`".into());
         }
-        parts.push(part);
+        if !text.is_empty() {
+            pieces.push(TemplatePiece::Text(std::mem::take(&mut text)));
+        }
+        pieces.push(TemplatePiece::Expr(part));
     }
-    Ok(parts)
+    if !text.is_empty() {
+        pieces.push(TemplatePiece::Text(text));
+    }
+    Ok(pieces)
+}
+
+/// The `{expr}` parts of a logpoint message.
+pub fn template_parts(message: &str) -> Result<Vec<String>, String> {
+    Ok(template_pieces(message)?
+        .into_iter()
+        .filter_map(|piece| match piece {
+            TemplatePiece::Expr(expr) => Some(expr),
+            TemplatePiece::Text(_) => None,
+        })
+        .collect())
 }
 
 fn bad(option: &str, text: &str, error: &str) -> DebuggerError {

@@ -2,7 +2,7 @@
 
 use crate::agent::{AgentListener, AgentMessage, Hello};
 use crate::command::resolve_command;
-use crate::locate::resolve_spec;
+use crate::locate::resolve_specs;
 use crate::probe::agent_env;
 use crate::process::{ProgramProcess, StdinMode};
 use crate::{debugpy, DebuggerError};
@@ -113,17 +113,7 @@ pub(super) async fn start_listening(spec: &LaunchSpec, cache_dir: &Path) -> Resu
             "this session backend debugs Python; Node programs use the Node backend".into(),
         ));
     }
-    let mut breakpoints = Vec::new();
-    let mut problems = Vec::new();
-    for bp in &spec.breakpoints {
-        match resolve_spec(bp, &spec.location_base, Some(Language::Python)) {
-            Ok(bp) => breakpoints.push(bp),
-            Err(problem) => problems.push(problem),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(DebuggerError::BadLocation(problems));
-    }
+    let breakpoints = resolve_specs(&spec.breakpoints, &spec.location_base, Some(Language::Python))?;
     let agent_dir = borescope_pyagent::materialize(cache_dir)?;
     let debugpy_path = if spec.provision_debugpy {
         Some(debugpy::provision(cache_dir).await?)

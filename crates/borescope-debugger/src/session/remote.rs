@@ -17,7 +17,7 @@ use super::paths::{PathMap, PathMappings};
 use super::python::{attach_arguments, configure, pump_events, PythonSession};
 use super::Session;
 use crate::frames::FrameClassifier;
-use crate::locate::resolve_spec;
+use crate::locate::{resolve_spec, resolve_specs};
 use crate::node::NodeSession;
 use crate::output::OutputBuffer;
 use crate::DebuggerError;
@@ -114,17 +114,8 @@ impl PythonSession {
     /// in-process server, to which the probe already sent `initialize` (`initialized`).
     async fn connect(name: &str, spec: &ConnectSpec, stream: TcpStream, initialized: bool) -> Result<(PythonSession, SessionReport), DebuggerError> {
         let mut table = BreakpointTable::default();
-        let mut problems = Vec::new();
-        for bp in &spec.breakpoints {
-            match resolve_spec(bp, &spec.location_base, Some(Language::Python)) {
-                Ok(bp) => {
-                    table.set(bp);
-                }
-                Err(problem) => problems.push(problem),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(DebuggerError::BadLocation(problems));
+        for bp in resolve_specs(&spec.breakpoints, &spec.location_base, Some(Language::Python))? {
+            table.set(bp);
         }
         let (reader, writer) = stream.into_split();
         let mut reader = BufReader::new(reader);
