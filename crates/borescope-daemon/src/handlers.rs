@@ -5,7 +5,7 @@ use borescope_debugger::process::StdinMode;
 use borescope_debugger::session::{BreakOp, LaunchSpec, RunAction, Session, StartMode};
 use borescope_debugger::DebuggerError;
 use borescope_ipc::{BreakRequest, ErrorKind, Request, Response, RunActionArg, StartRequest, StdinSource};
-use borescope_model::{Answer, Budget, SessionInfo, SessionState};
+use borescope_model::{Answer, Notice, SessionInfo, SessionState};
 use std::os::fd::OwnedFd;
 
 use std::sync::Arc;
@@ -80,8 +80,8 @@ pub async fn handle(ctx: &Context, request: Request, fd: Option<OwnedFd>) -> Res
         Request::Output { session, since, limit } => {
             with_session(ctx, &session, |s| async move { Ok(s.output(since, limit)) }).await
         }
-        Request::Status { session } => {
-            with_session(ctx, &session, |s| async move { Ok(s.status(&Budget::default()).await) }).await
+        Request::Status { session, budget } => {
+            with_session(ctx, &session, |s| async move { Ok(s.status(&budget).await) }).await
         }
     }
 }
@@ -239,7 +239,8 @@ async fn launch_into(ctx: &Context, name: &str, launch: LaunchSpec) -> Response 
 }
 
 /// `restart`: ends the session's program and starts it again as `start` did, with the
-/// breakpoints the session has now.
+/// breakpoints the session has now. Everything that can be checked is checked before the old
+/// run is ended, so a restart that cannot start changes nothing.
 async fn restart(
     ctx: &Context,
     name: &str,
@@ -255,11 +256,11 @@ async fn restart(
         Ok(stdin) => stdin,
         Err(response) => return response,
     };
-    let taken = {
-        let mut registry = ctx.registry.lock().await;
-        match (registry.get(name).is_some(), registry.launch_spec(name)) {
-            (false, _) => None,
-            (true, None) => {
+    let found = {
+        let registry = ctx.registry.lock().await;
+        match (registry.get(name), registry.launch_spec(name)) {
+            (None, _) => None,
+            (Some(_), None) => {
                 return Response::error(
                     ErrorKind::Input,
                     format!(
@@ -267,19 +268,43 @@ async fn restart(
                     ),
                 );
             }
-            (true, Some(spec)) => registry.take_for_restart(name).map(|old| (old, spec)),
+            (Some(old), Some(spec)) => Some((old, spec)),
         }
     };
-    let Some((old, spec)) = taken else {
+    let Some((old, spec)) = found else {
         return missing(ctx, name).await;
     };
-    let breakpoints = match old.breakpoints(BreakOp::List, &spec.location_base).await {
+    let current = match old.breakpoints(BreakOp::List, &spec.location_base).await {
         Ok(Answer::Breakpoints { breakpoints, .. }) => breakpoints.into_iter().map(|b| b.spec).collect(),
         _ => spec.breakpoints.clone(),
     };
+    let (again, later) = match spec.again_with(current) {
+        Ok(checked) => checked,
+        Err(error) => return failure(error),
+    };
+    if ctx.registry.lock().await.take_for_restart(name).is_none() {
+        return missing(ctx, name).await;
+    }
     old.stop().await;
-    let launch = LaunchSpec { breakpoints, stdin, timeout, budget, ..spec };
-    launch_into(ctx, name, launch).await
+    let launch = LaunchSpec { stdin, timeout, budget, ..again };
+    let base = launch.location_base.clone();
+    let mut response = launch_into(ctx, name, launch).await;
+    // Breakpoints that need the new run paused (Node function breakpoints) go in now.
+    let session = ctx.registry.lock().await.get(name);
+    if let (Response::Ok { answer }, Some(session)) = (&mut response, session)
+        && let Answer::Report(report) = answer.as_mut()
+    {
+        for spec in later {
+            let function = spec.function.clone().unwrap_or_default();
+            if let Err(error) = session.breakpoints(BreakOp::Set(spec), &base).await {
+                report.notices.push(Notice::with_hint(
+                    format!("the breakpoint on function `{function}` could not be set again: {error}"),
+                    format!("set it with `borescope break --function {function}` once the program is paused"),
+                ));
+            }
+        }
+    }
+    response
 }
 
 async fn stop(ctx: &Context, name: &str) -> Response {

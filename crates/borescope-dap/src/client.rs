@@ -27,7 +27,9 @@ struct RawResponse {
     body: Value,
 }
 
-type Pending = Arc<Mutex<HashMap<i64, (String, oneshot::Sender<RawResponse>)>>>;
+/// Requests awaiting their response; `None` once the connection has closed, so a request sent
+/// after that fails at once instead of waiting for an answer that cannot come.
+type Pending = Arc<Mutex<Option<HashMap<i64, (String, oneshot::Sender<RawResponse>)>>>>;
 type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// A DAP connection. Cheap to share behind an `Arc`; requests may be sent concurrently.
@@ -69,7 +71,7 @@ impl DapClient {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
-        let pending: Pending = Arc::new(Mutex::new(HashMap::new()));
+        let pending: Pending = Arc::new(Mutex::new(Some(HashMap::new())));
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let client = DapClient {
             writer: tokio::sync::Mutex::new(Box::new(writer)),
@@ -97,8 +99,10 @@ impl DapClient {
     ) -> Result<PendingResponse<R::Response>, DapError> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.lock_pending()
-            .insert(seq, (R::COMMAND.to_string(), tx));
+        match self.lock_pending().as_mut() {
+            Some(pending) => pending.insert(seq, (R::COMMAND.to_string(), tx)),
+            None => return Err(DapError::Closed(R::COMMAND.to_string())),
+        };
         let message = json!({
             "seq": seq,
             "type": "request",
@@ -109,7 +113,9 @@ impl DapClient {
         tracing::trace!(command = R::COMMAND, seq, "dap request");
         let mut writer = self.writer.lock().await;
         if let Err(error) = write_frame(&mut *writer, &body).await {
-            self.lock_pending().remove(&seq);
+            if let Some(pending) = self.lock_pending().as_mut() {
+                pending.remove(&seq);
+            }
             return Err(error);
         }
         Ok(PendingResponse {
@@ -124,7 +130,7 @@ impl DapClient {
         self.send::<R>(arguments).await?.wait().await
     }
 
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (String, oneshot::Sender<RawResponse>)>> {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Option<HashMap<i64, (String, oneshot::Sender<RawResponse>)>>> {
         // A poisoned lock only means another task panicked mid-insert; the map is still usable.
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -159,7 +165,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 let waiter = pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&request_seq);
+                    .as_mut()
+                    .and_then(|p| p.remove(&request_seq));
                 if let Some((command, tx)) = waiter {
                     tracing::trace!(%command, request_seq, "dap response");
                     let raw = RawResponse {
@@ -194,8 +201,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
             _ => tracing::warn!("DAP message without a known type skipped"),
         }
     }
-    // Dropping the senders wakes every waiter with `Closed`.
-    pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    // Dropping the senders wakes every waiter with `Closed`; later requests fail at once.
+    pending.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
 #[cfg(test)]
@@ -263,6 +270,13 @@ mod tests {
         let err = client.request::<Evaluate>(args()).await.unwrap_err();
         assert!(matches!(err, DapError::Failed { ref message, .. } if message.contains("not defined")));
         let err = client.request::<Evaluate>(args()).await.unwrap_err();
+        assert!(matches!(err, DapError::Closed(_)), "{err}");
+        // After the hang-up, a request fails at once, even though writing it may succeed
+        // (the other side's socket can still take bytes after its process went away).
+        let err = tokio::time::timeout(std::time::Duration::from_secs(5), client.request::<Evaluate>(args()))
+            .await
+            .expect("a request after the hang-up must not wait for an answer")
+            .unwrap_err();
         assert!(matches!(err, DapError::Closed(_)), "{err}");
     }
 }

@@ -146,7 +146,13 @@ fn script_argument(argv: &[String], language: Language) -> Option<&str> {
                         words.next();
                     }
                     w if w.starts_with('-') => {}
-                    w => return Some(w),
+                    // Node has many options that take a value in the next word; only a word
+                    // that is clearly a script is checked, so an unknown option's value (e.g.
+                    // `--unhandled-rejections strict`) is never mistaken for one.
+                    w if w.contains('/') || [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts"].iter().any(|ext| w.ends_with(ext)) => {
+                        return Some(w);
+                    }
+                    _ => return None,
                 }
             }
             None
@@ -193,7 +199,8 @@ mod tests {
     fn node_script_argument() {
         let script = |w: &[&str]| script_argument(&words(w), Language::Node).map(str::to_string);
         assert_eq!(script(&["node", "--require", "x", "app.js"]), Some("app.js".into()));
-        assert_eq!(script(&["node", "--enable-source-maps", "app"]), Some("app".into()));
+        assert_eq!(script(&["node", "--enable-source-maps", "./app"]), Some("./app".into()));
+        assert_eq!(script(&["node", "--unhandled-rejections", "strict", "app.js"]), None, "unknown value-taking option");
         assert_eq!(script(&["node", "-e", "1"]), None);
     }
 
@@ -205,7 +212,7 @@ mod tests {
         let err = check_script(&words(&["python3", "missing.py"]), Language::Python, dir.path()).unwrap_err();
         assert!(err.to_string().starts_with("script not found: `missing.py`"), "{err}");
         std::fs::write(dir.path().join("app.js"), "").unwrap();
-        assert!(check_script(&words(&["node", "app"]), Language::Node, dir.path()).is_ok());
+        assert!(check_script(&words(&["node", "./app"]), Language::Node, dir.path()).is_ok());
         std::fs::write(dir.path().join("tool"), "").unwrap();
         let err = check_program(&words(&["./tool"]), dir.path(), None).unwrap_err();
         assert!(err.to_string().contains("not executable"), "{err}");

@@ -130,10 +130,15 @@ async fn start_daemon(paths: &RuntimePaths, exe: &Path, deadline: tokio::time::I
             path: paths.log(),
             source,
         })?;
-    let mut command = Command::new(exe);
+    // The running executable's own image (`/proc/self/exe` still reaches it when the file was
+    // replaced since this process started), told which build it serves.
+    let own_image = Path::new("/proc/self/exe");
+    let program = if own_image.exists() { own_image } else { exe };
+    let mut command = Command::new(program);
     command
         .arg("daemon")
         .env(borescope_static::EnvVars::BORESCOPE_RUNTIME_DIR, &paths.dir)
+        .env(borescope_static::EnvVars::BORESCOPE_DAEMON_BUILD, crate::protocol::build_identity())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(log));

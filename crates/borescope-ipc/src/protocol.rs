@@ -46,6 +46,13 @@ fn short_id(identity: &str) -> String {
 }
 
 fn read_identity() -> String {
+    // A daemon started by a client serves the client's build, even if the executable file was
+    // replaced (rebuilt, reinstalled) while that client, e.g. `borescope mcp`, kept running.
+    if let Ok(identity) = std::env::var(borescope_static::EnvVars::BORESCOPE_DAEMON_BUILD)
+        && !identity.is_empty()
+    {
+        return identity;
+    }
     let meta = std::env::current_exe().and_then(std::fs::metadata);
     let (size, modified) = match meta {
         Ok(meta) => (
@@ -319,6 +326,9 @@ pub enum Request {
     Status {
         /// Session name.
         session: String,
+        /// Budget for the stop shown when the program is paused.
+        #[serde(default)]
+        budget: Budget,
     },
     /// End a session.
     Stop {

@@ -332,7 +332,7 @@ impl BorescopeMcp {
     )]
     async fn status(&self, arguments: JsonObject) -> ToolResult {
         let params: SessionParams = arguments!("status", arguments);
-        self.session_call(Request::Status { session: session_name(params.session) }).await
+        self.session_call(Request::Status { session: session_name(params.session), budget: self.budget() }).await
     }
 
     #[tool(

@@ -37,6 +37,9 @@ impl EnvVars {
     /// Set for a debuggee: the agent directory we prepended to `PYTHONPATH`, so the agent can
     /// remove itself from the path the program sees.
     pub const BORESCOPE_AGENT_PATH: &'static str = "BORESCOPE_AGENT_PATH";
+    /// Set for a daemon the client starts: the build identity it must serve (the client's, which
+    /// may no longer match the executable file if it was replaced since the client started).
+    pub const BORESCOPE_DAEMON_BUILD: &'static str = "BORESCOPE_DAEMON_BUILD";
     /// Standard Python search path variable; the agent directory is prepended to it.
     pub const PYTHONPATH: &'static str = "PYTHONPATH";
 
@@ -52,6 +55,7 @@ impl EnvVars {
         Self::BORESCOPE_AGENT_CHANNEL,
         Self::BORESCOPE_AGENT_JOB,
         Self::BORESCOPE_AGENT_PATH,
+        Self::BORESCOPE_DAEMON_BUILD,
     ];
 }
 

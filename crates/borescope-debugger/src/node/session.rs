@@ -380,16 +380,25 @@ impl NodeSession {
 
     /// `break`.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
-        if let BreakOp::Set(spec) = &op {
+        let ended = self.core.debugger_gone();
+        if let BreakOp::Set(spec) = &op
+            && !ended
+        {
             crate::session::conditions::check_node(&self.client, spec).await?;
             if let Some(name) = &spec.function {
                 return self.function_breakpoint(name, spec).await;
             }
         }
-        let change = {
+        let mut change = {
             let mut table = self.lock_breakpoints()?;
             table.table.apply(op, cwd, Language::Node, &PathMap::same())?
         };
+        if ended {
+            // Nothing to send to: the table keeps the change for `restart`.
+            change.message = change.message.map(crate::session::after_the_end);
+            let all = self.lock_breakpoints()?.table.all();
+            return Ok(Answer::Breakpoints { session: self.core.name.clone(), breakpoints: all, change: change.message });
+        }
         for removed in &change.removed {
             let v8_id = self.lock_breakpoints()?.v8_ids.remove(&removed.id);
             if let Some(v8_id) = v8_id {

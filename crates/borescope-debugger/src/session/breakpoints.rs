@@ -25,7 +25,7 @@ pub struct BreakChange {
 }
 
 /// Every breakpoint of a session, with borescope's stable ids.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BreakpointTable {
     entries: Vec<BreakpointInfo>,
     next_id: u32,

@@ -195,6 +195,13 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
         released
     }
 
+    /// True once the program has ended or its debugger connection is gone: breakpoint changes
+    /// can only be recorded (for `restart`), not sent.
+    pub fn debugger_gone(&self) -> bool {
+        let snapshot = self.snapshot();
+        snapshot.run.is_exited() || snapshot.debugger_lost
+    }
+
     /// The error for a command that needs a paused program.
     pub fn not_paused(&self) -> DebuggerError {
         match self.snapshot().run {
@@ -270,6 +277,11 @@ impl<P> Drop for SessionCore<P> {
             let _ = killpg(Pid::from_raw(self.pid as i32), Signal::SIGKILL);
         }
     }
+}
+
+/// A `break` message for a program that has ended: the change is recorded, not sent.
+pub(crate) fn after_the_end(message: String) -> String {
+    format!("{message}; the program has ended, so it takes effect when `borescope restart` runs it again")
 }
 
 /// What a held program's reports say.

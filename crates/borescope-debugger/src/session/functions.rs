@@ -79,7 +79,9 @@ fn dap_function(spec: &BreakpointSpec) -> Option<dap::FunctionBreakpoint> {
 }
 
 /// A Python expression, true when the function `short` that is starting is `dotted`: its
-/// frame is the nearest one below the debugger's with the same globals and code name.
+/// frame is the nearest one below the debugger's with the same globals and code name. Before
+/// Python 3.11 code objects have no qualified name; a method's is then taken from its `self`
+/// (or `cls`) argument's class, so `Shop.total` still narrows there.
 /// `short` and `dotted` are checked names (letters, digits, `_`, `.`, `$`), safe in quotes.
 fn narrowing_condition(short: &str, dotted: &str) -> String {
     format!(
@@ -87,7 +89,10 @@ fn narrowing_condition(short: &str, dotted: &str) -> String {
          or ('.' + __import__('os').path.splitext(__import__('os').path.basename(f.f_code.co_filename))[0] + '.' + q).endswith(w)) \
          for f in __import__('itertools').accumulate(range({FRAME_SEARCH}), lambda f, _: f and f.f_back, initial=__import__('sys')._getframe()) \
          if f is not None and f.f_globals is g and f.f_code.co_name == n \
-         for q in [getattr(f.f_code, 'co_qualname', n)]), False))(globals(), '{short}', '.{dotted}')"
+         for q in [getattr(f.f_code, 'co_qualname', None) \
+         or (type(f.f_locals['self']).__qualname__ + '.' + n if 'self' in f.f_locals \
+         else (f.f_locals['cls'].__qualname__ + '.' + n if isinstance(f.f_locals.get('cls'), type) else n))]), False))\
+         (globals(), '{short}', '.{dotted}')"
     )
 }
 

@@ -92,6 +92,31 @@ impl StartMode {
     }
 }
 
+impl LaunchSpec {
+    /// For `restart`: checks, while the old run still stands, that the program can start again
+    /// with `breakpoints` (the session's current ones: a script removed or a breakpoint line
+    /// edited away is refused here, and nothing is lost), and splits off the breakpoints that
+    /// can only be placed once the new run is held (Node function breakpoints).
+    pub fn again_with(&self, breakpoints: Vec<BreakpointSpec>) -> Result<(LaunchSpec, Vec<BreakpointSpec>), DebuggerError> {
+        let path = crate::preflight::path_of(Some(&self.base_env), &self.env);
+        let first = breakpoints.iter().find_map(|b| b.line_location()).map(|l| self.location_base.join(&l.file));
+        let language = crate::preflight::resolve_startable(
+            &self.command,
+            first.as_deref(),
+            self.python.as_deref(),
+            self.language,
+            &self.cwd,
+            path.as_deref(),
+        )?
+        .language;
+        let (later, now): (Vec<BreakpointSpec>, Vec<BreakpointSpec>) =
+            breakpoints.into_iter().partition(|b| language == Language::Node && b.function.is_some());
+        let now = resolve_specs(&now, &self.location_base, Some(language))?;
+        let later = later.into_iter().map(|b| BreakpointSpec { location: None, ..b }).collect();
+        Ok((LaunchSpec { breakpoints: now, ..self.clone() }, later))
+    }
+}
+
 /// A program started with the listen job, debugpy listening.
 pub(super) struct Listening {
     /// The agent's channel, kept open: a held program waits on it for `go`.

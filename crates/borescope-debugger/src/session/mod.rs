@@ -28,7 +28,7 @@ pub use remote::ConnectSpec;
 pub use launch::{LaunchSpec, RunAction, StartMode};
 pub use paths::{PathMap, PathMappings};
 pub(crate) use breakpoints::{check_function_spec, BreakpointTable};
-pub(crate) use core::{watch_exit, SessionCore};
+pub(crate) use core::{after_the_end, watch_exit, SessionCore};
 pub(crate) use listing::frame_place;
 pub(crate) use python::{launch_notices, no_such_frame, not_started_for_out};
 pub use python::PythonSession;
@@ -39,6 +39,9 @@ use crate::DebuggerError;
 use borescope_model::{Answer, Budget, BreakpointSpec, Language, Location, SessionInfo, SessionReport};
 use std::path::Path;
 use std::time::Duration;
+
+/// How long `status` and `sessions` wait for a paused program's debugger to say where it is.
+const STATUS_WAIT: Duration = Duration::from_secs(3);
 
 /// One live (or ended) debug session.
 pub enum Session {
@@ -184,11 +187,19 @@ impl Session {
         }
     }
 
-    /// `status`: the state, and where and why the program is paused when it is.
+    /// `status`: the state, and where and why the program is paused when it is. A debugger
+    /// that does not answer within [`STATUS_WAIT`] leaves the stop out rather than the caller
+    /// waiting.
     pub async fn status(&self, budget: &Budget) -> Answer {
-        match self {
-            Session::Python(s) => s.status(budget).await,
-            Session::Node(s) => s.status(budget).await,
+        let status = async {
+            match self {
+                Session::Python(s) => s.status(budget).await,
+                Session::Node(s) => s.status(budget).await,
+            }
+        };
+        match tokio::time::timeout(STATUS_WAIT, status).await {
+            Ok(answer) => answer,
+            Err(_) => Answer::Status { info: self.info(), stop: None },
         }
     }
 

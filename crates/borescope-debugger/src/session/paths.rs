@@ -110,9 +110,16 @@ impl PathMap {
     /// True when our path `ours` and the debuggee's `theirs` name the same file (through its
     /// root, or through symlinks on a shared filesystem).
     pub fn same_file(&self, ours: &str, theirs: &str) -> bool {
-        ours == theirs
-            || self.to_theirs(ours) == theirs
-            || std::fs::canonicalize(self.readable(theirs)).is_ok_and(|real| Path::new(ours) == real)
+        if ours == theirs || self.to_theirs(ours) == theirs {
+            return true;
+        }
+        match &self.reach {
+            // Resolved in its root as it would resolve it (its symlinks), never from here.
+            Some(reach) if theirs.starts_with('/') => resolve_in_root(reach, theirs)
+                .is_ok_and(|found| found.inside == ours || found.inside == self.to_theirs(ours)),
+            Some(_) => false,
+            None => std::fs::canonicalize(theirs).is_ok_and(|real| Path::new(ours) == real),
+        }
     }
 
     /// Our path as the debuggee names it: under its root or its `/proc/PID/root`, the rest of

@@ -244,17 +244,34 @@ impl PythonSession {
 
     /// `break`: changes breakpoints and re-sends the affected files.
     pub async fn breakpoints(&self, op: BreakOp, cwd: &Path) -> Result<Answer, DebuggerError> {
+        let ended = self.core.debugger_gone();
         if let BreakOp::Set(spec) = &op {
             super::functions::check_python_function(spec)?;
-            super::conditions::check_python(&self.client, spec).await?;
+            if !ended {
+                super::conditions::check_python(&self.client, spec).await?;
+            }
         }
         let mut table = self.breakpoints.lock().await;
-        let change = table.apply(op, cwd, Language::Python, &self.paths)?;
-        for file in &change.files {
-            send_file_breakpoints(&self.client, &mut table, &self.paths, file).await?;
-        }
-        if change.functions {
-            send_function_breakpoints(&self.client, &mut table).await?;
+        let before = table.clone();
+        let mut change = table.apply(op, cwd, Language::Python, &self.paths)?;
+        if ended {
+            change.message = change.message.map(super::core::after_the_end);
+        } else {
+            let sent = async {
+                for file in &change.files {
+                    send_file_breakpoints(&self.client, &mut table, &self.paths, file).await?;
+                }
+                if change.functions {
+                    send_function_breakpoints(&self.client, &mut table).await?;
+                }
+                Ok::<(), DebuggerError>(())
+            }
+            .await;
+            if let Err(error) = sent {
+                // The debugger did not take the change: the table says what it has.
+                *table = before;
+                return Err(error);
+            }
         }
         Ok(Answer::Breakpoints {
             session: self.core.name.clone(),

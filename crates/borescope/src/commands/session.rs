@@ -120,7 +120,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
             Request::Eval { session, expression, budget }
         }
         Commands::Output(a) => Request::Output { session, since: a.since, limit: a.limit },
-        Commands::Status(_) => Request::Status { session },
+        Commands::Status(_) => Request::Status { session, budget },
         Commands::Stop(_) => Request::Stop { session },
         Commands::Sessions => Request::Sessions,
         Commands::Probe(_)

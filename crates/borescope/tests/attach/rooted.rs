@@ -38,7 +38,7 @@ fn breakpoints_and_source_inside_a_root_the_host_cannot_see() {
     // symlink); its source is read by resolving that symlink in the container's root.
     ctx.run(["continue"])
         .expect_code(0)
-        .stdout_has(&format!("{app}/current/service.py:9 in handle"))
+        .stdout_has(&format!("{app}/current/service.py:9 in handle (thread MainThread, hit 1)"))
         .stdout_has(">  9 |     return total")
         .stdout_has("label: str = 'req-");
 

@@ -66,3 +66,49 @@ fn two_builds_keep_their_own_daemons_and_say_what_the_other_holds() {
     after.expect_code(0).stdout_has("(no sessions)");
     assert!(!after.stdout.contains("another borescope build"), "{}", after.stdout);
 }
+
+/// A long-running borescope (`borescope mcp`) whose executable file is replaced (a rebuild, an
+/// upgrade) still starts a daemon of its own build, not one of the new file's.
+#[test]
+fn a_running_borescope_keeps_its_build_after_its_file_is_replaced() {
+    use std::io::{BufRead, Write};
+    let ctx = ctx();
+    let copy = other_build(&ctx);
+    let mut server = ctx
+        .isolated(&copy)
+        .arg("mcp")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = server.stdin.take().unwrap();
+    let mut output = std::io::BufReader::new(server.stdout.take().unwrap());
+    let mut call = |message: serde_json::Value, answered: bool| -> serde_json::Value {
+        writeln!(input, "{message}").unwrap();
+        input.flush().unwrap();
+        if !answered {
+            return serde_json::Value::Null;
+        }
+        let mut line = String::new();
+        output.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap()
+    };
+    call(
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}}),
+        true,
+    );
+    call(serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), false);
+    // The file is replaced while the server runs (no daemon has been started yet).
+    std::fs::remove_file(&copy).unwrap();
+    std::fs::copy(ctx.bin(), &copy).unwrap();
+    let answer = call(
+        serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_sessions", "arguments": {}}}),
+        true,
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_ne!(answer["result"]["isError"], true, "{answer:#}");
+    assert!(answer["result"]["content"][0]["text"].as_str().is_some_and(|t| t.contains("(no sessions)")), "{answer:#}");
+}
