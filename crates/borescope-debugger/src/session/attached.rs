@@ -9,7 +9,8 @@
 use super::breakpoints::BreakpointTable;
 use super::core::{watch_attached_exit, SessionCore};
 use super::paths::PathMap;
-use super::python::{handshake, pump_events, PythonSession};
+use super::python::PythonSession;
+use super::python_dap::{handshake, pump_events};
 use crate::frames::FrameClassifier;
 use crate::output::OutputBuffer;
 use crate::DebuggerError;

@@ -62,9 +62,12 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
     pub async fn input(&self, text: &str, eof: bool) -> Result<Answer, DebuggerError> {
         let mut guard = self.stdin.lock().await;
         let Some(stdin) = guard.as_mut() else {
-            return Err(DebuggerError::State(
-                "this program's standard input is not borescope's to write: it is the one `start` was given (your shell's), or it was already closed with --eof".into(),
-            ));
+            let why = if self.attached {
+                "borescope did not start this program, so its standard input is not borescope's"
+            } else {
+                "this program reads the standard input `start` was given (your shell's pipe or file), or it was closed with --eof"
+            };
+            return Err(DebuggerError::State(format!("cannot type into the program: {why}")));
         };
         use tokio::io::AsyncWriteExt;
         let written = async {
@@ -81,7 +84,7 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             }
             Err(_) => {
                 return Err(DebuggerError::State(
-                    "the program is not reading its standard input and the pipe is full; try again after it reads".into(),
+                    "the program is not reading its standard input and the pipe is full; part of the text may have been written: check `borescope output` before typing more".into(),
                 ));
             }
         }

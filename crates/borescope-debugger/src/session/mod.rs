@@ -17,6 +17,7 @@ mod launch;
 mod listing;
 mod paths;
 mod python;
+mod python_dap;
 mod python_values;
 mod remote;
 mod state;

@@ -106,7 +106,7 @@ fn a_terminal_is_not_shared_and_input_is_typed_with_borescope_input() {
     ctx.run(["input", "a", "--no-newline"]).expect_code(0).stdout_has("sent 1 byte");
     ctx.run(["input", "b", "--eof"]).expect_code(0).stdout_has("closed it");
     ctx.run(["continue"]).expect_code(0).stdout_has("out| name? hello world").stdout_has("out| then ['ab']");
-    ctx.run(["input", "late"]).expect_code(1).stderr_has("not borescope's to write");
+    ctx.run(["input", "late"]).expect_code(1).stderr_has("cannot type into the program: this program reads the standard input `start` was given");
     ctx.run(["input"]).expect_code(2);
     ctx.run(["stop"]).expect_code(0);
 }
