@@ -29,7 +29,10 @@ struct RawResponse {
 
 /// Requests awaiting their response; `None` once the connection has closed, so a request sent
 /// after that fails at once instead of waiting for an answer that cannot come.
-type Pending = Arc<Mutex<Option<HashMap<i64, (String, oneshot::Sender<RawResponse>)>>>>;
+type Pending = Arc<Mutex<Option<Waiters>>>;
+
+/// Request seq → (command, where its response goes).
+type Waiters = HashMap<i64, (String, oneshot::Sender<RawResponse>)>;
 type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// A DAP connection. Cheap to share behind an `Arc`; requests may be sent concurrently.
@@ -130,7 +133,7 @@ impl DapClient {
         self.send::<R>(arguments).await?.wait().await
     }
 
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Option<HashMap<i64, (String, oneshot::Sender<RawResponse>)>>> {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Option<Waiters>> {
         // A poisoned lock only means another task panicked mid-insert; the map is still usable.
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
