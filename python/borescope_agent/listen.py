@@ -95,7 +95,6 @@ def wait_for_go(chan):
     """Holds the program before its first line until borescope says go (the first run
     command). Breakpoints set meanwhile are registered with debugpy before any user code runs.
     Returns whether to stop at the first line (`next`/`step` as the first command)."""
-    chan.send({"type": "held"})
     while True:
         message = chan.receive()
         if message is None:  # borescope went away: run as if never held

@@ -26,30 +26,20 @@ pub fn is_secret_name(name: &str) -> bool {
     NAMES.contains(&normal.as_str()) || SUFFIXES.iter().any(|s| normal.ends_with(s))
 }
 
-/// True when an expression reads a secret-looking name: its last step (`api_token`,
-/// `self.api_token`, `config['api_key']`, `obj["password"]`) is one.
+/// True when an expression reads a secret-looking name: a plain name or attribute path whose
+/// last step is one (`password`, `self.api_token`), or a subscript by a quoted secret key
+/// (`cfg['api_key']`). The same rule as the agent's `capture.secret_expression`.
 pub fn is_secret_expression(expression: &str) -> bool {
     let text = expression.trim();
-    let last = if let Some(inside) = text.strip_suffix(']') {
-        match inside.rfind('[') {
-            Some(at) => &inside[at + 1..],
-            None => return false,
-        }
-    } else {
-        let start = text
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '$')
-            .last()
-            .map(|(i, _)| i)
-            .unwrap_or(text.len());
-        &text[start..]
-    };
-    let last = last.trim();
-    let quoted = last.len() >= 2
-        && ((last.starts_with('\'') && last.ends_with('\'')) || (last.starts_with('"') && last.ends_with('"')));
-    let plain_name = !last.is_empty() && last.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$');
-    (quoted || plain_name) && is_secret_name(last)
+    if let Some(inner) = text.strip_suffix(']') {
+        let Some(open) = inner.rfind('[') else { return false };
+        let key = inner[open + 1..].trim();
+        let quoted = key.len() >= 2
+            && ((key.starts_with('\'') && key.ends_with('\'')) || (key.starts_with('"') && key.ends_with('"')));
+        return quoted && is_secret_name(&key[1..key.len() - 1]);
+    }
+    let last = text.rsplit('.').next().unwrap_or(text);
+    !last.is_empty() && last.chars().all(|c| c.is_alphanumeric() || c == '_') && is_secret_name(last)
 }
 
 /// Hides secret-looking entries inside a value's display text, as debuggers print it:
@@ -83,10 +73,10 @@ mod tests {
 
     #[test]
     fn secret_expressions_are_told_by_their_last_step() {
-        for secret in ["api_token", "self.api_token", "config['api_key']", "obj[\"password\"]", " settings.SECRET_KEY "] {
+        for secret in ["api_token", "self.api_token", "config['api_key']", "obj[\"password\"]", " settings.SECRET_KEY ", " token "] {
             assert!(is_secret_expression(secret), "{secret}");
         }
-        for plain in ["token_count", "len(password)", "x = 5", "items[0]", "get_token()", "user.name"] {
+        for plain in ["token_count", "len(password)", "x = 5", "items[0]", "get_token()", "user.name", "cfg[key]", "password + 'x'"] {
             assert!(!is_secret_expression(plain), "{plain}");
         }
     }

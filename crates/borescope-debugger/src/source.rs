@@ -45,8 +45,8 @@ pub fn file_listing(location: &Location, base: &Path, radius: u32) -> Result<Ans
 pub fn listing_from_text(text: &str, shown: &str, line: u32, radius: u32) -> Result<(SourceContext, u32), DebuggerError> {
     window(text, line, radius.min(MAX_RADIUS)).ok_or_else(|| {
         DebuggerError::BadCommand(format!(
-            "`{shown}` has {} lines; line {line} is past the end",
-            text.lines().count()
+            "`{shown}` has {}; line {line} is past the end",
+            borescope_model::wording::counted(text.lines().count() as u64, "line", "lines")
         ))
     })
 }

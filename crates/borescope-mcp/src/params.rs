@@ -88,6 +88,13 @@ pub struct StartParams {
     /// Condition for every breakpoint in `breakpoints` (checked when set).
     #[serde(default)]
     pub condition: Option<String>,
+    /// Stop only on the Nth hit of each breakpoint in `breakpoints`.
+    #[serde(default)]
+    pub hit: Option<u32>,
+    /// Log this message at each breakpoint in `breakpoints` instead of stopping (`{expr}` is
+    /// interpolated).
+    #[serde(default)]
+    pub log: Option<String>,
     /// Which exceptions stop the program: "uncaught" (default), "raised", "none".
     #[serde(default)]
     pub exceptions: Option<String>,

@@ -86,12 +86,23 @@ impl BorescopeMcp {
             return Ok(error("give the command to run, e.g. {\"command\": [\"python3\", \"app.py\"]}"));
         }
         let cwd = or_tool_error!(base_dir(params.cwd.as_deref()));
-        if params.condition.is_some() && params.breakpoints.is_empty() {
-            return Ok(error("`condition` applies to `breakpoints`; give at least one FILE:LINE"));
+        if (params.condition.is_some() || params.hit.is_some() || params.log.is_some()) && params.breakpoints.is_empty() {
+            return Ok(error("`condition`, `hit` and `log` apply to `breakpoints`; give at least one FILE:LINE"));
+        }
+        if params.run && params.stop_on_entry {
+            return Ok(error("give either `run` (start at once) or `stop_on_entry` (stop at the first line), not both"));
+        }
+        if params.hit == Some(0) {
+            return Ok(error("hit counts from 1"));
         }
         let breakpoints = or_tool_error!(locations(&params.breakpoints))
             .into_iter()
-            .map(|location| BreakpointSpec { condition: params.condition.clone(), ..BreakpointSpec::at(location) })
+            .map(|location| BreakpointSpec {
+                condition: params.condition.clone(),
+                hit: params.hit,
+                log: params.log.clone(),
+                ..BreakpointSpec::at(location)
+            })
             .collect();
         let exceptions = match params.exceptions.as_deref() {
             None | Some("uncaught") => ExceptionMode::Uncaught,

@@ -162,7 +162,7 @@ pub fn render_answer(answer: &Answer, ctx: &RenderContext) -> String {
             let place = ctx.paths.location(file, Some(source.current_line));
             match frame {
                 Some(frame) => out.push_str(&format!("--- {place} (frame #{} {}) ---\n", frame.index, frame.function)),
-                None => out.push_str(&format!("--- {place} ({total_lines} lines) ---\n")),
+                None => out.push_str(&format!("--- {place} ({}) ---\n", counted(u64::from(*total_lines), "line", "lines"))),
             }
             write_source(&mut out, source);
         }

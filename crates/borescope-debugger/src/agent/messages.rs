@@ -59,8 +59,6 @@ pub enum AgentMessage {
         /// The import error.
         error: String,
     },
-    /// The program is held before its first line, waiting for `go` (listen job).
-    Held,
     /// debugpy listens (listen job).
     Listening {
         /// Host.

@@ -19,14 +19,28 @@ pub(crate) async fn evaluate(client: &CdpClient, call_frame_id: &str, expression
         Ok(value) => value,
         Err(error) => return result(None, Some(error), None),
     };
-    match assignment_target(expression) {
+    if let Some(target) = assignment_target(expression) {
         // The statement form: what the assignment left in the target, as Python reports it.
-        Some(target) => match value_of(client, call_frame_id, target, budget).await {
+        return match value_of(client, call_frame_id, target, budget).await {
             Ok(assigned) => result(None, None, Some(StatementResult { assigned: vec![assigned] })),
             Err(_) => result(Some(value), None, None),
-        },
-        None => result(Some(value), None, None),
+        };
     }
+    if let Some(name) = declared_name(expression) {
+        // A declaration is a statement: its name if it outlived the evaluation (`var`), else
+        // only that it ran (`let`/`const` live in the evaluation's own scope).
+        let assigned = value_of(client, call_frame_id, name, budget).await.into_iter().collect();
+        return result(None, None, Some(StatementResult { assigned }));
+    }
+    result(Some(value), None, None)
+}
+
+/// The name a `let`/`const`/`var` declaration declares (`let y = 3` gives `y`).
+fn declared_name(expression: &str) -> Option<&str> {
+    let rest = ["let ", "const ", "var "].iter().find_map(|keyword| expression.trim_start().strip_prefix(keyword))?;
+    let rest = rest.trim_start();
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
 }
 
 /// The value of one expression, redacted when it reads a secret-looking name.
@@ -115,6 +129,13 @@ fn is_path(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::assignment_target;
+
+    #[test]
+    fn declarations_name_what_they_declare() {
+        assert_eq!(super::declared_name("let y = 3"), Some("y"));
+        assert_eq!(super::declared_name("  const $a=1"), Some("$a"));
+        assert_eq!(super::declared_name("letter = 1"), None);
+    }
 
     #[test]
     fn assignments_are_told_from_comparisons() {

@@ -147,7 +147,7 @@ pub(crate) async fn run(checked: CheckedProbe, cache_dir: &Path) -> Result<Probe
                     AgentMessage::AgentError { message } => {
                         notices.push(Notice::plain(format!("agent error: {message}")));
                     }
-                    AgentMessage::Threads { .. } | AgentMessage::NoDebugpy { .. } | AgentMessage::Listening { .. } | AgentMessage::Held => {}
+                    AgentMessage::Threads { .. } | AgentMessage::NoDebugpy { .. } | AgentMessage::Listening { .. } => {}
                 }
             }
             status = process.wait() => {

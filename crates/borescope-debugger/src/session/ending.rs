@@ -2,7 +2,7 @@
 //! breakpoint or exception filter may catch the program on its way out, e.g. debugpy stopping on
 //! the handler's `SystemExit`), then SIGTERM goes to the process group, then the backend lets go
 //! of the debugger (so a paused program runs on: Node runs handlers only from its event loop),
-//! then a grace period, then SIGKILL. `stop` answers only once the process group is gone.
+//! then a grace period, then SIGKILL. `stop` answers once the process group is gone (waiting at most one second more).
 //!
 //! When the program itself exits, the rest of its group is killed at once (as when it ends on
 //! its own: see `watch_exit`), so the grace period is the program's, not its helpers'.
@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// How long a program may take to end after SIGTERM before it is killed with SIGKILL.
-pub const STOP_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// How long disarming the debugger may take before SIGTERM is sent anyway.
 const DISARM_LIMIT: Duration = Duration::from_secs(1);

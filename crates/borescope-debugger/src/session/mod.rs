@@ -24,7 +24,6 @@ mod state;
 
 pub use address::Address;
 pub use attached::AttachSpec;
-pub use ending::STOP_GRACE;
 pub use remote::ConnectSpec;
 pub use launch::{LaunchSpec, RunAction, StartMode};
 pub use paths::{PathMap, PathMappings};

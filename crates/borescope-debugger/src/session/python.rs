@@ -293,6 +293,9 @@ impl PythonSession {
 
     /// `threads`.
     pub async fn threads(&self) -> Result<Answer, DebuggerError> {
+        if self.core.snapshot().run.is_exited() {
+            return Err(self.core.not_paused());
+        }
         let reply = self.client.request::<dap::Threads>(Value::Null).await?;
         let paused = self.core.snapshot().run.is_paused();
         let current_id = if paused {
@@ -437,7 +440,7 @@ pub(crate) fn launch_notices(spec: &LaunchSpec) -> Vec<Notice> {
     if matches!(spec.stdin, StdinMode::Pipe) {
         notices.push(Notice::with_hint(
             "standard input: the program reads from borescope, not from your terminal",
-            "type a line with `borescope input 'TEXT'`; `borescope input --eof` ends its input",
+            "type a line with `borescope input 'TEXT'` (MCP: send_input); `borescope input --eof` ends its input",
         ));
     }
     notices

@@ -11,7 +11,6 @@
 //! come from debugpy's own `variables` instead ([`super::dap_report`]): a session always answers.
 
 use super::dap_report::{children as dap_children, frame_locals as dap_frame_locals, variable_from_dap};
-use crate::redact::is_secret_name;
 use crate::DebuggerError;
 use borescope_dap::requests as dap;
 use borescope_dap::DapClient;
@@ -141,7 +140,7 @@ pub(super) async fn path_children(
         })
         .await
         .map_err(|e| cannot_read(path, &dap_message(&e)))?;
-    if reply.variables_reference > 0 && !(budget.redact && secret_expression(path)) {
+    if reply.variables_reference > 0 && !(budget.redact && crate::redact::is_secret_expression(path)) {
         dap_children(client, reply.variables_reference, budget).await
     } else {
         let mut var = variable_from_dap(path, &reply.result, reply.type_name.as_deref(), 0, budget);
@@ -182,26 +181,11 @@ fn cannot_read(path: &str, error: &str) -> DebuggerError {
 
 /// Hides a value read by a secret-looking expression (fallback path; the agent does the same).
 fn hide_if_secret(var: &mut Variable, expression: &str, budget: &Budget) {
-    if budget.redact && secret_expression(expression) {
+    if budget.redact && crate::redact::is_secret_expression(expression) {
         var.value.clear();
         var.redacted = true;
         var.expandable = false;
     }
-}
-
-/// True when an expression ends by reading a secret-looking name: `password`,
-/// `self.api_token`, `cfg['api_key']` (the rule of the agent's `capture.secret_expression`).
-pub(crate) fn secret_expression(expression: &str) -> bool {
-    let text = expression.trim();
-    if let Some(inner) = text.strip_suffix(']') {
-        let Some(open) = inner.rfind('[') else { return false };
-        let key = inner[open + 1..].trim();
-        let quoted = key.len() >= 2
-            && ((key.starts_with('\'') && key.ends_with('\'')) || (key.starts_with('"') && key.ends_with('"')));
-        return quoted && is_secret_name(&key[1..key.len() - 1]);
-    }
-    let last = text.rsplit('.').next().unwrap_or(text);
-    !last.is_empty() && last.chars().all(|c| c.is_alphanumeric() || c == '_') && is_secret_name(last)
 }
 
 /// The useful part of a DAP error (debugpy's evaluate errors carry the Python message).
@@ -222,15 +206,5 @@ mod tests {
         assert!(expression.starts_with("__import__('borescope_agent.session_view'"), "{expression}");
         assert!(!expression.contains('@'), "{expression}");
         assert!(!expression.contains('\n'), "{expression}");
-    }
-
-    #[test]
-    fn secret_expressions() {
-        for yes in ["password", "self.api_token", "cfg['api_key']", "cfg[\"password\"]", " token "] {
-            assert!(secret_expression(yes), "{yes}");
-        }
-        for no in ["x", "cfg['user']", "len(password)", "password + 'x'", "cfg[key]", "tokens"] {
-            assert!(!secret_expression(no), "{no}");
-        }
     }
 }

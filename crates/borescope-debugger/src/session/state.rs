@@ -54,12 +54,4 @@ impl<P> Snapshot<P> {
             debugger_lost: false,
         }
     }
-
-    /// A program held before its first line.
-    pub fn held() -> Snapshot<P> {
-        Snapshot {
-            run: RunState::Held,
-            ..Snapshot::running()
-        }
-    }
 }

@@ -116,7 +116,7 @@ sys.stdout.write(z.read(sys.argv[2]).decode())";
 fn check_wheel(wheel: &Path) {
     let name = wheel.file_name().and_then(|n| n.to_str()).expect("wheel name");
     assert!(
-        name.starts_with(&format!("borescope-{VERSION}-py3-none-manylinux_")) && name.ends_with("_x86_64.whl"),
+        name.starts_with(&format!("borescope-{VERSION}-py3-none-manylinux_")) && name.ends_with(&format!("_{}.whl", std::env::consts::ARCH)),
         "unexpected wheel name {name}"
     );
     let (names, metadata) = wheel_contents(wheel);

@@ -252,3 +252,42 @@ fn debugpy_by_address_function_breakpoints_and_source_through_mcp() {
     assert!(drive.error_text(16).contains("give one of `location`"));
     assert!(server.target.is_running());
 }
+
+#[test]
+fn held_start_input_and_restart_through_mcp() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "ask.py");
+    let file = file.to_str().unwrap();
+    let drive = stdio(
+        &ctx,
+        json!([
+            ["start_session", {"command": [python(), file], "session": "m"}],
+            ["set_breakpoint", {"location": "ask.py:2", "session": "m", "condition": "name =="}],
+            ["set_breakpoint", {"location": "ask.py:2", "session": "m"}],
+            ["send_input", {"text": "world\n", "session": "m"}],
+            ["continue", {"session": "m"}],
+            ["send_input", {"text": "more\n", "eof": true, "session": "m"}],
+            ["continue", {"session": "m"}],
+            ["restart_session", {"session": "m"}],
+            ["list_breakpoints", {"session": "m"}],
+            ["send_input", {"text": "again\n", "session": "m"}],
+            ["continue", {"session": "m"}],
+            ["stop_session", {"session": "m"}],
+            ["start_session", {"command": [python(), file], "run": true, "stop_on_entry": true}],
+            ["send_input", {"session": "m"}],
+        ]),
+        &[],
+    );
+    let held = drive.ok_text(0);
+    assert!(held.contains("is ready: the program is held before its first line") && held.contains("send_input"), "{held}");
+    assert!(drive.error_text(1).contains("`name ==` is not a valid expression"));
+    assert!(drive.ok_text(3).contains("sent 6 bytes"));
+    assert!(drive.ok_text(4).contains("Stopped at breakpoint ask.py:2") && drive.ok_text(4).contains("name: str = 'world'"), "{}", drive.ok_text(4));
+    assert!(drive.ok_text(5).contains("closed it"));
+    assert!(drive.ok_text(6).contains("then ['more']"), "{}", drive.ok_text(6));
+    assert!(drive.ok_text(7).contains("is ready"), "{}", drive.ok_text(7));
+    assert!(drive.ok_text(8).contains("ask.py:2 [verified]"), "{}", drive.ok_text(8));
+    assert!(drive.ok_text(10).contains("name: str = 'again'"), "{}", drive.ok_text(10));
+    assert!(drive.error_text(12).contains("not both"));
+    assert!(drive.error_text(13).contains("give `text`"));
+}

@@ -152,3 +152,17 @@ fn stop_without_a_handler_ends_the_program_by_sigterm() {
     ctx.run(["start", "--break", "spin.js:1", "--", "node", "spin.js"]).expect_code(0);
     ctx.run(["stop"]).expect_code(0).stdout_has("Session `default` stopped: the program was ended by SIGTERM");
 }
+
+#[test]
+fn node_eval_answers_in_the_shape_python_does() {
+    let ctx = ctx();
+    ctx.fixture("node", "quick.js");
+    ctx.run(["start", "--break", "quick.js:3", "--", "node", "quick.js"]).expect_code(0);
+    ctx.run(["eval", "x = 5"]).expect_code(0).stdout_has("x: number = 5");
+    ctx.run(["eval", "x += 1"]).expect_code(0).stdout_has("x: number = 6");
+    ctx.run(["eval", "let fresh = 1"]).expect_code(0).stdout_has("(ran; a statement has no value)");
+    ctx.run(["eval", "x == 6"]).expect_code(0).stdout_has("x == 6: boolean = true");
+    ctx.run(["eval", "undefined"]).expect_code(0).stdout_has("undefined: undefined = undefined");
+    ctx.run(["eval", "nosuch"]).expect_code(1).stdout_has("error: ReferenceError: nosuch is not defined");
+    ctx.run(["stop"]).expect_code(0);
+}

@@ -161,3 +161,19 @@ fn restart_keeps_a_break_start_running_to_its_first_stop() {
     assert_eq!(again["stop"]["location"]["line"], 8, "{again}");
     ctx.run(["stop"]).expect_code(0);
 }
+
+#[test]
+fn break_after_the_program_ended_is_kept_for_restart() {
+    let ctx = ctx();
+    let file = ctx.fixture("python", "quick.py");
+    ctx.run(["start", "--", &python(), file.to_str().unwrap()]).expect_code(0);
+    ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 0)");
+    // Neither hangs nor fails: the program is gone, so the change waits for `restart`.
+    ctx.run(["break", "quick.py:2"])
+        .expect_code(0)
+        .stdout_has("breakpoint #1 set; the program has ended, so it takes effect when `borescope restart` runs it again");
+    ctx.run(["threads"]).expect_code(1).stderr_has("the program has exited (exit code 0)");
+    ctx.run(["restart"]).expect_code(0).stdout_has("is ready");
+    ctx.run(["continue"]).expect_code(0).stdout_has("Stopped at breakpoint quick.py:2").stdout_has("x: int = 1");
+    ctx.run(["stop"]).expect_code(0);
+}
