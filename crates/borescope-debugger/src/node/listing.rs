@@ -3,7 +3,7 @@
 //! own modules), from V8.
 
 use super::session::NodeSession;
-use crate::session::frame_place;
+use crate::session::{frame_place, selected_frame};
 use crate::source::{listing, listing_from_text};
 use crate::DebuggerError;
 use borescope_cdp::commands as cdp;
@@ -13,12 +13,7 @@ impl NodeSession {
     /// The `radius` lines on each side of the selected frame's line.
     pub async fn source(&self, radius: u32) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(&Budget::default()).await?;
-        let frame = current
-            .stop
-            .stack
-            .get(current.selected)
-            .cloned()
-            .ok_or_else(|| DebuggerError::Protocol("the paused program has no frames".into()))?;
+        let frame = selected_frame(&current.stop, current.selected)?;
         let (file, line) = frame_place(&frame)?;
         let (source, total_lines) = match listing(std::path::Path::new(&file), &file, line, radius) {
             Ok(found) => found,

@@ -11,16 +11,19 @@ impl PythonSession {
     /// The `radius` lines on each side of the selected frame's line.
     pub async fn source(&self, radius: u32) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(&Budget::default()).await?;
-        let frame = current
-            .stop
-            .stack
-            .get(current.selected)
-            .cloned()
-            .ok_or_else(|| DebuggerError::Protocol("the stopped thread has no frames".into()))?;
+        let frame = selected_frame(&current.stop, current.selected)?;
         let (file, line) = frame_place(&frame)?;
         let (source, total_lines) = listing(&self.paths.readable(&file), &file, line, radius)?;
         Ok(Answer::Source { session: Some(self.core.name.clone()), frame: Some(frame), file, source, total_lines })
     }
+}
+
+/// The frame `selected` of a stop (a stop always has frames; one without is a protocol fault).
+pub(crate) fn selected_frame(stop: &borescope_model::Stop, selected: usize) -> Result<Frame, DebuggerError> {
+    stop.stack
+        .get(selected)
+        .cloned()
+        .ok_or_else(|| DebuggerError::Protocol("the stopped program reported no frames".into()))
 }
 
 /// The file and line of a frame, or why it has none.

@@ -29,7 +29,7 @@ pub use launch::{LaunchSpec, RunAction, StartMode};
 pub use paths::{PathMap, PathMappings};
 pub(crate) use breakpoints::{check_function_spec, BreakpointTable};
 pub(crate) use core::{after_the_end, watch_exit, SessionCore};
-pub(crate) use listing::frame_place;
+pub(crate) use listing::{frame_place, selected_frame};
 pub(crate) use python::{launch_notices, no_such_frame, not_started_for_out};
 pub use python::PythonSession;
 pub use state::{RunState, Snapshot};

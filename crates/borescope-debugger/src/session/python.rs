@@ -345,9 +345,7 @@ impl PythonSession {
     /// `vars [PATH]`: the selected frame's locals, or the children of PATH.
     pub async fn vars(&self, path: Option<&str>, budget: &Budget) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(budget).await?;
-        let frame = current.stop.stack.get(current.selected).cloned().ok_or_else(|| {
-            DebuggerError::Protocol("the stopped thread has no frames".into())
-        })?;
+        let frame = super::listing::selected_frame(&current.stop, current.selected)?;
         let frame_id = current
             .frame_ids
             .get(current.selected)
@@ -369,12 +367,7 @@ impl PythonSession {
     /// `eval EXPR` in the selected frame.
     pub async fn eval(&self, expression: &str, budget: &Budget) -> Result<Answer, DebuggerError> {
         let current = self.current_stop(budget).await?;
-        let frame = current
-            .stop
-            .stack
-            .get(current.selected)
-            .cloned()
-            .ok_or_else(|| DebuggerError::Protocol("the stopped thread has no frames".into()))?;
+        let frame = super::listing::selected_frame(&current.stop, current.selected)?;
         let frame_id = current.frame_ids.get(current.selected).copied();
         let result = evaluate(&self.client, frame_id, expression, budget).await;
         Ok(Answer::Eval { session: self.core.name.clone(), frame, result })
