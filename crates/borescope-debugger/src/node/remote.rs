@@ -6,7 +6,6 @@
 use super::breakpoints::{send, NodeBreakpoints};
 use super::events::pump_events;
 use super::session::{enable_debugger, NodeSession};
-use crate::frames::FrameClassifier;
 use crate::locate::resolve_specs;
 use crate::output::OutputBuffer;
 use crate::source::{context_from_text, source_context};
@@ -16,9 +15,9 @@ use borescope_cdp::commands as cdp;
 use borescope_cdp::events::Paused;
 use borescope_cdp::CdpClient;
 use borescope_model::{Answer, Language, SessionReport, Stop, StopReason};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::watch;
 
 /// How long the inspector's WebSocket may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,16 +40,7 @@ impl NodeSession {
             table.table.set_state(id, state);
         }
         let core = SessionCore::new(name, Language::Node, spec.command(), 0, OutputBuffer::new()).into_remote();
-        let session = NodeSession {
-            client: client.clone(),
-            classifier: FrameClassifier::default(),
-            breakpoints: Arc::new(StdMutex::new(table)),
-            current: Mutex::new(None),
-            last_action: Arc::new(StdMutex::new(None)),
-            scripts: Arc::default(),
-            entry: Arc::default(),
-            core,
-        };
+        let session = NodeSession::assemble(core, client.clone(), table);
         let (started, _) = watch::channel(false);
         tokio::spawn(pump_events(
             events,

@@ -145,16 +145,7 @@ impl NodeSession {
             inspected.process.output.clone(),
         )
         .with_stdin(inspected.process.take_stdin());
-        let session = NodeSession {
-            client: client.clone(),
-            classifier: FrameClassifier::default(),
-            breakpoints: Arc::new(StdMutex::new(table)),
-            current: Mutex::new(None),
-            last_action: Arc::new(StdMutex::new(None)),
-            scripts: Arc::default(),
-            entry: Arc::default(),
-            core,
-        };
+        let session = NodeSession::assemble(core, client.clone(), table);
         let (started_tx, mut started) = watch::channel(false);
         tokio::spawn(pump_events(
             events,
@@ -180,6 +171,20 @@ impl NodeSession {
         })
         .await;
         Ok(session)
+    }
+
+    /// A session from its connected parts, before its event pump runs.
+    pub(super) fn assemble(core: SessionCore<Arc<NodePause>>, client: Arc<CdpClient>, table: NodeBreakpoints) -> NodeSession {
+        NodeSession {
+            client,
+            classifier: FrameClassifier::default(),
+            breakpoints: Arc::new(StdMutex::new(table)),
+            current: Mutex::new(None),
+            last_action: Arc::new(StdMutex::new(None)),
+            scripts: Arc::default(),
+            entry: Arc::default(),
+            core,
+        }
     }
 
     /// The shared state (for the probe).
