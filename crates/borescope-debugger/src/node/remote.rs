@@ -4,7 +4,6 @@
 //! the program; `stop` detaches: V8 drops this client's breakpoints and the program runs on.
 
 use super::breakpoints::{send, NodeBreakpoints};
-use super::events::pump_events;
 use super::session::{enable_debugger, NodeSession};
 use crate::locate::resolve_specs;
 use crate::output::OutputBuffer;
@@ -42,17 +41,7 @@ impl NodeSession {
         let core = SessionCore::new(name, Language::Node, spec.command(), 0, OutputBuffer::new()).into_remote();
         let session = NodeSession::assemble(core, client.clone(), table);
         let (started, _) = watch::channel(false);
-        tokio::spawn(pump_events(
-            events,
-            client.clone(),
-            session.core.state.clone(),
-            session.breakpoints.clone(),
-            session.last_action.clone(),
-            session.scripts.clone(),
-            super::events::EntryChoice { stop: false, hold: false, pause: session.entry.clone() },
-            started,
-            Some(session.core.output.clone()),
-        ));
+        session.spawn_pump(events, false, false, started, Some(session.core.output.clone()));
         client.call::<cdp::RunIfWaitingForDebugger>(cdp::NoParams {}).await?;
         let report = session.report_now(&spec.budget).await?;
         Ok((session, report))

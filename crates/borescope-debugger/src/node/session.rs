@@ -147,17 +147,7 @@ impl NodeSession {
         .with_stdin(inspected.process.take_stdin());
         let session = NodeSession::assemble(core, client.clone(), table);
         let (started_tx, mut started) = watch::channel(false);
-        tokio::spawn(pump_events(
-            events,
-            client.clone(),
-            session.core.state.clone(),
-            session.breakpoints.clone(),
-            session.last_action.clone(),
-            session.scripts.clone(),
-            super::events::EntryChoice { stop: start.stop_on_entry, hold: start.hold, pause: session.entry.clone() },
-            started_tx,
-            None,
-        ));
+        session.spawn_pump(events, start.stop_on_entry, start.hold, started_tx, None);
         tokio::spawn(watch_exit(inspected.process, session.core.state.clone()));
         client.call::<cdp::RunIfWaitingForDebugger>(cdp::NoParams {}).await?;
         // Return only once Node's initial pause is dealt with, so the next command meets a
@@ -185,6 +175,30 @@ impl NodeSession {
             entry: Arc::default(),
             core,
         }
+    }
+
+    /// Starts the task that turns CDP events into this session's run state; `stop`/`hold` say
+    /// what becomes of Node's initial pause, `relayed` collects console output of a program
+    /// reached by address.
+    pub(super) fn spawn_pump(
+        &self,
+        events: tokio::sync::mpsc::UnboundedReceiver<borescope_cdp::Event>,
+        stop: bool,
+        hold: bool,
+        started: watch::Sender<bool>,
+        relayed: Option<crate::output::OutputBuffer>,
+    ) {
+        tokio::spawn(pump_events(
+            events,
+            self.client.clone(),
+            self.core.state.clone(),
+            self.breakpoints.clone(),
+            self.last_action.clone(),
+            self.scripts.clone(),
+            super::events::EntryChoice { stop, hold, pause: self.entry.clone() },
+            started,
+            relayed,
+        ));
     }
 
     /// The shared state (for the probe).

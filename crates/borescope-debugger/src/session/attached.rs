@@ -48,6 +48,19 @@ pub struct AttachSpec {
     pub budget: Budget,
 }
 
+/// What an attach reports: the program keeps running, and what to do next.
+pub(super) fn attached_notice(what: &str, has_breakpoints: bool) -> Notice {
+    let next = if has_breakpoints {
+        "`borescope continue` waits for a breakpoint to be hit"
+    } else {
+        "set breakpoints with `borescope break FILE:LINE` (or `--function NAME`), then `borescope continue` waits for a hit"
+    };
+    Notice::with_hint(
+        format!("attached to {what}; the program keeps running"),
+        format!("{next}; `borescope stop` detaches and leaves it running"),
+    )
+}
+
 impl PythonSession {
     /// Connects the session to debugpy in a running process and sets the breakpoints. The
     /// program keeps running; `continue` waits for the first stop.
@@ -83,15 +96,7 @@ impl PythonSession {
         let breakpoints = table.len();
         let session = PythonSession::assemble(core, client, classifier, paths, table);
         let mut report = session.report_now(&spec.budget).await?;
-        let next = if breakpoints == 0 {
-            "set breakpoints with `borescope break FILE:LINE`, then `borescope continue` waits for a hit"
-        } else {
-            "`borescope continue` waits for a breakpoint to be hit"
-        };
-        report.notices.push(Notice::with_hint(
-            format!("attached to pid {}; the program keeps running", spec.pid),
-            format!("{next}; `borescope stop` detaches and leaves it running"),
-        ));
+        report.notices.push(attached_notice(&format!("pid {}", spec.pid), breakpoints > 0));
         Ok((session, report))
     }
 

@@ -86,15 +86,7 @@ impl Session {
                 (Session::Python(Box::new(session)), report, "debugpy")
             }
         };
-        let next = if spec.breakpoints.is_empty() {
-            "set breakpoints with `borescope break FILE:LINE` (or `--function NAME`), then `borescope continue` waits for a hit"
-        } else {
-            "`borescope continue` waits for a breakpoint to be hit"
-        };
-        report.notices.push(Notice::with_hint(
-            format!("attached to {what} at {}; the program keeps running", spec.address),
-            format!("{next}; `borescope stop` detaches and leaves it running"),
-        ));
+        report.notices.push(super::attached::attached_notice(&format!("{what} at {}", spec.address), !spec.breakpoints.is_empty()));
         if !super::address::is_loopback(&spec.address).await {
             report.notices.push(unencrypted(&spec.address));
         }
