@@ -1,0 +1,33 @@
+//! Defaults and maxima, shared by the server (which enforces them) and the client (which
+//! explains them).
+
+/// A probe's default lifetime: one hour.
+pub const DEFAULT_TTL_SECS: u64 = 3600;
+/// The longest a probe may live: a day.
+pub const MAX_TTL_SECS: u64 = 86_400;
+/// Snapshots per second per probe per instance, by default.
+pub const DEFAULT_SNAPSHOT_RATE: f64 = 1.0;
+/// Logpoint messages per second per probe per instance, by default.
+pub const DEFAULT_LOG_RATE: f64 = 100.0;
+/// The highest per-probe rate accepted.
+pub const MAX_RATE: f64 = 1000.0;
+/// Snapshots per second per process, all probes together.
+pub const DEFAULT_GLOBAL_RATE: f64 = 100.0;
+/// Frames with locals, by default and at most.
+pub const DEFAULT_FRAMES_WITH_LOCALS: u32 = 1;
+/// See [`DEFAULT_FRAMES_WITH_LOCALS`].
+pub const MAX_FRAMES_WITH_LOCALS: u32 = 10;
+/// Capture expressions per probe, at most.
+pub const MAX_CAPTURES: usize = 20;
+/// Length of one expression or template, at most.
+pub const MAX_EXPRESSION_LEN: usize = 1000;
+/// Longest long-poll wait, seconds.
+pub const MAX_WAIT_SECS: u64 = 30;
+/// Largest request body the server reads (after gzip decoding for uploads).
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Snapshots per page, at most (and by default).
+pub const MAX_PAGE: u32 = 500;
+/// Snapshots kept per probe; the oldest go first.
+pub const DEFAULT_SNAPSHOTS_PER_PROBE: u64 = 10_000;
+/// Snapshots older than this are deleted: seven days.
+pub const DEFAULT_RETENTION_SECS: u64 = 7 * 86_400;
