@@ -5,7 +5,9 @@
 #                and the official MCP SDK (a client for the MCP server tests)
 #   pkgtools/    maturin, uv and pipx: build and install the Python wheel (the install test)
 #   npm/         the MCP Inspector (a second, independent MCP client)
-#   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in)
+#   venv-web/    host Python with Flask, FastAPI, uvicorn and gunicorn (the live-snapshot apps)
+#   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in), with
+#                Flask, FastAPI, uvicorn and gunicorn for 3.14
 # The tests themselves add venv-bare/ (host Python without debugpy) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,19 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 
+# Web frameworks the live-snapshot tests run real apps on (pinned), without debugpy: the
+# snapshot agent needs nothing but the standard library.
+WEB=(flask==3.1.2 fastapi==0.165.0 uvicorn==0.54.0 gunicorn==27.0.1)
+WEB_VENV="$CACHE/venv-web"
+WEB_STAMP="$WEB_VENV/.borescope-$(IFS=-; echo "${WEB[*]}")"
+if [ ! -f "$WEB_STAMP" ]; then
+  echo "setup: ${WEB[*]} at $WEB_VENV"
+  rm -rf "$WEB_VENV"
+  "$PY" -m venv "$WEB_VENV"
+  "$WEB_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${WEB[@]}"
+  touch "$WEB_STAMP"
+fi
+
 # The Python packaging tools the install test uses, pinned, in a virtualenv of their own:
 # maturin builds the wheel; pip (in fresh virtualenvs), uv and pipx install it.
 PKGTOOLS=(maturin==1.16.0 uv==0.13.9 pipx==1.18.4)
@@ -65,4 +80,13 @@ if [ ! -f "$NPM_DIR/.borescope-v1" ]; then
 fi
 
 BORESCOPE_CACHE_DIR="$CACHE" scripts/sid-rootfs.sh
+# Added to the rootfs after it was first built (a rebuild would take minutes): FastAPI and
+# gunicorn for Python 3.14 in the container stand-in.
+SID_WEB_STAMP="$CACHE/sid-rootfs/.borescope-web-v1"
+if [ ! -f "$SID_WEB_STAMP" ]; then
+  echo "setup: python3-fastapi and gunicorn in the sid rootfs"
+  BORESCOPE_SID_ROOT="$CACHE/sid-rootfs" scripts/in-sid sh -c \
+    'apt-get install -y --no-install-recommends python3-fastapi python3-gunicorn >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y --no-install-recommends python3-fastapi python3-gunicorn >/dev/null; }'
+  touch "$SID_WEB_STAMP"
+fi
 echo "setup: done"
