@@ -88,6 +88,12 @@ pub fn venv_python() -> PathBuf {
     require(shared_cache().join("venv/bin/python"), "the test virtualenv")
 }
 
+/// The host Python in a virtualenv with Flask, FastAPI, uvicorn and gunicorn (live-snapshot
+/// apps; `scripts/test-setup.sh` builds it).
+pub fn web_venv_python() -> PathBuf {
+    require(shared_cache().join("venv-web/bin/python"), "the web-framework virtualenv")
+}
+
 /// The wrapper that runs a command inside the Debian sid root filesystem.
 pub fn in_sid() -> PathBuf {
     require(shared_cache().join("sid-rootfs/usr/bin/python3.14"), "the sid rootfs (Python 3.14)");

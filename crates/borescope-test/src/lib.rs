@@ -15,6 +15,7 @@
 #![allow(missing_docs)]
 #![allow(clippy::print_stderr)]
 
+pub mod http;
 pub mod interpreters;
 pub mod targets;
 
