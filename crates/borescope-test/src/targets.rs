@@ -55,6 +55,18 @@ impl TargetProcess {
         TargetProcess::start(command, cwd, &[], false)
     }
 
+    /// Like [`TargetProcess::program`], with extra environment variables.
+    pub fn program_env(
+        cwd: &std::path::Path,
+        program: impl AsRef<std::ffi::OsStr>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> TargetProcess {
+        let mut command = Command::new(program);
+        command.args(args);
+        TargetProcess::start(command, cwd, env, false)
+    }
+
     fn start(mut command: Command, cwd: &std::path::Path, env: &[(&str, &str)], wrapped: bool) -> TargetProcess {
         command
             .current_dir(cwd)
