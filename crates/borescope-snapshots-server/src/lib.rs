@@ -60,15 +60,22 @@ impl Server {
         if config.retention.is_zero() {
             return Err(ServerError::Config("the retention period must be longer than 0 seconds".into()));
         }
+        // A given token is checked before anything is created.
+        let given = config.token.as_deref().map(|token| AdminToken::resolve(Some(token), None)).transpose()?;
         let (store, token, database) = match &config.database {
             DatabaseConfig::DataDir(dir) => {
                 config::prepare_data_dir(dir)?;
-                let token = AdminToken::resolve(config.token.as_deref(), Some(dir))?;
                 let file = dir.join(config::DATABASE_FILE);
                 let database = format!("sqlite {}", file.display());
                 let store = Store::open_sqlite_file(&file)
                     .await
                     .map_err(|source| ServerError::Database { database: database.clone(), source })?;
+                // Only once the database opened: a token generated for a server that then
+                // failed to start would be stored but never shown.
+                let token = match given {
+                    Some(token) => token,
+                    None => AdminToken::resolve(None, Some(dir))?,
+                };
                 (store, token, database)
             }
             DatabaseConfig::Url(url) => {
@@ -78,7 +85,10 @@ impl Server {
                         "`{database}` is not a database URL borescope serves: use postgres://USER:PASSWORD@HOST/DB or sqlite:PATH"
                     )));
                 }
-                let token = AdminToken::resolve(config.token.as_deref(), None)?;
+                let token = match given {
+                    Some(token) => token,
+                    None => AdminToken::resolve(None, None)?,
+                };
                 let store = Store::open_url(url)
                     .await
                     .map_err(|source| ServerError::Database { database: database.clone(), source })?;
