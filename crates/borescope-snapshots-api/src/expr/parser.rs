@@ -394,10 +394,10 @@ impl Parser<'_> {
             let keyword = matches!(self.peek(), Some(Token { kind: Kind::Name(_), .. }))
                 && matches!(self.peek_at(1), Some(Token { kind: Kind::Op("="), .. }));
             if keyword {
-                if let Some(Token { kind: Kind::Name(name), start, end }) = self.peek().cloned() {
-                    if is_dunder(&name) {
-                        return Err(ExprError::new(format!("dunder names are not allowed: {}", self.snippet(start, end))));
-                    }
+                if let Some(Token { kind: Kind::Name(name), start, end }) = self.peek().cloned()
+                    && is_dunder(&name)
+                {
+                    return Err(ExprError::new(format!("dunder names are not allowed: {}", self.snippet(start, end))));
                 }
                 self.bump();
                 self.bump();
