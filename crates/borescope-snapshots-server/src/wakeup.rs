@@ -63,7 +63,9 @@ impl Wakeups {
     }
 
     /// Waits for a change on `changes`, the next recheck, the deadline or shutdown, whichever
-    /// comes first; false when the deadline passed or the server is shutting down (answer now).
+    /// comes first. True: look again. False: the deadline passed or the server is shutting
+    /// down, so answer with what was read last (a change in the very last moment is seen by
+    /// the next poll, which then answers at once).
     pub async fn wait<T>(&self, changes: &mut watch::Receiver<T>, until: Instant, recheck: Duration) -> bool {
         let mut shutdown = self.shutdown.subscribe();
         let now = Instant::now();
@@ -80,6 +82,6 @@ impl Wakeups {
             () = tokio::time::sleep(nap) => {}
             _ = shutdown.changed() => return false,
         }
-        true
+        Instant::now() < until
     }
 }
