@@ -6,12 +6,14 @@
 mod attach;
 mod budget;
 mod completions;
+mod server;
 mod session;
 mod source;
 
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
 pub use budget::BudgetArgs;
 pub use completions::{CompletionShell, CompletionsArgs};
+pub use server::ServerArgs;
 pub use session::*;
 pub use source::SourceArgs;
 
@@ -84,6 +86,7 @@ impl Cli {
             | Commands::Exec(_)
             | Commands::Mcp(_)
             | Commands::Completions(_)
+            | Commands::Server(_)
             | Commands::Daemon(_) => return None,
         };
         Some(&arg.session)
@@ -156,6 +159,9 @@ pub enum Commands {
     Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
     Mcp(McpArgs),
+    /// Run the live-snapshot server: agents inside services arm probes from it and upload
+    /// snapshots to it; `borescope snap` and MCP read them (SQLite under --data by default).
+    Server(ServerArgs),
     /// Print a shell completion script (bash, zsh or fish) on stdout.
     Completions(CompletionsArgs),
     /// Run the session daemon in the foreground (started automatically; rarely needed by hand).

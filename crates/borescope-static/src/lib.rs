@@ -43,6 +43,16 @@ impl EnvVars {
     /// Standard Python search path variable; the agent directory is prepended to it.
     pub const PYTHONPATH: &'static str = "PYTHONPATH";
 
+    /// URL of the live-snapshot server the CLI and MCP talk to (`http://127.0.0.1:7300`).
+    pub const BORESCOPE_SERVER: &'static str = "BORESCOPE_SERVER";
+    /// Admin token the CLI and MCP send to the live-snapshot server.
+    pub const BORESCOPE_TOKEN: &'static str = "BORESCOPE_TOKEN";
+    /// `borescope server`'s own admin token (else generated at first start and stored in its
+    /// data directory).
+    pub const BORESCOPE_SERVER_TOKEN: &'static str = "BORESCOPE_SERVER_TOKEN";
+    /// Agent key (`bsk_...`) `borescope run` and `snap attach` give the agent.
+    pub const BORESCOPE_AGENT_KEY: &'static str = "BORESCOPE_AGENT_KEY";
+
     /// Every variable a test should clear before running borescope.
     pub const ALL: &'static [&'static str] = &[
         Self::BORESCOPE_RUNTIME_DIR,
@@ -56,6 +66,10 @@ impl EnvVars {
         Self::BORESCOPE_AGENT_JOB,
         Self::BORESCOPE_AGENT_PATH,
         Self::BORESCOPE_DAEMON_BUILD,
+        Self::BORESCOPE_SERVER,
+        Self::BORESCOPE_TOKEN,
+        Self::BORESCOPE_SERVER_TOKEN,
+        Self::BORESCOPE_AGENT_KEY,
     ];
 }
 
@@ -97,6 +111,18 @@ pub fn cache_dir() -> PathBuf {
         return home.join(".cache").join("borescope");
     }
     PathBuf::from(format!("/tmp/borescope-cache-{}", nix::unistd::getuid()))
+}
+
+/// Where `borescope server` keeps its data by default (not created here):
+/// `$XDG_DATA_HOME/borescope/server`, else `~/.local/share/borescope/server`.
+pub fn server_data_dir() -> PathBuf {
+    if let Some(xdg) = env_path("XDG_DATA_HOME") {
+        return xdg.join("borescope").join("server");
+    }
+    if let Some(home) = env_path("HOME") {
+        return home.join(".local").join("share").join("borescope").join("server");
+    }
+    PathBuf::from(format!("/tmp/borescope-data-{}", nix::unistd::getuid())).join("server")
 }
 
 /// The session name to use when none was given on the command line.

@@ -7,6 +7,7 @@ mod exec;
 mod mcp;
 mod probe;
 mod ps;
+mod server;
 mod session;
 mod source;
 
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Exec(args) => exec::run(&cli, args),
         Commands::Completions(args) => completions::run(&cli, args),
         Commands::Source(args) => source::run(&cli, args),
+        Commands::Server(args) => server::run(&cli, args),
         _ => session::run(&cli),
     }
 }

@@ -130,6 +130,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Source(_)
         | Commands::Ps(_)
         | Commands::Exec(_)
+        | Commands::Server(_)
         | Commands::Completions(_) => {
             return Err(Failure::input("not a session command"));
         }

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Ingest benchmark for `borescope server` on SQLite.
+
+N concurrent agents (threads, each with its own keep-alive connection and instance) upload
+gzip-compressed batches of ~4 KB snapshots to one probe for a fixed time, as the agent's
+transport thread does. Prints snapshots stored per second and the upload latency (per request,
+p50/p99). Goals (issue 9, on this 2-core machine): >= 5,000 snapshots/s, p99 <= 50 ms.
+
+Each agent's request body is built and compressed once before the clock starts, so the
+numbers measure the server (HTTP, auth, JSON, the transaction), not this script's JSON
+encoding.
+
+Usage: bench/snapshot_ingest.py [--agents 8] [--batch 20] [--seconds 10] [--size 4096]
+(builds nothing: run `cargo build --release -p borescope` first, or set BORESCOPE to the binary)
+"""
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TOKEN = "bench-admin-token-0123456789"
+
+
+def binary():
+    explicit = os.environ.get("BORESCOPE")
+    if explicit:
+        return explicit
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    for profile in ("release", "debug"):
+        path = os.path.join(target, profile, "borescope")
+        if os.path.exists(path):
+            return path
+    sys.exit("no borescope binary: run `cargo build --release -p borescope` or set BORESCOPE")
+
+
+def call(conn, method, path, bearer, body=None, gzipped=False):
+    headers = {"Authorization": "Bearer " + bearer, "Content-Type": "application/json"}
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"{method} {path}: {response.status} {payload[:300]!r}")
+    return json.loads(payload) if payload else None
+
+
+def snapshot(probe_id, i, size):
+    """A snapshot of about `size` bytes of JSON, shaped like the agent's."""
+    snap = {
+        "probe_id": probe_id,
+        "time_ms": int(time.time() * 1000),
+        "location": {"file": "/srv/app/orders/views.py", "line": 88},
+        "function": "checkout",
+        "thread": {"id": 140245, "name": "MainThread"},
+        "source": {"first_line": 85, "current_line": 88, "lines": ["    total = 0", "    for item in order.items:", "        total += item.price", "    return total"]},
+        "stack": [
+            {"index": k, "function": f"frame_{k}", "file": f"/srv/app/orders/mod{k}.py", "line": 10 + k, "kind": "user"}
+            for k in range(6)
+        ],
+        "locals": [],
+        "capture_us": 180,
+    }
+    n = 0
+    while len(json.dumps(snap)) < size:
+        snap["locals"].append({"name": f"var_{n}", "type_name": "str", "value": repr(f"value {i} {n} " * 6)})
+        n += 1
+    return snap
+
+
+def agent(addr, key, instance, probe_id, batch, size, clock, results, ready, go):
+    host, port = addr.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    snaps = [snapshot(probe_id, i, size) for i in range(batch)]
+    body = gzip.compress(json.dumps({"instance_id": instance, "snapshots": snaps}).encode(), 6)
+    latencies = []
+    accepted = 0
+    ready.wait()
+    go.wait()
+    deadline = clock["deadline"]
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        answer = call(conn, "POST", "/api/v1/agent/snapshots", key, body, gzipped=True)
+        latencies.append(time.perf_counter() - began)
+        accepted += answer["accepted"]
+    conn.close()
+    results.append((accepted, latencies))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=20, help="snapshots per upload")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--size", type=int, default=4096, help="bytes of JSON per snapshot")
+    args = parser.parse_args()
+
+    data = tempfile.mkdtemp(prefix="borescope-ingest-")
+    server = subprocess.Popen(
+        [binary(), "server", "--listen", "127.0.0.1:0", "--data", data, "--token", TOKEN, "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = json.loads(server.stdout.readline())
+        addr = line["listen"]
+        host, port = addr.rsplit(":", 1)
+        admin = http.client.HTTPConnection(host, int(port), timeout=30)
+        key = call(admin, "POST", "/api/v1/keys", TOKEN, {"service": "bench"})["key"]
+        probe = call(admin, "POST", "/api/v1/probes", TOKEN, {"service": "bench", "file": "orders/views.py", "line": 88, "ttl_secs": 86400})
+        for n in range(args.agents):
+            call(admin, "POST", "/api/v1/agent/register", key, {
+                "instance_id": f"bench{n:02d}", "service": "bench", "host": "bench", "pid": 1000 + n,
+                "python": "3.12.0", "agent_version": "bench", "engine": "monitoring"})
+        size = len(json.dumps(snapshot(probe["id"], 0, args.size)))
+
+        results = []
+        ready = threading.Barrier(args.agents + 1)
+        go = threading.Event()
+        clock = {}
+        threads = [
+            threading.Thread(target=agent, args=(
+                addr, key, f"bench{n:02d}", probe["id"], args.batch, args.size, clock, results, ready, go))
+            for n in range(args.agents)
+        ]
+        for thread in threads:
+            thread.start()
+        # Every agent builds its body first; then all start together.
+        ready.wait()
+        start = time.perf_counter()
+        clock["deadline"] = start + args.seconds
+        go.set()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - start
+
+        accepted = sum(r[0] for r in results)
+        latencies = sorted(l for r in results for l in r[1])
+        stored = call(admin, "GET", f"/api/v1/probes/{probe['id']}", TOKEN)["hits"]
+        p50 = statistics.median(latencies) * 1000
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+        rate = accepted / elapsed
+        print(f"borescope server ingest (SQLite, {os.cpu_count()} cores): {args.agents} agents, "
+              f"batches of {args.batch} x {size}-byte snapshots (gzip), {elapsed:.1f} s")
+        print(f"  stored:       {accepted} snapshots ({stored} counted on the probe), {len(latencies)} uploads")
+        print(f"  throughput:   {rate:,.0f} snapshots/s   (goal >= 5,000)   {'ok' if rate >= 5000 else 'MISSED'}")
+        print(f"  upload p50:   {p50:.1f} ms")
+        print(f"  upload p99:   {p99:.1f} ms   (goal <= 50)   {'ok' if p99 <= 50 else 'MISSED'}")
+        sizes = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data))
+        print(f"  on disk:      {sizes / 1e6:.0f} MB in {data}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        subprocess.run(["rm", "-rf", data])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+//! `/api/v1/agent/*`: what agents call with their key. Every call names an instance, which
+//! must be registered for the key's service (404 before registration, 403 for another
+//! service's), and marks it as seen.
+
+use crate::auth::Agent;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::store::instances::{InstanceInfo, RegisterOutcome};
+use crate::store::snapshots::Incoming;
+use crate::{store, validate};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use borescope_snapshots_api::agent::{Bye, ProbeSet, Register, Registered, StatusReport, Upload, Uploaded};
+use serde::Deserialize;
+
+/// The registered instance `instance_id`, if it belongs to the key's service.
+async fn instance(state: &AppState, agent: &Agent, instance_id: &str) -> Result<InstanceInfo, ApiError> {
+    validate::instance_id(instance_id)?;
+    let info = state.store.instance_info(instance_id).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "instance `{instance_id}` is not registered (or was removed after a long silence): POST /api/v1/agent/register first"
+        ))
+    })?;
+    if info.service != agent.service {
+        return Err(ApiError::Forbidden(format!(
+            "instance `{instance_id}` belongs to service `{}`, not to this key's service `{}`",
+            info.service, agent.service
+        )));
+    }
+    Ok(info)
+}
+
+pub(super) async fn register(
+    agent: Agent,
+    State(state): State<AppState>,
+    ApiJson(register): ApiJson<Register>,
+) -> Result<Json<Registered>, ApiError> {
+    validate::register(&register)?;
+    agent.check_service(&register.service)?;
+    if let RegisterOutcome::OtherService(service) = state.store.register(&register).await? {
+        return Err(ApiError::Forbidden(format!(
+            "instance id `{}` is registered for service `{service}`: choose a new random instance id",
+            register.instance_id
+        )));
+    }
+    let version = store::service_version(state.store.reader(), &register.service).await?;
+    tracing::info!(key.id = agent.key_id, instance = %register.instance_id, service = %register.service, pid = register.pid, "instance registered");
+    Ok(Json(Registered { instance_id: register.instance_id, version }))
+}
+
+/// `GET /agent/probes` parameters.
+#[derive(Debug, Deserialize)]
+pub(super) struct PollQuery {
+    instance: String,
+    since: Option<i64>,
+    wait: Option<u64>,
+}
+
+pub(super) async fn probes(
+    agent: Agent,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<PollQuery>,
+) -> Result<Json<ProbeSet>, ApiError> {
+    let wait = validate::wait(query.wait)?;
+    let info = instance(&state, &agent, &query.instance).await?;
+    state.store.touch_instance(&query.instance).await?;
+    let since = query.since.unwrap_or(0);
+    let until = tokio::time::Instant::now() + wait;
+    let mut changes = state.wakeups.probes(&info.service);
+    let version = loop {
+        changes.borrow_and_update();
+        let version = store::service_version(state.store.reader(), &info.service).await?;
+        if version != since || !state.wakeups.wait(&mut changes, until, state.settings.recheck).await {
+            break version;
+        }
+    };
+    let probes = state.store.active_probes(&info.service, info.env.as_deref()).await?;
+    Ok(Json(ProbeSet {
+        version,
+        probes,
+        redact: state.settings.redact.clone(),
+        global_rate: state.settings.global_rate,
+    }))
+}
+
+pub(super) async fn upload(
+    agent: Agent,
+    State(state): State<AppState>,
+    ApiJson(upload): ApiJson<Upload>,
+) -> Result<Json<Uploaded>, ApiError> {
+    let info = instance(&state, &agent, &upload.instance_id).await?;
+    let batch = upload
+        .snapshots
+        .iter()
+        .map(|data| {
+            let json = serde_json::to_string(data).map_err(|e| ApiError::Internal(format!("snapshot JSON: {e}")))?;
+            Ok(Incoming { probe_id: data.probe_id, time_ms: data.time_ms, json })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let stored = state.store.store_snapshots(&upload.instance_id, &info, &batch, upload.dropped).await?;
+    if stored.accepted > 0 {
+        state.wakeups.snapshots_stored();
+    }
+    if let Some(version) = stored.bumped {
+        state.wakeups.probes_changed(&info.service, version);
+    }
+    if stored.rejected > 0 {
+        tracing::debug!(instance = %upload.instance_id, rejected = stored.rejected, "snapshots refused");
+    }
+    Ok(Json(Uploaded { accepted: stored.accepted, rejected: stored.rejected }))
+}
+
+pub(super) async fn status(
+    agent: Agent,
+    State(state): State<AppState>,
+    ApiJson(report): ApiJson<StatusReport>,
+) -> Result<StatusCode, ApiError> {
+    let info = instance(&state, &agent, &report.instance_id).await?;
+    for entry in &report.statuses {
+        if entry.message.as_ref().is_some_and(|m| m.len() > 4096) {
+            return Err(ApiError::BadRequest(format!("the message for probe {} is longer than 4096 bytes", entry.probe_id)));
+        }
+    }
+    state.store.report_statuses(&report.instance_id, &info.service, &report.statuses, store::now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn bye(
+    agent: Agent,
+    State(state): State<AppState>,
+    ApiJson(bye): ApiJson<Bye>,
+) -> Result<StatusCode, ApiError> {
+    instance(&state, &agent, &bye.instance_id).await?;
+    state.store.instance_gone(&bye.instance_id).await?;
+    tracing::info!(instance = %bye.instance_id, "instance said goodbye");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,33 @@
+//! What every handler shares: the store, the settings that shape answers, and the wakeups.
+
+use crate::store::Store;
+use crate::wakeup::Wakeups;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The handlers' state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Fixed settings.
+    pub settings: Arc<Settings>,
+    /// Long-poll wakeups and the shutdown signal.
+    pub wakeups: Arc<Wakeups>,
+}
+
+/// Settings fixed at start.
+pub struct Settings {
+    /// SHA-256 of the admin token (compared in constant time).
+    pub token_digest: [u8; 32],
+    /// Extra names agents redact.
+    pub redact: Vec<String>,
+    /// Process-wide snapshot rate agents allow.
+    pub global_rate: f64,
+    /// How often a waiting long-poll re-reads the database.
+    pub recheck: Duration,
+    /// Snapshots older than this are deleted.
+    pub retention: Duration,
+    /// Snapshots kept per probe.
+    pub snapshots_per_probe: u64,
+}
