@@ -112,8 +112,12 @@ impl Follow {
     }
 
     /// The next snapshots, waiting up to `wait` (at most 30 s per request) for some to arrive;
-    /// empty when none did.
+    /// empty when none did. Once there is a cursor, only the cursor says what is new: a time
+    /// filter would drop snapshots from an instance whose clock runs behind this one's.
     pub async fn next(&mut self, client: &Client, wait: Duration) -> Result<Vec<Snapshot>, SnapError> {
+        if self.cursor.is_some() {
+            self.query.since_ms = None;
+        }
         let page = self.query.page(client, self.cursor, self.query.limit.max(1), wait).await?;
         self.cursor = page.snapshots.last().map(|s| s.id).or(page.next).or(self.cursor);
         Ok(page.snapshots)

@@ -19,9 +19,13 @@ pub struct ServerUrl {
 }
 
 impl ServerUrl {
-    /// Parses `http://HOST[:PORT][/PREFIX]`.
+    /// Parses `http://HOST[:PORT][/PREFIX]`. Empty text (an empty `BORESCOPE_SERVER`) means
+    /// the default server, `http://127.0.0.1:7300`.
     pub fn parse(text: &str) -> Result<ServerUrl, SnapError> {
-        let trimmed = text.trim();
+        let trimmed = match text.trim() {
+            "" => borescope_static::DEFAULT_SNAPSHOT_SERVER,
+            trimmed => trimmed,
+        };
         let bad = |why: &str| {
             SnapError::BadUrl(format!(
                 "--server `{trimmed}` is not a server URL: {why} (example: http://127.0.0.1:7300)"
@@ -70,6 +74,13 @@ impl ServerUrl {
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost"
             || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+impl Default for ServerUrl {
+    /// `http://127.0.0.1:7300`, where `borescope server` listens by default.
+    fn default() -> ServerUrl {
+        ServerUrl { host: "127.0.0.1".into(), port: 7300, prefix: String::new() }
     }
 }
 
@@ -126,6 +137,8 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_server_url() {
+        assert_eq!(ServerUrl::parse(" ").unwrap(), ServerUrl::default());
+        assert_eq!(ServerUrl::default().to_string(), borescope_static::DEFAULT_SNAPSHOT_SERVER);
         for text in ["127.0.0.1:7300", "ftp://x", "http://", "http://h:port", "http://u:p@h", "http://h/?q", "http://a:b:1"] {
             let error = ServerUrl::parse(text).unwrap_err();
             assert!(error.is_input_error(), "{text}");

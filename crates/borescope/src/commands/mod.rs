@@ -7,7 +7,9 @@ mod exec;
 mod mcp;
 mod probe;
 mod ps;
+mod run;
 mod session;
+mod snap;
 mod source;
 
 use crate::failure::Failure;
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Exec(args) => exec::run(&cli, args),
         Commands::Completions(args) => completions::run(&cli, args),
         Commands::Source(args) => source::run(&cli, args),
+        Commands::Snap(args) => snap::run(&cli, args),
+        Commands::Run(args) => run::run(&cli, args),
         _ => session::run(&cli),
     }
 }

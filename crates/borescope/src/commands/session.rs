@@ -130,6 +130,8 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Source(_)
         | Commands::Ps(_)
         | Commands::Exec(_)
+        | Commands::Snap(_)
+        | Commands::Run(_)
         | Commands::Completions(_) => {
             return Err(Failure::input("not a session command"));
         }
