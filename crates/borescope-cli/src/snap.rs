@@ -99,7 +99,7 @@ pub struct SnapAddArgs {
     #[arg(long, value_name = "N")]
     pub max_hits: Option<u32>,
     /// Snapshots per second per instance (default 1; 100 for logpoints).
-    #[arg(long, value_name = "PER_SEC")]
+    #[arg(long, value_name = "PER_SEC", allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// How long the probe lives: 30m, 2h (default 1h, at most 24h).
     #[arg(long, value_name = "DURATION")]
@@ -108,7 +108,7 @@ pub struct SnapAddArgs {
     #[arg(long, value_name = "N")]
     pub frames: Option<u32>,
     /// Seconds to wait for every running instance to report on the probe (0: do not wait).
-    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 3.0, allow_negative_numbers = true)]
     pub wait: f64,
 }
 

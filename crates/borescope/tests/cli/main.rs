@@ -1,6 +1,7 @@
 //! The command line itself: help text, usage errors and exit codes.
 
 mod completions;
+mod snap;
 
 use borescope_test::TestContext;
 use insta::assert_snapshot;
