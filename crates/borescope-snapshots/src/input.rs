@@ -129,16 +129,21 @@ pub fn since_ms(text: &str, now_ms: i64) -> Result<i64, SnapError> {
     Ok(now_ms.saturating_sub(ago_ms))
 }
 
-/// A service or environment name: what the agents registered with.
+/// Longest service or environment name (the server's limit).
+const MAX_NAME_LEN: usize = 64;
+
+/// A service or environment name: what the agents registered with. The same rule as the
+/// server's: 1-64 letters, digits, `.`, `_` or `-`.
 pub fn check_name(flag: &str, name: &str) -> Result<(), SnapError> {
     if name.trim().is_empty() {
         return Err(SnapError::input(format!(
             "{flag} is empty; give the name the service's agents use (`borescope snap agents` lists them)"
         )));
     }
-    if name.len() > 100 || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/') {
+    let valid = name.len() <= MAX_NAME_LEN && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid {
         return Err(SnapError::input(format!(
-            "{flag} `{name}` is not a name: use up to 100 characters without spaces or `/` (e.g. `api`, `orders-worker`)"
+            "{flag} `{name}` is not a name: use 1-{MAX_NAME_LEN} letters, digits, `.`, `_` or `-` (e.g. `api`, `orders-worker`)"
         )));
     }
     Ok(())
