@@ -142,6 +142,8 @@ pub struct SnapAttachReport {
     pub pid: u32,
     /// True after attaching, false after detaching.
     pub attached: bool,
+    /// False when `--detach` found no agent to take out.
+    pub changed: bool,
     /// The process's Python version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub python: Option<String>,

@@ -95,11 +95,13 @@ pub fn render_snap_attach(report: &SnapAttachReport) -> String {
             report.pid
         ));
         out
-    } else {
+    } else if report.changed {
         format!(
             "Live-snapshot agent removed from pid {}{python}: its probes are disarmed, its thread, import hook and modules are gone\n",
             report.pid
         )
+    } else {
+        format!("No live-snapshot agent ran in pid {}{python}; there was nothing to take out\n", report.pid)
     };
     let mut notes = Notes::default();
     notes.extend(&report.notices);

@@ -141,6 +141,7 @@ fn attach_and_detach() {
         schema: SNAP_ATTACH_SCHEMA.into(),
         pid: 4242,
         attached: true,
+        changed: true,
         python: Some("3.14.0".into()),
         instance_id: Some("a1b2c3d4e5f60718293a4b5c6d7e8f90".into()),
         engine: Some("monitoring".into()),
@@ -156,6 +157,8 @@ fn attach_and_detach() {
     insta::assert_snapshot!("attached", render_snap_attach(&attached));
     let detached = SnapAttachReport { attached: false, instance_id: None, engine: None, tool_id: None, service: None, server: None, notices: vec![], ..attached };
     insta::assert_snapshot!("detached", render_snap_attach(&detached));
+    let nothing = SnapAttachReport { changed: false, ..detached };
+    assert_eq!(render_snap_attach(&nothing), "No live-snapshot agent ran in pid 4242 (Python 3.14.0); there was nothing to take out\n");
 }
 
 fn ctx() -> RenderContext {

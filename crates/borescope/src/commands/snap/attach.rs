@@ -2,8 +2,8 @@
 //! process through PEP 768, and `--detach` to take it out. This is where the two capabilities
 //! meet: `borescope-snapshots` says what the job is, `borescope-attach` runs it in the process.
 //!
-//! The directory the agent is loaded from stays while the agent runs (it may import more of
-//! itself later); the stop job removes it with everything else the agent set up.
+//! The start job imports everything the agent needs before it reports, so borescope's
+//! directory in the process is removed as soon as the status is read, like after any job.
 
 use crate::failure::Failure;
 use crate::{printer, settings};
@@ -43,19 +43,14 @@ fn attach(server: &ServerArgs, args: &SnapAttachArgs) -> Result<SnapAttachReport
     borescope_attach::roles::refuse_non_worker(args.pid)?;
     let injector = Injector::open(args.pid)?;
     let dir = injector.new_dir("snapshots")?;
-    let status = match injector.run(&dir, job.start_job(), &options) {
-        Ok(status) if status["state"] == "ok" => status,
-        Ok(status) => {
-            dir.remove();
-            return Err(Failure::failed(format!("the agent did not start in pid {}: {}", args.pid, said(&status))));
-        }
-        Err(error) => {
-            if !matches!(error, AttachError::StillRunning { .. }) {
-                dir.remove();
-            }
-            return Err(error.into());
-        }
-    };
+    let status = injector.run(&dir, job.start_job(), &options);
+    if !matches!(status, Err(AttachError::StillRunning { .. })) {
+        dir.remove();
+    }
+    let status = status?;
+    if status["state"] != "ok" {
+        return Err(Failure::failed(format!("the agent did not start in pid {}: {}", args.pid, said(&status))));
+    }
     let mut notices = Vec::new();
     if !injector.target.same_network && job.server().is_loopback() {
         notices.push(Notice::with_hint(
@@ -72,6 +67,7 @@ fn attach(server: &ServerArgs, args: &SnapAttachArgs) -> Result<SnapAttachReport
         schema: SNAP_ATTACH_SCHEMA.into(),
         pid: args.pid,
         attached: true,
+        changed: true,
         python: text("python"),
         instance_id: text("instance_id"),
         engine: text("engine"),
@@ -104,10 +100,15 @@ fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
     if status["state"] != "ok" {
         return Err(Failure::failed(format!("the agent in pid {} was not taken out: {}", args.pid, said(&status))));
     }
+    let notices: Vec<Notice> = status["notes"]
+        .as_array()
+        .map(|notes| notes.iter().filter_map(Value::as_str).map(Notice::plain).collect())
+        .unwrap_or_default();
     Ok(SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
         pid: args.pid,
         attached: false,
+        changed: status["stopped"] != false,
         python: status["python"].as_str().map(str::to_string),
         instance_id: None,
         engine: None,
@@ -115,7 +116,7 @@ fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
         service: None,
         env: None,
         server: None,
-        notices: Vec::new(),
+        notices,
     })
 }
 
