@@ -70,9 +70,14 @@ impl AgentJob {
         self.job("snapshots")
     }
 
-    /// The PEP 768 job that starts the agent in a running process (`snap attach PID`).
-    pub fn start_job(&self) -> Value {
-        self.job("snapshots_start")
+    /// The PEP 768 job that starts the agent in running process `pid` (`snap attach PID`).
+    /// `pid` is the process id as borescope (the host) sees it; inside a PID namespace the
+    /// process sees another one (often 1), and the host's is the one `ps`, `exec` and
+    /// `snap attach` take, so the agent can register with it.
+    pub fn start_job(&self, pid: u32) -> Value {
+        let mut job = self.job("snapshots_start");
+        job["pid"] = json!(pid);
+        job
     }
 
     /// The environment `borescope run` adds to the program's: the agent unpacked in `agent_dir`
@@ -102,7 +107,8 @@ mod tests {
             job.run_job(),
             json!({"kind": "snapshots", "server": "http://127.0.0.1:7300", "key": KEY, "service": "api", "env": "prod"})
         );
-        assert_eq!(job.start_job()["kind"], "snapshots_start");
+        assert_eq!(job.start_job(42)["kind"], "snapshots_start");
+        assert_eq!(job.start_job(42)["pid"], 42);
         assert_eq!(AgentJob::new("http://h:1", Some(KEY), "api", None).unwrap().run_job()["env"], Value::Null);
         assert_eq!(stop_job(), json!({"kind": "snapshots_stop"}));
     }

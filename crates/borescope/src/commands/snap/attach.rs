@@ -43,7 +43,7 @@ fn attach(server: &ServerArgs, args: &SnapAttachArgs) -> Result<SnapAttachReport
     borescope_attach::roles::refuse_non_worker(args.pid)?;
     let injector = Injector::open(args.pid)?;
     let dir = injector.new_dir("snapshots")?;
-    let status = injector.run(&dir, job.start_job(), &options);
+    let status = injector.run(&dir, job.start_job(args.pid), &options);
     if !matches!(status, Err(AttachError::StillRunning { .. })) {
         dir.remove();
     }
