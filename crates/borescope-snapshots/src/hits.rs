@@ -52,9 +52,19 @@ impl HitQuery {
     }
 }
 
+/// Fails with the server's "no probe N" when the query names a probe that does not exist, so
+/// an id typed wrong is said at once instead of reading as "no snapshots yet" (or waiting).
+pub async fn check_probe(client: &Client, query: &HitQuery) -> Result<(), SnapError> {
+    if let Some(id) = query.probe {
+        crate::probes::get(client, id).await?;
+    }
+    Ok(())
+}
+
 /// `snap hits`: up to `query.limit` matching snapshots, oldest first, reading as many pages as
 /// that takes; `more` says whether others matched beyond the limit.
 pub async fn list(client: &Client, query: &HitQuery) -> Result<SnapshotListing, SnapError> {
+    check_probe(client, query).await?;
     let limit = query.limit.max(1) as usize;
     let mut found: Vec<Snapshot> = Vec::new();
     let mut after = query.after;
@@ -82,6 +92,7 @@ pub async fn list(client: &Client, query: &HitQuery) -> Result<SnapshotListing, 
 /// Waits up to `timeout` for snapshots matching `query` (after its cursor): returns as soon as
 /// at least one is there (at most `query.limit`), or an empty listing when none came in time.
 pub async fn wait_for(client: &Client, query: &HitQuery, timeout: Duration) -> Result<SnapshotListing, SnapError> {
+    check_probe(client, query).await?;
     let deadline = Instant::now() + timeout;
     let mut follow = Follow::new(query.clone());
     loop {

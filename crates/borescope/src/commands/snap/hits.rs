@@ -54,6 +54,7 @@ async fn follow(cli: &Cli, client: &Client, mut query: HitQuery, args: &SnapHits
         query.since_ms = Some(now);
     }
     query.limit = FOLLOW_PAGE.min(args.limit.unwrap_or(FOLLOW_PAGE));
+    hits::check_probe(client, &query).await?;
     let ctx = settings::render(&cli.budget);
     let mut follow = Follow::new(query);
     loop {
