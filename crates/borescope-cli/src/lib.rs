@@ -8,6 +8,7 @@ mod budget;
 mod completions;
 mod server;
 mod session;
+mod snap;
 mod source;
 
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
@@ -15,6 +16,10 @@ pub use budget::BudgetArgs;
 pub use completions::{CompletionShell, CompletionsArgs};
 pub use server::ServerArgs;
 pub use session::*;
+pub use snap::{
+    AgentRunArgs, ProbeId, ServerConnectionArgs, SnapAddArgs, SnapAgentsArgs, SnapArgs, SnapAttachArgs, SnapCommand, SnapHitsArgs,
+    SnapKeyArgs, SnapKeyCommand, SnapListArgs,
+};
 pub use source::SourceArgs;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -85,6 +90,8 @@ impl Cli {
             | Commands::Ps(_)
             | Commands::Exec(_)
             | Commands::Mcp(_)
+            | Commands::Snap(_)
+            | Commands::Run(_)
             | Commands::Completions(_)
             | Commands::Server(_)
             | Commands::Daemon(_) => return None,
@@ -162,6 +169,12 @@ pub enum Commands {
     /// Run the live-snapshot server: agents inside services arm probes from it and upload
     /// snapshots to it; `borescope snap` and MCP read them (SQLite under --data by default).
     Server(ServerArgs),
+    /// Live snapshots of running services: probes that record locals and stacks without
+    /// stopping anything, stored on a `borescope server`.
+    Snap(SnapArgs),
+    /// Run a program with the live-snapshot agent in every Python process it starts (any
+    /// Python 3.9+ command); it reports to a `borescope server` as an instance of --service.
+    Run(AgentRunArgs),
     /// Print a shell completion script (bash, zsh or fish) on stdout.
     Completions(CompletionsArgs),
     /// Run the session daemon in the foreground (started automatically; rarely needed by hand).
@@ -239,6 +252,12 @@ pub struct McpArgs {
     /// Largest tool response in bytes (text report and structured content together).
     #[arg(long, value_name = "BYTES", default_value_t = 16384)]
     pub max_response: usize,
+    /// The borescope server the live-snapshot tools talk to (plain http).
+    #[arg(long, value_name = "URL", env = borescope_static::EnvVars::BORESCOPE_SERVER, default_value = borescope_static::DEFAULT_SNAPSHOT_SERVER)]
+    pub server: String,
+    /// That server's admin token (not --token, which guards --http).
+    #[arg(long, value_name = "TOKEN", env = borescope_static::EnvVars::BORESCOPE_TOKEN, hide_env_values = true)]
+    pub server_token: Option<String>,
 }
 
 /// `borescope daemon`.

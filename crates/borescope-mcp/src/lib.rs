@@ -4,7 +4,9 @@
 //! `probe` runs in this process through `borescope-debugger`, `list_python_processes` and
 //! `exec_in_process` through `borescope-attach`; every session tool (`attach` included) is one
 //! request to the per-user session daemon over `borescope-ipc`, so a person at a terminal and an agent
-//! share sessions by name. Results carry the rendered text report *and* structured content
+//! share sessions by name. The live-snapshot tools (`create_snapshot`,
+//! `list_snapshots`, `wait_for_snapshot`, `delete_snapshot`, `list_instances`) talk to a
+//! `borescope server` through `borescope-snapshots`. Results carry the rendered text report *and* structured content
 //! matching the CLI's `--json`, both bounded ([`response`]).
 //!
 //! Transports: stdio ([`serve_stdio`]) and Streamable HTTP on loopback with a bearer token
@@ -19,6 +21,8 @@ mod params;
 mod processes;
 mod response;
 mod server;
+mod snapshot_params;
+mod snapshots;
 mod tools;
 
 pub use http::serve_http;

@@ -24,6 +24,10 @@ stepping; use `condition` instead of repeated runs; `hits` samples several itera
 `exec_in_process` runs a snippet inside it and returns what it printed. A program started with \
 a debug server (debugpy `--listen`, node `--inspect`), also in Docker or elsewhere: `attach` \
 with its `address`.\n\
+4. For a service running in production (many processes, must not stop), live snapshots: \
+`list_instances` shows the services whose processes run the borescope agent, `create_snapshot` \
+asks every instance to record locals and the stack when a FILE:LINE runs (nothing pauses), \
+`wait_for_snapshot` returns what was captured, `delete_snapshot` removes the probe.\n\
 Every result is bounded; its notes say what was cut and how to see more. Sessions are shared \
 with the borescope CLI by name.";
 
@@ -34,6 +38,8 @@ pub struct McpConfig {
     pub max_response: usize,
     /// Capture budget (values, variables, depth, redaction).
     pub budget: Budget,
+    /// The `borescope server` the live-snapshot tools talk to, with its admin token.
+    pub snapshots: borescope_snapshots::Client,
 }
 
 impl Default for McpConfig {
@@ -41,6 +47,7 @@ impl Default for McpConfig {
         McpConfig {
             max_response: 16 * 1024,
             budget: Budget::default(),
+            snapshots: borescope_snapshots::Client::new(borescope_snapshots::ServerUrl::default(), None),
         }
     }
 }
@@ -61,7 +68,7 @@ impl BorescopeMcp {
     pub fn new(config: McpConfig) -> BorescopeMcp {
         BorescopeMcp {
             config,
-            tool_router: Self::tool_router(),
+            tool_router: Self::tool_router() + Self::snapshot_tool_router(),
         }
     }
 

@@ -10,6 +10,8 @@ pub const PS_SCHEMA: &str = "borescope.ps/1";
 pub const EXEC_SCHEMA: &str = "borescope.exec/1";
 /// Schema of [`ListenReport`] (`borescope attach --listen-only --json`).
 pub const LISTEN_SCHEMA: &str = "borescope.listen/1";
+/// Schema of [`SnapAttachReport`] (`borescope snap attach --json`).
+pub const SNAP_ATTACH_SCHEMA: &str = "borescope.snap-attach/1";
 
 /// Python processes on this machine (and in its containers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +128,44 @@ pub struct ListenReport {
     /// A VS Code `launch.json` configuration that attaches to it.
     pub launch_json: serde_json::Value,
     /// Warnings and next steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// What `borescope snap attach PID` (load the live-snapshot agent into a running process) and
+/// `snap attach PID --detach` (take it out again) did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapAttachReport {
+    /// [`SNAP_ATTACH_SCHEMA`].
+    pub schema: String,
+    /// The process.
+    pub pid: u32,
+    /// True after attaching, false after detaching.
+    pub attached: bool,
+    /// False when `--detach` found no agent to take out.
+    pub changed: bool,
+    /// The process's Python version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub python: Option<String>,
+    /// The instance id the agent registers with (attach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// How lines are hooked there: `monitoring` (3.12+) or `rewrite` (attach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// The `sys.monitoring` tool id the agent holds (attach, 3.12+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_id: Option<u32>,
+    /// The service it registers as (attach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The environment it registers with (attach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The server it reports to (attach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Caveats and next steps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<Notice>,
 }

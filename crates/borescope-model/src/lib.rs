@@ -25,8 +25,8 @@ mod session;
 pub mod wording;
 
 pub use attach::{
-    ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, EXEC_SCHEMA, LISTEN_SCHEMA,
-    PS_SCHEMA,
+    ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, SnapAttachReport, EXEC_SCHEMA,
+    LISTEN_SCHEMA, PS_SCHEMA, SNAP_ATTACH_SCHEMA,
 };
 pub use budget::Budget;
 pub use location::{Location, LocationError};

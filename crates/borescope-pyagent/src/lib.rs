@@ -5,11 +5,14 @@
 //! them into a content-addressed directory of the cache on first use, so users never install
 //! anything to probe, and two borescope versions never share a half-updated copy.
 //!
-//! It owns nothing else: what a job looks like and how reports are read belong to the debugger
-//! crate.
+//! It also says how a program's interpreters load it at start-up ([`boot_env`]: the unpacked
+//! directory first on `PYTHONPATH`, the job in `BORESCOPE_AGENT_JOB`), for every caller that
+//! starts a program with the agent (probes, sessions, `borescope run`). It owns nothing else:
+//! what a job looks like and how reports are read belong to the capability that runs it.
 
 #![deny(missing_docs)]
 
+use borescope_static::EnvVars;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -103,9 +106,36 @@ pub fn materialize(cache_dir: &Path) -> Result<PathBuf, AgentError> {
     Ok(target)
 }
 
+/// The environment variables that make every Python process of a program load the agent from
+/// `agent_dir` (see [`materialize`]) at start-up and run `job` (JSON): `PYTHONPATH` with the
+/// directory first and `existing_path` (the program's own `PYTHONPATH`, if any) after it, the
+/// directory itself (so the agent can take itself off the path), and the job.
+pub fn boot_env(agent_dir: &Path, job: &str, existing_path: Option<&str>) -> Vec<(String, String)> {
+    let dir = agent_dir.display().to_string();
+    let path = match existing_path.filter(|rest| !rest.is_empty()) {
+        Some(rest) => format!("{dir}:{rest}"),
+        None => dir.clone(),
+    };
+    vec![
+        (EnvVars::PYTHONPATH.into(), path),
+        (EnvVars::BORESCOPE_AGENT_PATH.into(), dir),
+        (EnvVars::BORESCOPE_AGENT_JOB.into(), job.to_string()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boot_env_puts_the_agent_first_and_keeps_the_program_path() {
+        let env = boot_env(Path::new("/cache/agent/abc"), "{}", Some("/app/lib"));
+        assert_eq!(env[0], ("PYTHONPATH".to_string(), "/cache/agent/abc:/app/lib".to_string()));
+        assert_eq!(env[1].1, "/cache/agent/abc");
+        assert_eq!(env[2], ("BORESCOPE_AGENT_JOB".to_string(), "{}".to_string()));
+        let alone = boot_env(Path::new("/a"), "{}", Some(""));
+        assert_eq!(alone[0].1, "/a");
+    }
 
     #[test]
     fn materialize_is_idempotent_and_complete() {

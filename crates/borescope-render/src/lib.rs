@@ -1,4 +1,5 @@
-//! The one text formatter every front door uses: `probe`, every session command, and MCP.
+//! The one text formatter every front door uses: `probe`, every session command, live
+//! snapshots (`snap`), and MCP.
 //!
 //! Reports are written for a reader with a small context window (often an LLM): a one-line
 //! headline saying exactly why the program stopped, then source, stack, locals and evaluated
@@ -14,6 +15,7 @@ mod answer;
 mod paths;
 mod probe;
 mod process;
+mod snap;
 mod stop;
 mod text;
 
@@ -21,6 +23,10 @@ pub use answer::render_answer;
 pub use paths::PathStyle;
 pub use probe::render_probe;
 pub use process::{render_exec, render_listen, render_ps};
+pub use snap::{
+    render_snap_added, render_snap_attach, render_snap_instances, render_snap_key_created, render_snap_keys,
+    render_snap_probe, render_snap_probes, render_snapshot, render_snapshots, snapshot_stop,
+};
 pub use stop::render_stop;
 
 use borescope_model::Budget;

@@ -13,9 +13,9 @@ pub fn render_stop(stop: &Stop, ctx: &RenderContext) -> String {
     crate::text::finish(out, &notes, ctx)
 }
 
-/// The one-line reason, e.g. `Stopped at breakpoint app.py:6 in total (thread MainThread)`.
-pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
-    let place = match &stop.location {
+/// Where a stop is: `app.py:6 in total`, or the module start, or that it is unknown.
+pub(crate) fn place(stop: &Stop, ctx: &RenderContext) -> String {
+    match &stop.location {
         Some(loc) => {
             let mut place = ctx.paths.location(&loc.file, Some(loc.line));
             if let Some(function) = &stop.function {
@@ -28,7 +28,12 @@ pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
             Some(file) => format!("{} (start of module)", ctx.paths.show(file)),
             None => "an unknown location".to_string(),
         },
-    };
+    }
+}
+
+/// The one-line reason, e.g. `Stopped at breakpoint app.py:6 in total (thread MainThread)`.
+pub(crate) fn headline(stop: &Stop, ctx: &RenderContext) -> String {
+    let place = place(stop, ctx);
     let mut extra = Vec::new();
     if let Some(thread) = &stop.thread {
         extra.push(format!("thread {}", thread.name));
@@ -89,6 +94,11 @@ pub(crate) fn write_source(out: &mut String, source: &SourceContext) {
 pub(crate) fn write_stop(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
+    write_stop_body(out, stop, ctx, notes);
+}
+
+/// Everything of a stop below its headline: source, stack, locals, evaluated expressions.
+pub(crate) fn write_stop_body(out: &mut String, stop: &Stop, ctx: &RenderContext, notes: &mut Notes) {
     write_stop_source(out, stop);
     write_stack_section(out, stop, ctx);
     write_values(out, stop, ctx, notes);
@@ -108,48 +118,68 @@ pub(crate) fn write_stop_after(
 ) {
     out.push_str(&headline(stop, ctx));
     out.push('\n');
+    write_stop_body_after(out, stop, shown, &format!("hit {hit}"), ctx, notes);
+}
+
+/// [`write_stop_body`] for a stop that follows others: source and stack only where they differ
+/// from the last ones written, else a line naming the earlier stop (`label`, e.g. `hit 2`)
+/// that showed them.
+pub(crate) fn write_stop_body_after(
+    out: &mut String,
+    stop: &Stop,
+    shown: &mut Shown,
+    label: &str,
+    ctx: &RenderContext,
+    notes: &mut Notes,
+) {
     let same_source = shown.source.as_ref().is_some_and(|(source, _)| *source == SourceKey::of(stop));
     let same_stack = shown.stack.as_ref().is_some_and(|(stack, _)| *stack == StackKey::of(stop));
-    let hit_of = |entry: Option<usize>| entry.unwrap_or(1);
-    let (source_hit, stack_hit) = (
-        hit_of(shown.source.as_ref().map(|(_, n)| *n)),
-        hit_of(shown.stack.as_ref().map(|(_, n)| *n)),
+    let label_of = |entry: Option<&String>| entry.cloned().unwrap_or_else(|| "hit 1".to_string());
+    let (source_label, stack_label) = (
+        label_of(shown.source.as_ref().map(|(_, n)| n)),
+        label_of(shown.stack.as_ref().map(|(_, n)| n)),
     );
     match (same_source, same_stack) {
-        (true, true) if source_hit == stack_hit => {
-            out.push_str(&format!("(source and stack as in hit {source_hit})\n"));
+        (true, true) if source_label == stack_label => {
+            out.push_str(&format!("(source and stack as in {source_label})\n"));
         }
         (true, true) => out.push_str(&format!(
-            "(source as in hit {source_hit}, stack as in hit {stack_hit})\n"
+            "(source as in {source_label}, stack as in {stack_label})\n"
         )),
-        (true, false) => out.push_str(&format!("(source as in hit {source_hit})\n")),
-        (false, true) => out.push_str(&format!("(stack as in hit {stack_hit})\n")),
+        (true, false) => out.push_str(&format!("(source as in {source_label})\n")),
+        (false, true) => out.push_str(&format!("(stack as in {stack_label})\n")),
         (false, false) => {}
     }
     if !same_source {
         write_stop_source(out, stop);
-        shown.source = Some((SourceKey::of(stop), hit));
+        shown.source = Some((SourceKey::of(stop), label.to_string()));
     }
     if !same_stack {
         write_stack_section(out, stop, ctx);
-        shown.stack = Some((StackKey::of(stop), hit));
+        shown.stack = Some((StackKey::of(stop), label.to_string()));
     }
     write_values(out, stop, ctx, notes);
 }
 
-/// For [`write_stop_after`]: the source and stack last written, with their hit numbers.
+/// For [`write_stop_after`]: the source and stack last written, with the label of the stop
+/// that wrote them (`hit 2`).
 #[derive(Debug, Default)]
 pub(crate) struct Shown {
-    source: Option<(SourceKey, usize)>,
-    stack: Option<(StackKey, usize)>,
+    source: Option<(SourceKey, String)>,
+    stack: Option<(StackKey, String)>,
 }
 
 impl Shown {
     /// After `stop` was written in full as hit `hit`.
     pub(crate) fn all(stop: &Stop, hit: usize) -> Shown {
+        Shown::all_as(stop, &format!("hit {hit}"))
+    }
+
+    /// After `stop` was written in full, named `label` (`snapshot 41`).
+    pub(crate) fn all_as(stop: &Stop, label: &str) -> Shown {
         Shown {
-            source: Some((SourceKey::of(stop), hit)),
-            stack: Some((StackKey::of(stop), hit)),
+            source: Some((SourceKey::of(stop), label.to_string())),
+            stack: Some((StackKey::of(stop), label.to_string())),
         }
     }
 }

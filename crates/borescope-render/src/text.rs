@@ -4,6 +4,9 @@ use crate::RenderContext;
 use borescope_model::wording::counted;
 use borescope_model::{EvalResult, Notice, Variable};
 
+/// The note added when a value is shown as `<redacted>`.
+pub(crate) const REDACTED_NOTE: &str = "values of secret-looking names are hidden";
+
 /// Notes collected while rendering, printed once at the end.
 #[derive(Debug, Default)]
 pub(crate) struct Notes {
@@ -20,6 +23,13 @@ impl Notes {
     pub(crate) fn extend<'a>(&mut self, notices: impl IntoIterator<Item = &'a Notice>) {
         for notice in notices {
             self.add(notice.clone());
+        }
+    }
+
+    /// Replaces the notice whose message is `message`, if there is one, with `with`.
+    pub(crate) fn replace(&mut self, message: &str, with: Notice) {
+        if let Some(item) = self.items.iter_mut().find(|n| n.message == message) {
+            *item = with;
         }
     }
 
@@ -51,7 +61,7 @@ pub(crate) fn cut(text: &str, max: usize) -> (String, bool) {
 }
 
 /// Replaces control characters so one value stays on one line.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     if !text.contains(['\n', '\r', '\t']) {
         return text.to_string();
     }
@@ -79,10 +89,7 @@ pub(crate) fn variable_line(
     out.push_str(" = ");
     if var.redacted {
         out.push_str("<redacted>");
-        notes.add(Notice::with_hint(
-            "values of secret-looking names are hidden",
-            "--no-redact shows them",
-        ));
+        notes.add(Notice::with_hint(REDACTED_NOTE, "--no-redact shows them"));
     } else {
         let (value, was_cut) = cut(&one_line(&var.value), ctx.budget.max_value);
         out.push_str(&value);

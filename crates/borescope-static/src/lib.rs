@@ -24,6 +24,14 @@ impl EnvVars {
     pub const BORESCOPE_DAEMON_IDLE_SECS: &'static str = "BORESCOPE_DAEMON_IDLE_SECS";
     /// Bearer token `borescope mcp --http` requires (generated and printed when unset).
     pub const BORESCOPE_MCP_TOKEN: &'static str = "BORESCOPE_MCP_TOKEN";
+    /// Live snapshots: the `borescope server` that `snap`, `run`, `snap attach` and MCP talk
+    /// to (`--server`). Default: `http://127.0.0.1:7300`.
+    pub const BORESCOPE_SERVER: &'static str = "BORESCOPE_SERVER";
+    /// Live snapshots: the server's admin token for `snap` and MCP (`--token`).
+    pub const BORESCOPE_TOKEN: &'static str = "BORESCOPE_TOKEN";
+    /// Live snapshots: the agent key (`bsk_...`, from `borescope snap key add`) that
+    /// `borescope run` and `snap attach` give the agent (`--key`).
+    pub const BORESCOPE_AGENT_KEY: &'static str = "BORESCOPE_AGENT_KEY";
     /// Log filter (tracing `EnvFilter` syntax); overrides `-v`.
     pub const RUST_LOG: &'static str = "RUST_LOG";
     /// Read by the Python agent in a probed program on Python 3.9-3.11: `settrace` forces the
@@ -43,15 +51,9 @@ impl EnvVars {
     /// Standard Python search path variable; the agent directory is prepended to it.
     pub const PYTHONPATH: &'static str = "PYTHONPATH";
 
-    /// URL of the live-snapshot server the CLI and MCP talk to (`http://127.0.0.1:7300`).
-    pub const BORESCOPE_SERVER: &'static str = "BORESCOPE_SERVER";
-    /// Admin token the CLI and MCP send to the live-snapshot server.
-    pub const BORESCOPE_TOKEN: &'static str = "BORESCOPE_TOKEN";
     /// `borescope server`'s own admin token (else generated at first start and stored in its
     /// data directory).
     pub const BORESCOPE_SERVER_TOKEN: &'static str = "BORESCOPE_SERVER_TOKEN";
-    /// Agent key (`bsk_...`) `borescope run` and `snap attach` give the agent.
-    pub const BORESCOPE_AGENT_KEY: &'static str = "BORESCOPE_AGENT_KEY";
 
     /// Every variable a test should clear before running borescope.
     pub const ALL: &'static [&'static str] = &[
@@ -60,6 +62,9 @@ impl EnvVars {
         Self::BORESCOPE_SESSION,
         Self::BORESCOPE_DAEMON_IDLE_SECS,
         Self::BORESCOPE_MCP_TOKEN,
+        Self::BORESCOPE_SERVER,
+        Self::BORESCOPE_TOKEN,
+        Self::BORESCOPE_AGENT_KEY,
         Self::RUST_LOG,
         Self::BORESCOPE_PROBE_ENGINE,
         Self::BORESCOPE_AGENT_CHANNEL,
@@ -72,6 +77,10 @@ impl EnvVars {
         Self::BORESCOPE_AGENT_KEY,
     ];
 }
+
+/// The live-snapshot server the client talks to when neither `--server` nor
+/// `BORESCOPE_SERVER` says otherwise (`borescope server` listens there by default).
+pub const DEFAULT_SNAPSHOT_SERVER: &str = "http://127.0.0.1:7300";
 
 /// Default session name.
 pub const DEFAULT_SESSION: &str = "default";

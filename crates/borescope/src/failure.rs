@@ -74,3 +74,14 @@ impl From<borescope_attach::AttachError> for Failure {
         }
     }
 }
+
+impl From<borescope_snapshots::SnapError> for Failure {
+    fn from(error: borescope_snapshots::SnapError) -> Failure {
+        let message = error.to_string();
+        if error.is_input_error() {
+            Failure::input(message)
+        } else {
+            Failure::failed(message)
+        }
+    }
+}

@@ -44,18 +44,11 @@ pub(crate) fn agent_env(
         .or_else(|| match base {
             Some(base) => lookup(base),
             None => std::env::var(EnvVars::PYTHONPATH).ok(),
-        })
-        .filter(|v| !v.is_empty());
-    let path = match existing {
-        Some(rest) => format!("{}:{rest}", agent_dir.display()),
-        None => agent_dir.display().to_string(),
-    };
+        });
     let mut env = vec![("PYTHONUNBUFFERED".to_string(), "1".to_string())];
     env.extend(user_env.iter().filter(|(k, _)| k != EnvVars::PYTHONPATH).cloned());
-    env.push((EnvVars::PYTHONPATH.into(), path));
-    env.push((EnvVars::BORESCOPE_AGENT_PATH.into(), agent_dir.display().to_string()));
+    env.extend(borescope_pyagent::boot_env(agent_dir, &job.to_string(), existing.as_deref()));
     env.push((EnvVars::BORESCOPE_AGENT_CHANNEL.into(), channel.display().to_string()));
-    env.push((EnvVars::BORESCOPE_AGENT_JOB.into(), job.to_string()));
     env
 }
 

@@ -11,9 +11,11 @@ pub fn run(cli: &Cli, args: &McpArgs) -> Result<ExitCode, Failure> {
     if args.max_response < 2048 {
         return Err(Failure::input("--max-response must be at least 2048 bytes"));
     }
+    let snapshot_server = borescope_snapshots::ServerUrl::parse(&args.server)?;
     let config = McpConfig {
         max_response: args.max_response,
         budget: settings::budget(&cli.budget),
+        snapshots: borescope_snapshots::Client::new(snapshot_server, args.server_token.clone()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

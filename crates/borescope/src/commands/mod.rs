@@ -8,7 +8,9 @@ mod mcp;
 mod probe;
 mod ps;
 mod server;
+mod run;
 mod session;
+mod snap;
 mod source;
 
 use crate::failure::Failure;
@@ -27,6 +29,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Completions(args) => completions::run(&cli, args),
         Commands::Source(args) => source::run(&cli, args),
         Commands::Server(args) => server::run(&cli, args),
+        Commands::Snap(args) => snap::run(&cli, args),
+        Commands::Run(args) => run::run(&cli, args),
         _ => session::run(&cli),
     }
 }

@@ -131,6 +131,8 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Ps(_)
         | Commands::Exec(_)
         | Commands::Server(_)
+        | Commands::Snap(_)
+        | Commands::Run(_)
         | Commands::Completions(_) => {
             return Err(Failure::input("not a session command"));
         }

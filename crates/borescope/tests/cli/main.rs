@@ -2,6 +2,7 @@
 
 mod completions;
 mod server;
+mod snap;
 
 use borescope_test::TestContext;
 use insta::assert_snapshot;

@@ -5,6 +5,7 @@
 mod clients;
 mod http;
 mod inspector;
+mod snapshots;
 mod stdio;
 
 use borescope_test::TestContext;

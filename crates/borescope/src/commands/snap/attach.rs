@@ -1,0 +1,126 @@
+//! `borescope snap attach PID`: the live-snapshot agent loaded into a running Python 3.14+
+//! process through PEP 768, and `--detach` to take it out. This is where the two capabilities
+//! meet: `borescope-snapshots` says what the job is, `borescope-attach` runs it in the process.
+//!
+//! The start job imports everything the agent needs before it reports, so borescope's
+//! directory in the process is removed as soon as the status is read, like after any job.
+
+use crate::failure::Failure;
+use crate::{printer, settings};
+use borescope_attach::job::{Injector, JobOptions};
+use borescope_attach::AttachError;
+use borescope_cli::{Cli, ServerConnectionArgs, SnapAttachArgs};
+use borescope_model::{Notice, SnapAttachReport, SNAP_ATTACH_SCHEMA};
+use borescope_snapshots::job::stop_job;
+use borescope_snapshots::AgentJob;
+use serde_json::Value;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long the start and stop jobs may run once picked up (connecting, registering and the
+/// first probe poll happen on the agent's own thread, not in the job).
+const JOB_RUN_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn run(cli: &Cli, server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<ExitCode, Failure> {
+    let report = if args.detach { detach(args)? } else { attach(server, args)? };
+    if cli.json {
+        printer::json(&report);
+    } else {
+        printer::text(&borescope_render::render_snap_attach(&report));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
+    let service = args.service.as_deref().unwrap_or_default();
+    let job = AgentJob::new(&server.server, args.key.as_deref(), service, args.env.as_deref())?;
+    let options = JobOptions {
+        thread: settings::thread(args.inject.thread),
+        pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
+        run_timeout: JOB_RUN_TIMEOUT,
+        withdraw: true,
+    };
+    borescope_attach::roles::refuse_non_worker(args.pid)?;
+    let injector = Injector::open(args.pid)?;
+    let dir = injector.new_dir("snapshots")?;
+    let status = injector.run(&dir, job.start_job(args.pid), &options);
+    if !matches!(status, Err(AttachError::StillRunning { .. })) {
+        dir.remove();
+    }
+    let status = status?;
+    if status["state"] != "ok" {
+        return Err(Failure::failed(format!("the agent did not start in pid {}: {}", args.pid, said(&status))));
+    }
+    let mut notices = Vec::new();
+    if !injector.target.same_network && job.server().is_loopback() {
+        notices.push(Notice::with_hint(
+            format!(
+                "pid {} has its own network namespace: {} there is not this machine's, so the agent may not reach the server",
+                args.pid,
+                job.server()
+            ),
+            "give --server an address the process can reach (this machine's address on its network)",
+        ));
+    }
+    let text = |key: &str| status[key].as_str().map(str::to_string);
+    Ok(SnapAttachReport {
+        schema: SNAP_ATTACH_SCHEMA.into(),
+        pid: args.pid,
+        attached: true,
+        changed: true,
+        python: text("python"),
+        instance_id: text("instance_id"),
+        engine: text("engine"),
+        tool_id: status["tool_id"].as_u64().and_then(|t| u32::try_from(t).ok()),
+        service: Some(job.service().to_string()),
+        env: job.env().map(str::to_string),
+        server: Some(job.server().to_string()),
+        notices,
+    })
+}
+
+fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
+    let options = JobOptions {
+        thread: settings::thread(args.inject.thread),
+        pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
+        run_timeout: JOB_RUN_TIMEOUT,
+        // A thread that does not pick the stop up in time keeps it queued: the agent is taken
+        // out whenever the thread runs Python again.
+        withdraw: false,
+    };
+    let injector = Injector::open(args.pid)?;
+    let dir = injector.new_dir("snapshots-stop")?;
+    let status = match injector.run(&dir, stop_job(), &options) {
+        Ok(status) => {
+            dir.remove();
+            status
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if status["state"] != "ok" {
+        return Err(Failure::failed(format!("the agent in pid {} was not taken out: {}", args.pid, said(&status))));
+    }
+    let notices: Vec<Notice> = status["notes"]
+        .as_array()
+        .map(|notes| notes.iter().filter_map(Value::as_str).map(Notice::plain).collect())
+        .unwrap_or_default();
+    Ok(SnapAttachReport {
+        schema: SNAP_ATTACH_SCHEMA.into(),
+        pid: args.pid,
+        attached: false,
+        changed: status["stopped"] != false,
+        python: status["python"].as_str().map(str::to_string),
+        instance_id: None,
+        engine: None,
+        tool_id: None,
+        service: None,
+        env: None,
+        server: None,
+        notices,
+    })
+}
+
+/// What a job's status says went wrong.
+fn said(status: &Value) -> String {
+    status["error"].as_str().map(str::to_string).unwrap_or_else(|| status.to_string())
+}
