@@ -17,15 +17,15 @@ hooked; ``stop()`` undoes everything):
   methods too) and swapped back when disarmed. Lines it cannot hook (module-level code, a loop
   header, a ``def`` line) are reported with the reason.
 
-Modules imported later are armed right after their code ran, by :class:`ImportWatch`, a
-finder wrapper first on ``sys.meta_path`` that is removed again on stop. Nothing here ever sets a
-trace function.
+Modules imported later are armed right after their code ran (snapshot_imports). Nothing
+here ever sets a trace function.
 """
 
 import gc
 import os
 import sys
 import threading
+import time
 import types
 import weakref
 
@@ -105,32 +105,52 @@ def namespace_functions(namespace):
     return found
 
 
-def heap_functions(paths, real_path):
-    """{path: [function, ...]} for every live function whose file is one of `paths`."""
+def _resolver(paths, real_path, names):
+    """A cached `filename -> one of paths, or None`. Only file names whose base name is one of
+    `names` are resolved (resolving a path costs system calls, each a chance for another thread
+    to take the GIL)."""
     wanted = set(paths)
-    by_name = {}
-    found = {path: [] for path in wanted}
+    known = {}
+
+    def resolve(filename):
+        try:
+            return known[filename]
+        except KeyError:
+            pass
+        path = None
+        if os.path.basename(filename) in names:
+            path = real_path(filename)
+            if path not in wanted:
+                path = None
+        known[filename] = path
+        return path
+
+    return resolve
+
+
+def heap_functions(paths, real_path, names):
+    """{path: [function, ...]} for every live function whose file is one of `paths` (and whose
+    file's base name is in `names`)."""
+    resolve = _resolver(paths, real_path, names)
+    found = {path: [] for path in paths}
+    function_type = types.FunctionType
     for obj in gc.get_objects():
-        if type(obj) is types.FunctionType:
-            filename = obj.__code__.co_filename
-            path = by_name.get(filename, False)
-            if path is False:
-                path = real_path(filename)
-                path = by_name[filename] = path if path in wanted else None
+        if type(obj) is function_type:
+            path = resolve(obj.__code__.co_filename)
             if path is not None:
                 found[path].append(obj)
     return found
 
 
-def running_codes(paths, real_path):
+def running_codes(paths, real_path, names):
     """{path: [code, ...]} of the frames running right now in any thread (a module still
     executing, a function that never returns)."""
-    wanted = set(paths)
-    found = {path: [] for path in wanted}
+    resolve = _resolver(paths, real_path, names)
+    found = {path: [] for path in paths}
     for frame in list(sys._current_frames().values()):
         while frame is not None:
-            path = real_path(frame.f_code.co_filename)
-            if path in wanted:
+            path = resolve(frame.f_code.co_filename)
+            if path is not None:
                 found[path].append(frame.f_code)
             frame = frame.f_back
     return found
@@ -446,6 +466,12 @@ class RewriteHooks(object):
             for codes in self.rewritten.values():
                 rewritten.update(id(c) for c in codes)
             still = _still_running(rewritten)
+            waited = 0
+            while still and waited < 25 and not _suspended(rewritten):
+                # Threads inside a rewritten function (a request being served) leave it soon.
+                time.sleep(0.02)
+                waited += 1
+                still = _running_in_threads(rewritten)
             for namespace in self.globals.values():
                 if namespace.get(HOOK) == self._hook:
                     if still:
@@ -468,12 +494,21 @@ def _still_running(code_ids):
     code objects in `code_ids`."""
     if not code_ids:
         return 0
+    return _running_in_threads(code_ids) + _suspended(code_ids)
+
+
+def _running_in_threads(code_ids):
     count = 0
     for frame in list(sys._current_frames().values()):
         while frame is not None:
             if id(frame.f_code) in code_ids:
                 count += 1
             frame = frame.f_back
+    return count
+
+
+def _suspended(code_ids):
+    count = 0
     for obj in gc.get_objects():
         if isinstance(obj, (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType)):
             frame = getattr(obj, "gi_frame", None) or getattr(obj, "cr_frame", None) or getattr(obj, "ag_frame", None)
@@ -497,110 +532,3 @@ def _unsupported_message(line, exc):
     if "does not start a statement" in text:
         return "line %d is in the middle of a statement; use the statement's first line" % line
     return "cannot hook line %d on %s: %s" % (line, version, text)
-
-
-# --- modules imported later -----------------------------------------------------------------------
-
-
-class ImportWatch(object):
-    """A finder first on sys.meta_path that finds nothing itself: it asks the finders after it,
-    and when the module found is a file with probes, wraps its loader so that `on_exec(module,
-    path)` runs right after the module's code did (in the importing thread, before anyone can
-    call the new functions). The loader is unwrapped again at once; `remove()` takes the finder
-    off sys.meta_path."""
-
-    def __init__(self, wanted, on_exec):
-        self.wanted = wanted  # (file name) -> real path or None
-        self.on_exec = on_exec
-        self.local = threading.local()
-        self.active = True
-
-    def install(self):
-        if self not in sys.meta_path:
-            sys.meta_path.insert(0, self)
-
-    def remove(self):
-        self.active = False
-        while self in sys.meta_path:
-            try:
-                sys.meta_path.remove(self)
-            except ValueError:
-                break
-
-    def find_spec(self, fullname, path=None, target=None):
-        if not self.active or getattr(self.local, "busy", False):
-            return None
-        self.local.busy = True
-        try:
-            spec = None
-            for finder in list(sys.meta_path):
-                if finder is self:
-                    continue
-                find = getattr(finder, "find_spec", None)
-                if find is None:
-                    return None  # a legacy finder: let the import system search as usual
-                spec = find(fullname, path, target)
-                if spec is not None:
-                    break
-            if spec is None:
-                return None
-            origin = getattr(spec, "origin", None)
-            loader = getattr(spec, "loader", None)
-            if not origin or loader is None or not hasattr(loader, "exec_module"):
-                return spec
-            real = self.wanted(origin)
-            if real is None:
-                return spec
-            spec.loader = _WatchedLoader(loader, self, real)
-            return spec
-        except Exception:
-            return None  # the import system then searches again, without us
-        finally:
-            self.local.busy = False
-
-    def invalidate_caches(self):
-        return None
-
-
-class _WatchedLoader(object):
-    """Stands in for a module's loader during its import only."""
-
-    def __init__(self, loader, watch, path):
-        self._loader = loader
-        self._watch = watch
-        self._path = path
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-    def create_module(self, spec):
-        create = getattr(self._loader, "create_module", None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module):
-        try:
-            self._loader.exec_module(module)
-        finally:
-            spec = getattr(module, "__spec__", None)
-            if spec is not None and getattr(spec, "loader", None) is self:
-                spec.loader = self._loader
-            if getattr(module, "__loader__", None) is self:
-                module.__loader__ = self._loader
-        if self._watch.active:
-            try:
-                self._watch.on_exec(module, self._path)
-            except Exception:
-                pass
-
-
-def module_file(module):
-    """A module's source file name, or None."""
-    try:
-        name = module.__dict__.get("__file__")
-    except Exception:
-        return None
-    if isinstance(name, str) and name.endswith((".py", ".pyw")):
-        return name
-    if isinstance(name, str) and name.endswith((".pyc",)):
-        return name[:-1] if os.path.exists(name[:-1]) else None
-    return None

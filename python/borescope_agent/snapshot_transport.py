@@ -193,10 +193,11 @@ class Transport(object):
         if next_tick is not None:
             waits.append(next_tick)
         if self.registered and now >= self.next_try:
-            self._send_statuses(now, False)
+            if self._send_statuses(now, False):
+                waits.append(self.last_status + STATUS_SPACING)
             self._upload(now, False)
-            waits.append(max(self.last_status + STATUS_SPACING, now + 0.01))
-            waits.append(self.last_counts + STATUS_EVERY)
+            if self.agent.probes:
+                waits.append(self.last_counts + STATUS_EVERY)
             if self.queue:
                 waits.append(self.last_upload + UPLOAD_EVERY)
         else:
@@ -335,20 +336,22 @@ class Transport(object):
         self.polling = False
 
     def _send_statuses(self, now, final):
-        if not final and now < self.last_status + STATUS_SPACING:
-            return
+        """Reports changed statuses (and moved counters every STATUS_EVERY). Returns True when
+        a change waits because the last report was too recent."""
         counts_due = final or now >= self.last_counts + STATUS_EVERY
         entries, commit = self.agent.statuses(now, counts_due)
+        if not entries:
+            if counts_due:
+                self.last_counts = now
+            return False
+        if not final and now < self.last_status + STATUS_SPACING:
+            return True
         if counts_due:
             self.last_counts = now
-        if not entries:
-            return
         self.last_status = now
         status, payload = self._request("POST", API + "/status", {"instance_id": self.agent.instance_id, "statuses": entries})
         if status is not None and 200 <= status < 300:
             commit()
-        elif status in (404, 410):
-            self.registered = False
         elif not final:
             self._failed(now, "reporting probe statuses", status, payload)
 
@@ -377,9 +380,9 @@ class Transport(object):
                 self.agent.acked([item[0] for item in batch])
                 continue
             self._put_back(batch)
-            if status in (404, 410):
-                self.registered = False
-            elif not final:
+            if not final:
+                # (An instance the server forgot is noticed by the long poll, which registers
+                # again; the batch goes out after that.)
                 self._failed(now, "uploading snapshots", status, payload)
             return
 

@@ -35,13 +35,13 @@ import uuid
 from . import VERSION
 from . import capture
 from . import lines as _lines
-from . import safe_expr
 from . import snapshot_capture
 from . import snapshot_hooks
+from . import snapshot_imports
+from .snapshot_probe import Bucket, ProbeRuntime
 from . import snapshot_transport
 
 THREAD_NAME = snapshot_transport.THREAD_NAME
-DEFAULT_RATE = 1.0
 DEFAULT_GLOBAL_RATE = 100.0
 RATE_LIMITED_FOR = 5.0  # seconds a probe shows rate_limited after its last skipped hit
 
@@ -119,147 +119,6 @@ def _after_fork_in_child():
             pass
 
 
-class Bucket(object):
-    """A token bucket: `rate` tokens a second, holding at most max(1, rate)."""
-
-    def __init__(self, rate):
-        self.lock = threading.Lock()
-        self.set_rate(rate)
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-
-    def set_rate(self, rate):
-        try:
-            rate = float(rate)
-        except (TypeError, ValueError):
-            rate = DEFAULT_RATE
-        self.rate = max(rate, 0.001)
-        self.capacity = max(1.0, self.rate)
-
-    def ready(self, now):
-        return self.tokens + (now - self.stamp) * self.rate >= 1.0
-
-    def take(self, now):
-        with self.lock:
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return True
-            return False
-
-    def refund(self):
-        with self.lock:
-            self.tokens = min(self.capacity, self.tokens + 1.0)
-
-
-def _matcher(spec):
-    """A predicate on real paths for a probe's `file`: equal when absolute, else ending with it
-    on a path-component boundary."""
-    text = spec.replace("\\", "/")
-    if os.path.isabs(text):
-        plain = os.path.normpath(text)
-        try:
-            real = os.path.realpath(text)
-        except Exception:
-            real = plain
-        return lambda path: path == plain or path == real
-    rel = posixpath.normpath(text)
-    while rel.startswith("./"):
-        rel = rel[2:]
-    suffix = "/" + rel
-    return lambda path: path == rel or path.endswith(suffix)
-
-
-class ProbeRuntime(object):
-    """One probe in this instance: its compiled expressions, limits and counters."""
-
-    def __init__(self, spec, secret_names, now_ms):
-        self.spec = spec
-        self.id = int(spec["id"])
-        self.file = str(spec["file"])
-        self.line = int(spec["line"])
-        self.matches = _matcher(self.file)
-        self.frames_with_locals = max(int(spec.get("frames_with_locals") or 1), 1)
-        self.expires_ms = int(spec.get("expires_ms") or 0)
-        self.bucket = Bucket(spec.get("rate") or DEFAULT_RATE)
-        self.lock = threading.Lock()
-        self.reset_counters()
-        self.error = None
-        self.ended = None
-        self.done = False
-        self.condition = None
-        self.captures = []
-        self.template = None
-        self.compile(secret_names)
-        self.update(spec, now_ms)
-
-    def reset_counters(self):
-        self.hits = 0
-        self.rate_limited = 0
-        self.captured = 0
-        self.unsent = 0
-        self.limited_at = None
-        self.condition_errors = 0
-        self.condition_error = None
-        self.expression_errors = 0
-        self.expression_error = None
-        self.sent = None  # (status, message) last reported
-        self.sent_counts = None  # (hits, rate_limited) last reported
-
-    def same(self, spec):
-        """True when `spec` differs from ours at most in `hits_left`."""
-        mine = dict(self.spec, hits_left=None)
-        return mine == dict(spec, hits_left=None)
-
-    def compile(self, secret_names):
-        """Checks and compiles the condition, capture expressions and template; a refusal makes
-        the probe's status `error` (it is then never armed)."""
-        self.error = None
-        spec = self.spec
-        try:
-            text = spec.get("condition")
-            self.condition = None
-            if text:
-                condition = safe_expr.Expression(text, secret_names)
-                if condition.secret:
-                    raise safe_expr.Refused(
-                        "it reads %s, whose value is redacted; conditions cannot read redacted values" % ", ".join(condition.secrets)
-                    )
-                self.condition = condition
-        except safe_expr.Refused as exc:
-            self.error = "condition refused: %s" % exc
-            return
-        try:
-            self.captures = [safe_expr.Expression(text, secret_names) for text in spec.get("captures") or []]
-        except safe_expr.Refused as exc:
-            self.error = "capture expression refused: %s" % exc
-            return
-        try:
-            self.template = safe_expr.Template(spec["log"], secret_names) if spec.get("log") else None
-        except safe_expr.Refused as exc:
-            self.error = "log template refused: %s" % exc
-
-    def update(self, spec, now_ms):
-        """Takes the server's latest `hits_left` (less what this instance captured and the server
-        has not acknowledged yet) and ends the probe when no hits or time are left."""
-        self.spec = spec
-        left = spec.get("hits_left")
-        self.remaining = None if left is None else max(int(left) - self.unsent, 0)
-        if self.remaining == 0:
-            self.end("its hit limit was reached")
-        elif self.expires_ms and now_ms >= self.expires_ms:
-            self.end("its time ran out")
-
-    def end(self, why):
-        self.done = True
-        if self.ended is None:
-            self.ended = why
-
-    def armable(self):
-        return not self.done and self.error is None
-
-
 class Agent(object):
     """Live snapshots in this process: registry, hooks and transport together."""
 
@@ -274,9 +133,10 @@ class Agent(object):
         self.guard = threading.local()
         self.real = {}
         self.hooks = snapshot_hooks.make_hooks(self.on_hit, self.real_path, options.get("engine"))
-        self.watch = snapshot_hooks.ImportWatch(self._watched, self._module_ran)
+        self.watch = snapshot_imports.ImportWatch(self._watched, self._module_ran)
         self.transport = snapshot_transport.Transport(self, server, key, options)
         self.probes = {}  # id -> ProbeRuntime
+        self.retired = {}  # id -> ProbeRuntime gone from the set, with a final status to send
         self.index = {}  # (path, line) -> tuple of ProbeRuntime; replaced whole, never changed in place
         self.outcomes = {}  # path -> {line: (state, message)}
         self.matched = {}  # probe id -> [paths]
@@ -392,6 +252,10 @@ class Agent(object):
             for pid, old in self.probes.items():
                 if probes.get(pid) is not old:
                     old.done = True
+                    if pid not in probes and old.ended is not None:
+                        # It ended here (time or hit limit) and the server dropped it from the
+                        # set since: report that (and the final counts) once more.
+                        self.retired[pid] = old
             self.probes = probes
             self.basenames = frozenset(posixpath.basename(p.file.replace("\\", "/")) for p in probes.values())
             self.retry_delay = 0.5
@@ -402,17 +266,19 @@ class Agent(object):
         """Matches probes to loaded files and (re)arms lines. `only`: the paths to re-arm even if
         their wanted lines did not change (None: all); `module`: a module that just ran from
         `module_path` (its namespace is searched instead of the whole heap)."""
-        files = {}
+        files = {}  # real path -> the name the module was loaded under
+        basenames = self.basenames
         for module_object in list(sys.modules.values()):
-            name = snapshot_hooks.module_file(module_object)
-            if name is not None:
-                files[self.real_path(name)] = module_object
+            name = snapshot_imports.module_file(module_object)
+            # Only files that may be a probe's are resolved (see snapshot_hooks._resolver).
+            if name is not None and os.path.basename(name) in basenames:
+                files[self.real_path(name)] = os.path.abspath(name)
         wanted = {}
         matched = {}
         for probe in self.probes.values():
             if not probe.armable():
                 continue
-            paths = [path for path in files if probe.matches(path)]
+            paths = [path for path, name in files.items() if probe.matches(path) or probe.matches(name)]
             matched[probe.id] = paths
             for path in paths:
                 wanted.setdefault(path, set()).add(probe.line)
@@ -423,8 +289,9 @@ class Agent(object):
         targets = set(wanted) if only is None else set(only) & set(wanted)
         targets.update(path for path, found in wanted.items() if set(self.outcomes.get(path, {})) != found)
         discover = [path for path in targets if module is None or path != module_path]
-        functions = snapshot_hooks.heap_functions(discover, self.real_path) if discover else {}
-        running = snapshot_hooks.running_codes(discover, self.real_path) if discover else {}
+        names = set(os.path.basename(files[path]) for path in discover) | set(os.path.basename(p) for p in discover)
+        functions = snapshot_hooks.heap_functions(discover, self.real_path, names) if discover else {}
+        running = snapshot_hooks.running_codes(discover, self.real_path, names) if discover else {}
         for path in targets:
             problems = self._line_problems(path, wanted[path])
             good = wanted[path] - set(problems)
@@ -524,7 +391,8 @@ class Agent(object):
         entries = []
         marks = []
         with self.lock:
-            for probe in self.probes.values():
+            retired = [p for pid, p in self.retired.items() if pid not in self.probes]
+            for probe in list(self.probes.values()) + retired:
                 status, message = self._status_of(probe, now)
                 counts = (probe.hits, probe.rate_limited)
                 if probe.sent == (status, message) and (probe.sent_counts == counts or not counts_due):
@@ -539,6 +407,8 @@ class Agent(object):
             for probe, sent, counts in marks:
                 probe.sent = sent
                 probe.sent_counts = counts
+            for probe in retired:
+                self.retired.pop(probe.id, None)
 
         return entries, commit
 
