@@ -29,7 +29,8 @@ def start(server, key, service, env=None, **options):
     """Starts live snapshots in this process: registers it with the borescope server at
     `server` as an instance of `service` (and `env`, like "prod"), using the agent key
     `key`, and arms the service's probes as they come. Returns at once (the network is
-    only used by a background thread) with the agent (its `instance_id`, and `stop()`).
+    only used by a background thread) with the agent (its `instance_id`). When an agent
+    already runs in this process (`borescope run` started one) it is kept and returned.
 
     Options: `engine` ("monitoring" or "rewrite"; the best one by default), `poll_wait`
     (long-poll seconds, 20), `max_queue` (snapshots held while the server is unreachable,

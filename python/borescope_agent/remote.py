@@ -381,11 +381,14 @@ def _snapshots_start(job):
         return {"state": "failed", "error": "live snapshots already run in this process (attached earlier); detach them first"}
     from . import snapshots
 
+    if snapshots.running_elsewhere():
+        return {
+            "state": "failed",
+            "error": "this process already takes live snapshots (it started the borescope agent itself, or borescope run did)",
+        }
     try:
         agent = snapshots.start(job.get("server"), job.get("key"), job.get("service"), job.get("env"))
-    except (ValueError, RuntimeError) as exc:
-        return {"state": "failed", "error": str(exc)}
-    except snapshots.snapshot_hooks.HookError as exc:
+    except (ValueError, snapshots.snapshot_hooks.HookError) as exc:
         return {"state": "failed", "error": str(exc)}
     # This job's files are deleted once borescope has read the status; everything the agent
     # needs was imported by now. A later job's copy of this module finds it in _state.

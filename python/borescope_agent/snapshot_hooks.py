@@ -105,6 +105,16 @@ def namespace_functions(namespace):
     return found
 
 
+def module_functions(module):
+    """The functions defined in `module` (a module that just ran) found from its namespace:
+    those whose code was compiled from the module's own file."""
+    if module is None:
+        return []
+    namespace = getattr(module, "__dict__", {})
+    filename = namespace.get("__file__")
+    return [f for f in namespace_functions(namespace) if f.__code__.co_filename == filename]
+
+
 def _resolver(paths, real_path, names):
     """A cached `filename -> one of paths, or None`. Only file names whose base name is one of
     `names` are resolved (resolving a path costs system calls, each a chance for another thread
@@ -236,13 +246,11 @@ class MonitoringHooks(object):
             if not wanted:
                 self._apply(path, {})
                 return {}
-            roots = []
-            if module is not None:
-                roots.extend(f.__code__ for f in namespace_functions(getattr(module, "__dict__", {})))
+            roots = [f.__code__ for f in module_functions(module)]
             for function in functions or ():
                 roots.append(function.__code__)
             roots.extend(running or ())
-            codes = [c for c in nested_codes(roots) if self.real_path(c.co_filename) == path]
+            codes = nested_codes(roots)
             plan = {}
             outcome = {}
             for line in wanted:
@@ -377,9 +385,7 @@ class RewriteHooks(object):
                     swaps = rewrite.plan({path: good}, hook=HOOK)[path] if good else {}
                 except Exception as exc:
                     return dict((line, ("error", "cannot rewrite %s: %s" % (path, exc))) for line in wanted)
-            candidates = list(functions or ())
-            if module is not None:
-                candidates.extend(namespace_functions(getattr(module, "__dict__", {})))
+            candidates = list(functions or ()) + module_functions(module)
             for ref, _, _, fpath in list(self.swapped.values()):
                 function = ref()
                 if function is not None and fpath == path:

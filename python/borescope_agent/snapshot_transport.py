@@ -172,7 +172,14 @@ class Transport(object):
     def _run(self):
         try:
             while not self.stopping:
-                self._step()
+                try:
+                    self._step()
+                except Exception as exc:  # a bug of ours: say so once, back off, carry on
+                    self._failed(time.monotonic(), "the snapshot agent", None, "%s: %s" % (type(exc).__name__, exc))
+                    try:
+                        self._wait(min(max(self.next_try - time.monotonic(), 0.1), 5.0))
+                    except Exception:
+                        time.sleep(0.1)
         except BaseException:
             pass  # never let the thread's failure reach the program (interpreter shutdown, ...)
         try:
@@ -245,7 +252,9 @@ class Transport(object):
         headers = dict(self.headers)
         data = None
         if body is not None:
-            raw = json.dumps(body, separators=(",", ":"), default=str).encode("utf-8")
+            # Captured text may hold lone surrogates (undecodable file names, str values of a
+            # logpoint); the server's JSON parser refuses them, so they become "?" here.
+            raw = json.dumps(body, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8", "replace")
             if compress:
                 data = gzip.compress(raw, 5)
                 headers["Content-Encoding"] = "gzip"
@@ -426,7 +435,7 @@ class Transport(object):
         self.next_try = now + delay * random.uniform(0.5, 1.0)
         if status in (401, 403):
             self._say("%s: the server refused the agent key (%s); check the key and the service name" % (what, _error_text(status, payload)))
-        elif self.failures == 3:
+        elif self.failures == 3 or what == "the snapshot agent":
             self._say("%s failed: %s; retrying with backoff" % (what, _error_text(status, payload)))
 
     def _say(self, message):

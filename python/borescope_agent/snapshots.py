@@ -51,21 +51,24 @@ _fork_hook_registered = False
 
 
 def start(server, key, service, env=None, **options):
-    """Starts live snapshots in this process and returns the agent. Returns the running agent
-    when called again with the same arguments; raises ValueError on bad arguments and
-    RuntimeError when another agent runs. Never touches the network in the caller's thread."""
+    """Starts live snapshots in this process and returns the agent. Raises ValueError on bad
+    arguments. When an agent already runs (started by `borescope run`, or an earlier call) it is
+    kept and returned, with one line on stderr if it was started with other settings: a second
+    start must never stop the program. Returns None when another copy of the agent (another
+    installation of this package) runs. Never touches the network in the caller's thread."""
     global _agent
     _check_arguments(server, key, service, env)
     with _agent_lock:
         if _agent is not None:
-            if _agent.config == (server, key, service, env):
-                return _agent
-            raise RuntimeError(
-                "borescope live snapshots already run in this process (service %s); call borescope_agent.stop() first"
-                % _agent.service
-            )
-        if any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate()):
-            raise RuntimeError("another copy of the borescope agent already takes live snapshots in this process")
+            if _agent.config != (server, key, service, env):
+                _warn(
+                    "live snapshots already run in this process for service %s (server %s); keeping them, not starting another agent"
+                    % (_agent.service, _agent.server)
+                )
+            return _agent
+        if running_elsewhere():
+            _warn("another copy of the borescope agent already takes live snapshots in this process; not starting another")
+            return None
         agent = Agent(server, key, service, env, options)
         agent.start()
         _agent = agent
@@ -87,6 +90,18 @@ def stop(timeout=2.0):
 def current():
     """The running agent, or None."""
     return _agent
+
+
+def running_elsewhere():
+    """True when a live-snapshot agent thread of another copy of this package runs here."""
+    return any(t.name == THREAD_NAME and t.is_alive() for t in threading.enumerate())
+
+
+def _warn(message):
+    try:
+        sys.stderr.write("borescope agent: %s\n" % message)
+    except Exception:
+        pass
 
 
 def _check_arguments(server, key, service, env):
