@@ -11,13 +11,14 @@ line is hooked (snapshot_hooks). Modules imported later are armed as they are im
 When a hooked line runs, in the application's thread, the cheapest checks come first: which
 probes watch this line, the probe's own rate limit and the process-wide one (token buckets),
 the probe's condition, and only then the capture (snapshot_capture), which goes to a bounded
-queue. Nothing in that path touches the network or waits for the transport thread.
+queue. Nothing in that path touches the network or waits for the transport thread. (A probe
+with a condition has it evaluated before its rate limits are charged: a run whose condition is
+false is neither a hit nor rate limited, so the counters say what the condition selected.)
 
 Each probe reports one status per instance: pending (its file is not imported yet), installed,
-error (why), emitting, rate_limited, expired (its time or its hit limit ran out). `hits` counts
-the executions of the line whose condition was true (every execution, for a probe without a
-condition); `rate_limited` counts the executions skipped by a rate limit. While a probe is rate
-limited its condition is not evaluated, so for a probe with a condition those are not in `hits`.
+error (why), emitting, rate_limited, expired (its time or its hit limit ran out), with `hits`
+(runs of the line with the condition true) and `rate_limited` (of those, not captured because
+of a rate limit).
 
 ``stop()`` leaves the process as it was: lines unhooked (tool id freed, code swapped back),
 the import finder removed, the thread flushed and joined.
@@ -500,8 +501,8 @@ class Agent(object):
             self._changed(ended=True)
             return
         now = time.monotonic()
-        if not probe.bucket.ready(now) or not self.global_bucket.ready(now):
-            self._limited(probe, now, counted=probe.condition is None)
+        if probe.condition is None and (not probe.bucket.ready(now) or not self.global_bucket.ready(now)):
+            self._limited(probe, now, counted=True)
             return
         if probe.condition is not None:
             try:

@@ -142,13 +142,10 @@ pub struct ProbeStatusEntry {
     /// for, for `pending`, the last condition error, and so on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Times the line ran with the condition true (every time it ran, for a probe without a
-    /// condition), in this instance, since armed.
+    /// Times the line ran with the condition true, in this instance, since armed.
     #[serde(default)]
     pub hits: u64,
-    /// Times the line ran and was not captured because of a rate limit. The rate limits are
-    /// checked before the condition (cheapest first), so while a probe with a condition is
-    /// limited its condition is not evaluated and these runs are not counted in `hits`.
+    /// Of those, not captured because of a rate limit.
     #[serde(default)]
     pub rate_limited: u64,
 }
