@@ -42,6 +42,7 @@ MAX_QUEUE_BYTES = 8 << 20
 MAX_BATCH = 200
 MAX_BATCH_BYTES = 2 << 20
 TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
 MAX_BACKOFF = 30.0
 
 
@@ -77,6 +78,7 @@ class Transport(object):
         self.deadline = None
         self.thread = None
         self.poll = None
+        self.poll_reused = False
         self.send = None
         self.polling = False
         self.poll_started = 0.0
@@ -136,6 +138,12 @@ class Transport(object):
         self.stopping = True
         self.poked = False
         self.poke()
+        if not self.registered:
+            # Never registered (server unreachable or key refused): nothing can be delivered,
+            # so do not wait for a request that may hang.
+            for conn in (self.send, self.poll):
+                _abort(conn)
+            timeout = 0.0
         thread.join(max(timeout, 0.0) + 0.5)
         if thread.is_alive():
             # Blocked in a request: cut the connections so the thread gives up now.
@@ -238,13 +246,24 @@ class Transport(object):
 
     # -- requests ---------------------------------------------------------------------------------------
 
-    def _connection(self):
-        timeout = TIMEOUT
+    def _connection(self, read_timeout):
+        """A connected connection: connecting waits at most CONNECT_TIMEOUT, reads
+        `read_timeout` (both cut to what is left before the stop deadline)."""
+        connect, read = CONNECT_TIMEOUT, read_timeout
         if self.deadline is not None:
-            timeout = max(min(timeout, self.deadline - time.monotonic()), 0.05)
+            left = max(self.deadline - time.monotonic(), 0.05)
+            connect, read = min(connect, left), min(read, left)
         if self.https:
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout)
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=connect)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=connect)
+        try:
+            conn.connect()
+        except BaseException:
+            conn.close()
+            raise
+        _set_timeout(conn, read)
+        return conn
 
     def _request(self, method, path, body=None, compress=False):
         """(status, payload bytes) or (None, error text). Retries once on a fresh connection
@@ -263,11 +282,11 @@ class Transport(object):
             headers["Content-Type"] = "application/json"
         for attempt in (0, 1):
             reused = self.send is not None
-            if self.send is None:
-                self.send = self._connection()
-            elif self.deadline is not None:
-                _set_timeout(self.send, max(self.deadline - time.monotonic(), 0.05))
             try:
+                if self.send is None:
+                    self.send = self._connection(TIMEOUT)
+                elif self.deadline is not None:
+                    _set_timeout(self.send, max(self.deadline - time.monotonic(), 0.05))
                 self.send.request(method, self.base + path, body=data, headers=headers)
                 response = self.send.getresponse()
                 payload = response.read()
@@ -300,16 +319,20 @@ class Transport(object):
                 probe.sent_counts = None
 
     def _start_poll(self, now):
-        if self.poll is None:
-            self.poll = self._connection()
-            self.poll.timeout = self.poll_wait + 15.0
         path = "%s/probes?instance=%s&since=%d&wait=%d" % (API, quote(self.agent.instance_id), self.version, self.poll_wait)
-        try:
-            self.poll.request("GET", self.base + path, headers=self.headers)
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop_poll()
-            self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
-            return
+        for attempt in (0, 1):
+            self.poll_reused = self.poll is not None
+            try:
+                if self.poll is None:
+                    self.poll = self._connection(TIMEOUT)  # select() waits for the answer
+                self.poll.request("GET", self.base + path, headers=self.headers)
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                reused = self.poll_reused
+                self._drop_poll()
+                if not reused or attempt:
+                    self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
+                    return
         self.polling = True
         self.poll_started = now
 
@@ -322,7 +345,10 @@ class Transport(object):
             if response.will_close:
                 self._drop_poll()
         except (OSError, http.client.HTTPException) as exc:
+            reused = self.poll_reused
             self._drop_poll()
+            if reused and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+                return  # the server closed an idle kept-alive connection: poll again at once
             self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
             return
         if response.status == 200:
