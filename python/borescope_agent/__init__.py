@@ -10,6 +10,43 @@ Modules:
     listen   -- starts debugpy inside the program for an interactive session
     session_view -- what a paused session shows (locals, drill-down, eval), by capture's rules
     remote   -- jobs run inside an already-running program through PEP 768 (attach, exec)
+    snapshots -- live snapshots for `borescope server`: probe registry and hit pipeline
+    snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine) and later imports
+    snapshot_capture -- what one snapshot records, within its byte and time budget
+    snapshot_transport -- the background thread talking to the server
+    safe_expr -- the safe expression subset of conditions, captures and logpoint templates
+
+Live snapshots from the application itself (``pip install`` this package)::
+
+    import borescope_agent
+    borescope_agent.start(server="http://127.0.0.1:7300", key="bsk_...", service="api")
 """
 
 VERSION = "0.1.0"
+
+
+def start(server, key, service, env=None, **options):
+    """Starts live snapshots in this process: registers it with the borescope server at
+    `server` as an instance of `service` (and `env`, like "prod"), using the agent key
+    `key`, and arms the service's probes as they come. Returns at once (the network is
+    only used by a background thread) with the agent (its `instance_id`). When an agent
+    already runs in this process (`borescope run` started one) it is kept and returned.
+
+    Options: `engine` ("monitoring" or "rewrite"; the best one by default), `poll_wait`
+    (long-poll seconds, 20), `max_queue` (snapshots held while the server is unreachable,
+    1000), `flush_timeout` (seconds spent flushing at exit, 2), `quiet` (no stderr line
+    when the server refuses the key or cannot be reached)."""
+    from . import snapshots
+
+    return snapshots.start(server, key, service, env, **options)
+
+
+def stop(timeout=2.0):
+    """Stops live snapshots, flushing for at most `timeout` seconds, and leaves the process as
+    it was. Returns notes on anything that could not be undone (normally an empty list)."""
+    import sys
+
+    snapshots = sys.modules.get(__name__ + ".snapshots")
+    if snapshots is None:
+        return []
+    return snapshots.stop(timeout)

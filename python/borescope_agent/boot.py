@@ -9,6 +9,9 @@ from . import channel as _channel
 
 def start(job_text, agent_dir):
     job = json.loads(job_text)
+    if job.get("kind") == "snapshots":
+        _start_snapshots(job)
+        return
     path = os.environ.get("BORESCOPE_AGENT_CHANNEL")
     chan = _channel.Channel.connect(path) if path else None
     hello = {
@@ -41,6 +44,19 @@ def start(job_text, agent_dir):
 
         chan.send({"type": "agent_error", "message": traceback.format_exc(limit=4).strip()})
         os._exit(98)
+
+
+def _start_snapshots(job):
+    """Live snapshots for `borescope run --server`: the program runs whatever happens here."""
+    try:
+        from . import snapshots
+
+        snapshots.start(job.get("server"), job.get("key"), job.get("service"), job.get("env"))
+    except Exception as exc:
+        try:
+            sys.stderr.write("borescope agent: live snapshots not started: %s\n" % (exc,))
+        except Exception:
+            pass
 
 
 def _runtime_dirs():

@@ -13,22 +13,49 @@ import threading
 import types
 
 _HIDDEN_AT_MODULE_LEVEL = (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)
+# Names whose values are hidden, compared after normalising (lower case; `_`, `-`, `$`, `@` and
+# a leading `.` removed). At least every identifier Datadog Dynamic Instrumentation redacts by
+# default, plus common spellings of keys, tokens and credentials.
 _SECRET_NAMES = frozenset(
-    """password passwd passphrase pwd secret secretkey clientsecret token accesstoken
-    refreshtoken idtoken authtoken apikey apitoken accesskey secretaccesskey privatekey
-    authorization auth cookie setcookie sessionid sessiontoken csrftoken xsrftoken
-    credential credentials creditcard cardnumber cvv cvc ssn jwt bearer signature
-    connectionstring dsn""".split()
+    """2fa accesskey accesstoken address aiohttpsession apikey apisecret apisignature apitoken
+    appkey applicationkey auth authorization authtoken bearer ccnumber cardnumber
+    certificatepin cipher clientid clientsecret connectionstring connectsid cookie credential
+    credentials creditcard csrf csrftoken cvc cvv databaseurl dburl dsn encryptionkey
+    encryptionkeyid geolocation gpgkey idtoken ipaddress jti jwt licensekey masterkey mysqlpwd
+    nonce oauth oauthtoken otp passhash passphrase passwd password passwordb pemfile pgpkey
+    phpsessid pin pincode pkcs8 privatekey publickey pwd recaptchakey refreshtoken
+    routingnumber salt secret secretaccesskey secretkey secrettoken securityanswer securitycode
+    securityquestion serviceaccountcredentials session sessionid sessionkey sessiontoken
+    setcookie signature signaturekey sshkey ssn symfony token transactionid twiliotoken
+    usersession voterid xapikey xauthtoken xcsrftoken xforwardedfor xrealip xsrf xsrftoken""".split()
 )
 _SECRET_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "privatekey", "accesskey", "credentials")
+_DROPPED_IN_NAMES = {ord(c): None for c in "_-$@"}
+_NO_EXTRA_NAMES = frozenset()
 MAX_FRAMES = 200
 
 
-def is_secret_name(name):
+def normal_name(name):
+    """A name as the secret list spells it: `X-Api-Key` and `api_key` both give `xapikey`/`apikey`."""
+    return name.lower().translate(_DROPPED_IN_NAMES).lstrip(".")
+
+
+def is_secret_name(name, extra=_NO_EXTRA_NAMES):
+    """True when `name` looks secret: on the built-in list, ending like a secret, or in `extra`
+    (more names, already normalised with :func:`normal_name`)."""
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
     if not isinstance(name, str):
         return False
-    normal = name.lower().replace("_", "").replace("-", "").lstrip(".")
-    return normal in _SECRET_NAMES or normal.endswith(_SECRET_SUFFIXES)
+    normal = normal_name(name)
+    return normal in _SECRET_NAMES or normal.endswith(_SECRET_SUFFIXES) or normal in extra
+
+
+def _secrets(budget):
+    """None when the budget turns redaction off, else the extra secret names (maybe none)."""
+    if not budget.get("redact", True):
+        return None
+    return budget.get("secret_names") or _NO_EXTRA_NAMES
 
 
 class _Full(Exception):
@@ -61,13 +88,13 @@ def value_text(value, budget):
     """(text, full_length or None, cut) for a value within the budget."""
     limit = int(budget.get("max_value", 200))
     depth = int(budget.get("depth", 2))
-    redact = bool(budget.get("redact", True))
+    secrets = _secrets(budget)
     if isinstance(value, (str, bytes, bytearray)) and len(value) > limit:
         text = repr(value[:limit])
         return text[:-1] + "...", len(value), True
     out = _Text(limit)
     try:
-        _write(out, value, depth, redact)
+        _write(out, value, depth, secrets)
     except _Full:
         pass
     except Exception as exc:  # a value we could not walk: say so, never fail the capture
@@ -75,7 +102,7 @@ def value_text(value, budget):
     return out.value(), None, out.cut
 
 
-def _write(out, value, depth, redact):
+def _write(out, value, depth, secrets):
     kind = type(value)
     if value is None or kind in (bool, float, complex):
         out.add(repr(value))
@@ -87,16 +114,16 @@ def _write(out, value, depth, redact):
     elif kind in (str, bytes, bytearray):
         out.add(repr(value))
     elif kind in (list, tuple, set, frozenset) or (kind.__module__ == "collections" and kind.__name__ == "deque"):
-        _write_sequence(out, value, depth, redact)
+        _write_sequence(out, value, depth, secrets)
     elif kind is dict or (isinstance(value, dict) and kind.__repr__ is dict.__repr__):
-        _write_mapping(out, value, depth, redact)
+        _write_mapping(out, value, depth, secrets)
     elif _has_default_repr(kind) and _attributes(value) is not None:
-        _write_object(out, value, depth, redact)
+        _write_object(out, value, depth, secrets)
     else:
         out.add(_guarded_repr(value, out.left + 1))
 
 
-def _write_sequence(out, value, depth, redact):
+def _write_sequence(out, value, depth, secrets):
     kind = type(value)
     open_, close = {list: "[]", tuple: "()", set: "{}", frozenset: "{}"}.get(kind, "[]")
     prefix = "" if kind in (list, tuple, set) else kind.__name__ + "("
@@ -111,13 +138,13 @@ def _write_sequence(out, value, depth, redact):
     for i, item in enumerate(value):
         if i:
             out.add(", ")
-        _write(out, item, depth - 1, redact)
+        _write(out, item, depth - 1, secrets)
     if kind is tuple and len(value) == 1:
         out.add(",")
     out.add(close + suffix)
 
 
-def _write_mapping(out, value, depth, redact):
+def _write_mapping(out, value, depth, secrets):
     kind = type(value)
     prefix = "" if kind is dict else kind.__name__ + "("
     if depth <= 0 and value:
@@ -127,12 +154,12 @@ def _write_mapping(out, value, depth, redact):
     for i, (key, item) in enumerate(list(value.items())):
         if i:
             out.add(", ")
-        _write(out, key, 0, redact)
+        _write(out, key, 0, secrets)
         out.add(": ")
-        if redact and is_secret_name(key):
+        if secrets is not None and is_secret_name(key, secrets):
             out.add("<redacted>")
         else:
-            _write(out, item, depth - 1, redact)
+            _write(out, item, depth - 1, secrets)
     out.add("}" + (")" if prefix else ""))
 
 
@@ -140,7 +167,7 @@ def _items(count):
     return "1 item" if count == 1 else "%d items" % count
 
 
-def _write_object(out, value, depth, redact):
+def _write_object(out, value, depth, secrets):
     attrs = _attributes(value)
     name = type(value).__name__
     if depth <= 0:
@@ -151,10 +178,10 @@ def _write_object(out, value, depth, redact):
         if i:
             out.add(", ")
         out.add(str(key) + "=")
-        if redact and is_secret_name(key):
+        if secrets is not None and is_secret_name(key, secrets):
             out.add("<redacted>")
         else:
-            _write(out, item, depth - 1, redact)
+            _write(out, item, depth - 1, secrets)
     out.add(")")
 
 
@@ -205,9 +232,10 @@ def type_name(value):
 
 def variable(name, value, budget, secret=None):
     """A named value; hidden when the name (or `secret`, when given) says it looks secret."""
+    secrets = _secrets(budget)
     if secret is None:
-        secret = is_secret_name(name)
-    if budget.get("redact", True) and secret:
+        secret = secrets is not None and is_secret_name(name, secrets)
+    if secrets is not None and secret:
         return {"name": name, "type_name": type_name(value), "value": "", "redacted": True}
     text, full, cut = value_text(value, budget)
     result = {"name": name, "type_name": type_name(value), "value": text}
@@ -218,8 +246,9 @@ def variable(name, value, budget, secret=None):
     return result
 
 
-def frame_locals(frame, budget):
-    """(variables, omitted) for a frame's locals, dunders and module-level imports/defs hidden."""
+def frame_locals(frame, budget, meter=None):
+    """(variables, omitted) for a frame's locals, dunders and module-level imports/defs hidden.
+    With a :class:`Meter`, stops early (counting the rest as omitted) once it is spent."""
     try:
         names = frame.f_locals
     except Exception:
@@ -237,8 +266,15 @@ def frame_locals(frame, budget):
             continue
         items.append((name, value))
     limit = int(budget.get("max_vars", 50))
-    shown = [variable(str(name), value, budget) for name, value in items[:limit]]
-    return shown, max(len(items) - limit, 0)
+    if meter is None:
+        shown = [variable(str(name), value, budget) for name, value in items[:limit]]
+        return shown, max(len(items) - limit, 0)
+    shown = []
+    for name, value in items[:limit]:
+        if not meter.ok():
+            break
+        shown.append(meter.spent(variable(str(name), value, budget)))
+    return shown, len(items) - len(shown)
 
 
 def frame_info(frame):
@@ -274,10 +310,12 @@ def evaluate(code, expression, frame, budget):
 def evaluated(expression, value, budget):
     """The EvalResult for an expression's value; hidden when the expression reads a
     secret-looking name (`password`, `self.api_token`, `cfg['api_key']`)."""
-    return {"expression": expression, "value": variable(expression, value, budget, secret=secret_expression(expression))}
+    secrets = _secrets(budget)
+    secret = secrets is not None and secret_expression(expression, secrets)
+    return {"expression": expression, "value": variable(expression, value, budget, secret=secret)}
 
 
-def secret_expression(expression):
+def secret_expression(expression, extra=_NO_EXTRA_NAMES):
     """True when an expression ends by reading a secret-looking name: a variable, an attribute
     or a constant string key."""
     try:
@@ -285,14 +323,14 @@ def secret_expression(expression):
     except Exception:
         return False
     if isinstance(node, ast.Name):
-        return is_secret_name(node.id)
+        return is_secret_name(node.id, extra)
     if isinstance(node, ast.Attribute):
-        return is_secret_name(node.attr)
+        return is_secret_name(node.attr, extra)
     if isinstance(node, ast.Subscript):
         key = node.slice
         if not isinstance(key, ast.Constant):
             key = getattr(key, "value", None)  # Python 3.8 wraps it in ast.Index
-        return isinstance(key, ast.Constant) and isinstance(key.value, str) and is_secret_name(key.value)
+        return isinstance(key, ast.Constant) and isinstance(key.value, str) and is_secret_name(key.value, extra)
     return False
 
 
@@ -304,3 +342,120 @@ def all_threads():
             continue  # the agent thread answering this request
         result.append({"thread": thread_ref(ident), "frames": stack(frame)})
     return result
+
+
+# --- snapshots: a byte and time budget per capture, classified frames, source around a line ---
+
+
+class Meter(object):
+    """The byte and time budget of one snapshot. Checked between variables and frames (a single
+    value is already bounded by `max_value`); once spent, `why` says which ran out."""
+
+    def __init__(self, max_bytes, max_seconds, clock):
+        self.left = max_bytes
+        self.clock = clock
+        self.deadline = clock() + max_seconds
+        self.why = None  # "size" or "time"
+
+    def ok(self):
+        if self.why is not None:
+            return False
+        if self.left <= 0:
+            self.why = "size"
+        elif self.clock() > self.deadline:
+            self.why = "time"
+        return self.why is None
+
+    def spent(self, item):
+        """Counts a captured dict's text against the budget; returns it."""
+        self.left -= _size(item)
+        return item
+
+
+def _size(item):
+    """Roughly how many bytes `item` takes once serialised (its strings plus punctuation)."""
+    if isinstance(item, str):
+        return len(item) + 3
+    if isinstance(item, dict):
+        return sum(len(k) + 4 + _size(v) for k, v in item.items())
+    if isinstance(item, (list, tuple)):
+        return sum(_size(v) + 1 for v in item) + 2
+    return 8
+
+
+class FrameKinds(object):
+    """Tells user code from installed libraries, the standard library and borescope's own agent
+    (the `kind` of a stack frame), by the frame's file name."""
+
+    def __init__(self):
+        import os
+        import sysconfig
+
+        self.agent_dir = os.path.dirname(os.path.abspath(__file__)) + os.sep
+        dirs = set()
+        for key in ("stdlib", "platstdlib"):
+            try:
+                value = sysconfig.get_paths().get(key)
+            except Exception:
+                value = None
+            if value:
+                dirs.add(value.rstrip(os.sep) + os.sep)
+                dirs.add(os.path.realpath(value).rstrip(os.sep) + os.sep)
+        self.runtime_dirs = tuple(dirs)
+        self.known = {}
+
+    def kind(self, filename):
+        try:
+            return self.known[filename]
+        except KeyError:
+            pass
+        if filename.startswith(self.agent_dir):
+            kind = "debugger"
+        elif "site-packages" in filename or "dist-packages" in filename:
+            kind = "library"
+        elif filename.startswith("<frozen") or filename.startswith(self.runtime_dirs):
+            kind = "runtime"
+        else:
+            kind = "user"
+        if len(self.known) < 10000:
+            self.known[filename] = kind
+        return kind
+
+
+def classified_stack(frame, kinds, limit):
+    """(frames, more): up to `limit` frames from `frame` outwards, innermost first, each with its
+    index and kind; `more` counts the frames beyond the limit (up to MAX_FRAMES)."""
+    frames = []
+    more = 0
+    while frame is not None and len(frames) + more < MAX_FRAMES:
+        if len(frames) < limit:
+            code = frame.f_code
+            frames.append(
+                {
+                    "index": len(frames),
+                    "function": code.co_name,
+                    "file": code.co_filename,
+                    "line": frame.f_lineno,
+                    "kind": kinds.kind(code.co_filename),
+                }
+            )
+        else:
+            more += 1
+        frame = frame.f_back
+    return frames, more
+
+
+def source_context(filename, line, around, module_globals=None, width=500):
+    """Lines `line - around` to `line + around` of a file, as a SourceContext, or None."""
+    import linecache
+
+    try:
+        lines = linecache.getlines(filename, module_globals)
+    except Exception:
+        return None
+    if not lines or line < 1 or line > len(lines):
+        return None
+    first = max(line - around, 1)
+    last = min(line + around, len(lines))
+    text = [lines[n - 1].rstrip("\r\n")[:width] for n in range(first, last + 1)]
+    return {"first_line": first, "current_line": line, "lines": text}

@@ -12,6 +12,11 @@ does one job and writes ``status.json`` (atomically) for borescope to read:
                any traceback; names read through to ``__main__``'s globals, assignments stay
                in the snippet's own namespace
     detach  -- stop debugpy, undo what listen did, and remove borescope's files
+    snapshots_start -- start live snapshots (snapshots.py) for a borescope server; the agent
+               is kept in ``_state`` so a later job can stop it
+    snapshots_stop  -- stop them and leave the process as it was: sys.monitoring tool id
+               freed, thread joined, import finder removed, code swapped back, modules
+               forgotten
 
 Nothing here may harm the program: every failure is reported in the status file, never raised;
 captured output is bounded; module state survives only while attached.
@@ -46,6 +51,10 @@ def run(directory, previous_state=None):
             status = _exec(job)
         elif kind == "detach":
             status = _detach(job)
+        elif kind == "snapshots_start":
+            status = _snapshots_start(job)
+        elif kind == "snapshots_stop":
+            status = _snapshots_stop(job)
         else:
             status = {"state": "failed", "error": "unknown job %r" % (kind,)}
     except BaseException as exc:  # the program must never see our failure
@@ -362,3 +371,41 @@ def _detach(job):
     for directory in directories:
         _remove_tree(directory)
     return {"state": "detached", "notes": notes}
+
+
+# --- live snapshots -----------------------------------------------------------------------------
+
+
+def _snapshots_start(job):
+    if _state.get("snapshots") is not None:
+        return {"state": "failed", "error": "live snapshots already run in this process (attached earlier); detach them first"}
+    from . import snapshots
+
+    if snapshots.running_elsewhere():
+        return {
+            "state": "failed",
+            "error": "this process already takes live snapshots (it started the borescope agent itself, or borescope run did)",
+        }
+    try:
+        agent = snapshots.start(job.get("server"), job.get("key"), job.get("service"), job.get("env"))
+    except (ValueError, snapshots.snapshot_hooks.HookError) as exc:
+        return {"state": "failed", "error": str(exc)}
+    # This job's files are deleted once borescope has read the status; everything the agent
+    # needs was imported by now. A later job's copy of this module finds it in _state.
+    _state["snapshots"] = agent
+    _state["snapshots_module"] = snapshots
+    return {"state": "ok", "instance_id": agent.instance_id, "engine": agent.hooks.engine, "tool_id": agent.hooks.tool_id}
+
+
+def _snapshots_stop(job):
+    agent = _state.pop("snapshots", None)
+    module = _state.pop("snapshots_module", None)
+    if agent is None:
+        return {"state": "ok", "stopped": False}
+    notes = module.stop() if module is not None else agent.stop()
+    tool = agent.hooks.tool_id
+    if tool is not None and hasattr(sys, "monitoring") and sys.monitoring.get_tool(tool) is not None:
+        notes.append("sys.monitoring tool id %d is still held by %s" % (tool, sys.monitoring.get_tool(tool)))
+    if agent.watch in sys.meta_path:
+        notes.append("the import finder is still on sys.meta_path")
+    return {"state": "ok", "stopped": True, "notes": notes}

@@ -38,9 +38,10 @@ class Unsupported(Exception):
     """A requested line this engine cannot watch."""
 
 
-def plan(targets):
+def plan(targets, hook=HOOK):
     """For ``{real path: set of lines}``, the code objects to swap, per file:
-    ``{path: {(co_name, co_firstlineno): (plain code, rewritten code)}}``."""
+    ``{path: {(co_name, co_firstlineno): (plain code, rewritten code)}}``. The inserted call is
+    ``hook(N)`` (a global name the caller puts in the functions' globals)."""
     plans = {}
     for path, wanted in targets.items():
         with open(path, "rb") as f:
@@ -55,7 +56,7 @@ def plan(targets):
         # Insert from the bottom of each body up, so earlier indexes stay valid.
         for line, (body, index) in sorted(places.items(), key=lambda item: -item[1][1]):
             statement = body[index]
-            call = ast.Expr(ast.Call(ast.Name(HOOK, ast.Load()), [ast.Constant(line)], []))
+            call = ast.Expr(ast.Call(ast.Name(hook, ast.Load()), [ast.Constant(line)], []))
             body.insert(index, ast.copy_location(call, statement))
         ast.fix_missing_locations(tree)
         rewritten = compile(tree, path, "exec", dont_inherit=True)

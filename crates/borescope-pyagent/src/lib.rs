@@ -29,7 +29,14 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/probe.py", include_str!("../../../python/borescope_agent/probe.py")),
     ("borescope_agent/remote.py", include_str!("../../../python/borescope_agent/remote.py")),
     ("borescope_agent/rewrite.py", include_str!("../../../python/borescope_agent/rewrite.py")),
+    ("borescope_agent/safe_expr.py", include_str!("../../../python/borescope_agent/safe_expr.py")),
     ("borescope_agent/session_view.py", include_str!("../../../python/borescope_agent/session_view.py")),
+    ("borescope_agent/snapshot_capture.py", include_str!("../../../python/borescope_agent/snapshot_capture.py")),
+    ("borescope_agent/snapshot_hooks.py", include_str!("../../../python/borescope_agent/snapshot_hooks.py")),
+    ("borescope_agent/snapshot_imports.py", include_str!("../../../python/borescope_agent/snapshot_imports.py")),
+    ("borescope_agent/snapshot_probe.py", include_str!("../../../python/borescope_agent/snapshot_probe.py")),
+    ("borescope_agent/snapshot_transport.py", include_str!("../../../python/borescope_agent/snapshot_transport.py")),
+    ("borescope_agent/snapshots.py", include_str!("../../../python/borescope_agent/snapshots.py")),
 ];
 
 /// Name of the marker file written last; a directory without it is incomplete.

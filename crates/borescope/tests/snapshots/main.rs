@@ -6,9 +6,11 @@
 
 mod apps;
 mod attach;
+mod cli_shapes;
 mod faults;
 mod flows;
 mod limits;
+mod mcp_tools;
 
 use borescope_test::http;
 use borescope_test::targets::TargetProcess;

@@ -1,0 +1,521 @@
+"""The one background thread between the live-snapshot agent and the borescope server.
+
+It registers the instance (``POST /api/v1/agent/register``), long-polls the service's probes
+(``GET /api/v1/agent/probes?instance=&since=&wait=``, which is also the heartbeat), uploads
+captured snapshots in gzip batches (``POST /api/v1/agent/snapshots``), reports probe statuses
+(``POST /api/v1/agent/status``) and says goodbye (``POST /api/v1/agent/bye``). The long poll and
+the other requests use two connections; the thread waits in ``select`` on the long-poll socket
+and a pipe the application's threads poke when they queued something, so a new probe set is
+applied the moment it arrives and a snapshot leaves within a tenth of a second.
+
+The application's threads never wait on the network: they append to a bounded queue (the
+oldest snapshot goes when it is full, and is counted in ``dropped``) and write at most one byte
+to the pipe. Failures back off exponentially (0.5 s doubling to 30 s, with jitter). After a
+fork the child starts over: new instance id, empty queue, new pipe and thread. On stop or at
+exit what is queued is flushed for a bounded time, then ``bye`` is sent.
+"""
+
+import collections
+import gzip
+import http.client
+import json
+import os
+import random
+import select
+import socket
+import sys
+import threading
+import time
+
+from urllib.parse import quote, urlsplit
+
+from . import VERSION
+
+THREAD_NAME = "borescope-snapshots"
+API = "/api/v1/agent"
+POLL_WAIT = 20
+UPLOAD_EVERY = 0.1
+STATUS_EVERY = 2.0
+STATUS_SPACING = 0.2
+MAX_QUEUE = 1000
+MAX_QUEUE_BYTES = 8 << 20
+MAX_BATCH = 200
+MAX_BATCH_BYTES = 2 << 20
+TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
+MAX_BACKOFF = 30.0
+
+
+class Transport(object):
+    def __init__(self, agent, server, key, options):
+        url = urlsplit(server)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("server must be an http:// or https:// URL (got %r)" % (server,))
+        self.agent = agent
+        self.server = server
+        self.https = url.scheme == "https"
+        self.host = url.hostname
+        self.port = url.port
+        self.base = url.path.rstrip("/")
+        self.headers = {"Authorization": "Bearer " + key.strip(), "User-Agent": "borescope-agent/" + VERSION}
+        self.poll_wait = int(options.get("poll_wait", POLL_WAIT))
+        self.max_items = int(options.get("max_queue", MAX_QUEUE))
+        self.max_bytes = int(options.get("max_queue_bytes", MAX_QUEUE_BYTES))
+        self.quiet = bool(options.get("quiet", False))
+        self.said = set()
+        self._fresh()
+
+    def _fresh(self):
+        self.queue = collections.deque()
+        self.qlock = threading.Lock()
+        self.qbytes = 0
+        self.dropped = 0
+        self.poked = False
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.stopping = False
+        self.deadline = None
+        self.thread = None
+        self.poll = None
+        self.poll_reused = False
+        self.send = None
+        self.polling = False
+        self.poll_started = 0.0
+        self.registered = False
+        self.version = 0
+        self.failures = 0
+        self.next_try = 0.0
+        self.last_upload = 0.0
+        self.last_counts = 0.0
+        self.last_status = 0.0
+
+    # -- the application's side ---------------------------------------------------------------
+
+    def enqueue(self, probe_id, data, size):
+        """Queues a snapshot (application thread); drops the oldest when full. Never blocks on
+        anything but a short lock."""
+        gone = []
+        with self.qlock:
+            self.queue.append((probe_id, data, size))
+            self.qbytes += size
+            while len(self.queue) > self.max_items or (self.qbytes > self.max_bytes and len(self.queue) > 1):
+                pid, _, old = self.queue.popleft()
+                self.qbytes -= old
+                self.dropped += 1
+                gone.append(pid)
+        if gone:
+            self.agent.acked(gone)
+        self.poke()
+
+    def poke(self):
+        """Wakes the thread (one byte on the pipe, written only if none is pending)."""
+        if self.poked:
+            return
+        self.poked = True
+        try:
+            os.write(self.wake_w, b"x")
+        except OSError:
+            pass
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self):
+        thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        # debugpy/pydevd never trace their own helper threads; this is one of ours.
+        thread.is_pydev_daemon_thread = True
+        thread.pydev_do_not_trace = True
+        self.thread = thread
+        thread.start()
+
+    def stop(self, timeout):
+        """Flushes for at most `timeout` seconds, says bye, and ends the thread. Returns notes."""
+        thread = self.thread
+        if thread is None or not thread.is_alive():
+            self._close_pipe()
+            return []
+        self.deadline = time.monotonic() + max(timeout, 0.0)
+        self.stopping = True
+        self.poked = False
+        self.poke()
+        if not self.registered:
+            # Never registered (server unreachable or key refused): nothing can be delivered,
+            # so do not wait for a request that may hang.
+            for conn in (self.send, self.poll):
+                _abort(conn)
+            timeout = 0.0
+        thread.join(max(timeout, 0.0) + 0.5)
+        if thread.is_alive():
+            # Blocked in a request: cut the connections so the thread gives up now.
+            for conn in (self.send, self.poll):
+                _abort(conn)
+            thread.join(1.0)
+        if thread.is_alive():
+            return ["the snapshot transport thread did not end in time"]
+        self._close_pipe()
+        return []
+
+    def _close_pipe(self):
+        for fd in (self.wake_r, self.wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.wake_r = self.wake_w = -1
+
+    def after_fork(self):
+        """In a forked child: the parent's connections, pipe and queue are not ours."""
+        for conn in (self.send, self.poll):
+            if conn is not None and conn.sock is not None:
+                try:
+                    conn.sock.close()  # closes our copy only; the parent's connection lives on
+                except OSError:
+                    pass
+        self._close_pipe()
+        self._fresh()
+        self.start()
+
+    # -- the thread ---------------------------------------------------------------------------------
+
+    def _run(self):
+        try:
+            while not self.stopping:
+                try:
+                    self._step()
+                except Exception as exc:  # a bug of ours: say so once, back off, carry on
+                    self._failed(time.monotonic(), "the snapshot agent", None, "%s: %s" % (type(exc).__name__, exc))
+                    try:
+                        self._wait(min(max(self.next_try - time.monotonic(), 0.1), 5.0))
+                    except Exception:
+                        time.sleep(0.1)
+        except BaseException:
+            pass  # never let the thread's failure reach the program (interpreter shutdown, ...)
+        try:
+            self._finish()
+        except BaseException:
+            pass
+
+    def _step(self):
+        now = time.monotonic()
+        waits = []
+        if not self.registered:
+            if now >= self.next_try:
+                self._register(now)
+                now = time.monotonic()
+        if self.registered and not self.polling and now >= self.next_try:
+            self._start_poll(now)
+        next_tick = self.agent.tick(now)
+        if next_tick is not None:
+            waits.append(next_tick)
+        if self.registered and now >= self.next_try:
+            if self._send_statuses(now, False):
+                waits.append(self.last_status + STATUS_SPACING)
+            self._upload(now, False)
+            if self.agent.probes:
+                waits.append(self.last_counts + STATUS_EVERY)
+            if self.queue:
+                waits.append(self.last_upload + UPLOAD_EVERY)
+        else:
+            waits.append(self.next_try)
+        if self.polling:
+            waits.append(self.poll_started + self.poll_wait + 15.0)
+        timeout = max(min(waits) - time.monotonic(), 0.0) if waits else 1.0
+        self._wait(min(timeout, 5.0))
+
+    def _wait(self, timeout):
+        watched = [self.wake_r]
+        sock = self.poll.sock if self.polling and self.poll is not None else None
+        if sock is not None:
+            watched.append(sock)
+        try:
+            ready, _, _ = select.select(watched, [], [], timeout)
+        except (OSError, ValueError):
+            ready = []
+            self._drop_poll()
+        if self.wake_r in ready:
+            try:
+                while os.read(self.wake_r, 4096):
+                    pass
+            except OSError:
+                pass
+            self.poked = False  # after draining: a poke from now on writes a new byte
+        if sock is not None and sock in ready:
+            self._finish_poll()
+        elif self.polling and time.monotonic() > self.poll_started + self.poll_wait + 15.0:
+            self._drop_poll()  # the server never answered: start over on a new connection
+
+    # -- requests ---------------------------------------------------------------------------------------
+
+    def _connection(self, read_timeout):
+        """A connected connection: connecting waits at most CONNECT_TIMEOUT, reads
+        `read_timeout` (both cut to what is left before the stop deadline)."""
+        connect, read = CONNECT_TIMEOUT, read_timeout
+        if self.deadline is not None:
+            left = max(self.deadline - time.monotonic(), 0.05)
+            connect, read = min(connect, left), min(read, left)
+        if self.https:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=connect)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=connect)
+        try:
+            conn.connect()
+        except BaseException:
+            conn.close()
+            raise
+        _set_timeout(conn, read)
+        return conn
+
+    def _request(self, method, path, body=None, compress=False):
+        """(status, payload bytes) or (None, error text). Retries once on a fresh connection
+        when a kept-alive one turns out closed."""
+        headers = dict(self.headers)
+        data = None
+        if body is not None:
+            # Captured text may hold lone surrogates (undecodable file names, str values of a
+            # logpoint); the server's JSON parser refuses them, so they become "?" here.
+            raw = json.dumps(body, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8", "replace")
+            if compress:
+                data = gzip.compress(raw, 5)
+                headers["Content-Encoding"] = "gzip"
+            else:
+                data = raw
+            headers["Content-Type"] = "application/json"
+        for attempt in (0, 1):
+            reused = self.send is not None
+            try:
+                if self.send is None:
+                    self.send = self._connection(TIMEOUT)
+                elif self.deadline is not None:
+                    _set_timeout(self.send, max(self.deadline - time.monotonic(), 0.05))
+                self.send.request(method, self.base + path, body=data, headers=headers)
+                response = self.send.getresponse()
+                payload = response.read()
+                if response.will_close:
+                    self.send.close()
+                    self.send = None
+                return response.status, payload
+            except (OSError, http.client.HTTPException) as exc:
+                _abort(self.send)
+                self.send = None
+                if not reused or attempt:
+                    return None, _describe(exc)
+        return None, "no answer"
+
+    def _register(self, now):
+        status, payload = self._request("POST", API + "/register", self.agent.register_body())
+        if status in (200, 201):
+            self.registered = True
+            self.version = 0
+            self.failures = 0
+            self.next_try = 0.0
+            self.agent_registered()
+            return
+        self._failed(now, "registering with %s" % self.server, status, payload)
+
+    def agent_registered(self):
+        with self.agent.lock:
+            for probe in self.agent.probes.values():
+                probe.sent = None
+                probe.sent_counts = None
+
+    def _start_poll(self, now):
+        path = "%s/probes?instance=%s&since=%d&wait=%d" % (API, quote(self.agent.instance_id), self.version, self.poll_wait)
+        for attempt in (0, 1):
+            self.poll_reused = self.poll is not None
+            try:
+                if self.poll is None:
+                    self.poll = self._connection(TIMEOUT)  # select() waits for the answer
+                self.poll.request("GET", self.base + path, headers=self.headers)
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                reused = self.poll_reused
+                self._drop_poll()
+                if not reused or attempt:
+                    self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
+                    return
+        self.polling = True
+        self.poll_started = now
+
+    def _finish_poll(self):
+        now = time.monotonic()
+        self.polling = False
+        try:
+            response = self.poll.getresponse()
+            payload = response.read()
+            if response.will_close:
+                self._drop_poll()
+        except (OSError, http.client.HTTPException) as exc:
+            reused = self.poll_reused
+            self._drop_poll()
+            if reused and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
+                return  # the server closed an idle kept-alive connection: poll again at once
+            self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
+            return
+        if response.status == 200:
+            try:
+                probe_set = json.loads(payload.decode("utf-8"))
+                self.version = int(probe_set.get("version", self.version))
+            except (ValueError, AttributeError, TypeError) as exc:
+                self._failed(now, "reading the probe set", None, "not JSON: %s" % exc)
+                return
+            self.failures = 0
+            self.agent.apply(probe_set)
+        elif response.status in (404, 410):
+            self.registered = False  # the server forgot this instance (restarted afresh): register again
+        else:
+            self._failed(now, "polling %s for probes" % self.server, response.status, payload)
+
+    def _drop_poll(self):
+        _abort(self.poll)
+        self.poll = None
+        self.polling = False
+
+    def _send_statuses(self, now, final):
+        """Reports changed statuses (and moved counters every STATUS_EVERY). Returns True when
+        a change waits because the last report was too recent."""
+        counts_due = final or now >= self.last_counts + STATUS_EVERY
+        entries, commit = self.agent.statuses(now, counts_due)
+        if not entries:
+            if counts_due:
+                self.last_counts = now
+            return False
+        if not final and now < self.last_status + STATUS_SPACING:
+            return True
+        if counts_due:
+            self.last_counts = now
+        self.last_status = now
+        status, payload = self._request("POST", API + "/status", {"instance_id": self.agent.instance_id, "statuses": entries})
+        if status is not None and 200 <= status < 300:
+            commit()
+        elif not final:
+            self._failed(now, "reporting probe statuses", status, payload)
+
+    def _upload(self, now, final):
+        while self.queue and (final or now >= self.last_upload + UPLOAD_EVERY):
+            batch = []
+            size = 0
+            with self.qlock:
+                while self.queue and len(batch) < MAX_BATCH and (not batch or size + self.queue[0][2] <= MAX_BATCH_BYTES):
+                    item = self.queue.popleft()
+                    self.qbytes -= item[2]
+                    size += item[2]
+                    batch.append(item)
+            body = {"instance_id": self.agent.instance_id, "snapshots": [item[1] for item in batch], "dropped": self.dropped}
+            status, payload = self._request("POST", API + "/snapshots", body, compress=True)
+            self.last_upload = now
+            if status is not None and 200 <= status < 300:
+                self.failures = 0
+                self.agent.acked([item[0] for item in batch])
+                continue
+            if status in (400, 413, 422):
+                # The server will never take this batch: drop it rather than retry forever.
+                self._say("the server refused %d snapshots: %s" % (len(batch), _error_text(status, payload)))
+                with self.qlock:
+                    self.dropped += len(batch)
+                self.agent.acked([item[0] for item in batch])
+                continue
+            self._put_back(batch)
+            if not final:
+                # (An instance the server forgot is noticed by the long poll, which registers
+                # again; the batch goes out after that.)
+                self._failed(now, "uploading snapshots", status, payload)
+            return
+
+    def _put_back(self, batch):
+        gone = []
+        with self.qlock:
+            for item in reversed(batch):
+                self.queue.appendleft(item)
+                self.qbytes += item[2]
+            while len(self.queue) > self.max_items or (self.qbytes > self.max_bytes and len(self.queue) > 1):
+                pid, _, old = self.queue.popleft()
+                self.qbytes -= old
+                self.dropped += 1
+                gone.append(pid)
+        if gone:
+            self.agent.acked(gone)
+
+    def _finish(self):
+        """Stop or exit: upload what is queued and the last statuses, say bye, close."""
+        try:
+            if self.deadline is not None and self.registered:
+                now = time.monotonic()
+                if now < self.deadline:
+                    self._upload(now, True)
+                if time.monotonic() < self.deadline:
+                    self._send_statuses(time.monotonic(), True)
+                if time.monotonic() < self.deadline:
+                    self._request("POST", API + "/bye", {"instance_id": self.agent.instance_id})
+        finally:
+            _abort(self.poll)
+            self.poll = None
+            if self.send is not None:
+                self.send.close()
+            self.send = None
+
+    def _failed(self, now, what, status, payload):
+        self.failures += 1
+        delay = min(MAX_BACKOFF, 0.5 * (2 ** min(self.failures - 1, 10)))
+        if status in (401, 403):
+            delay = MAX_BACKOFF
+        self.next_try = now + delay * random.uniform(0.5, 1.0)
+        if status in (401, 403):
+            self._say("%s: the server refused the agent key (%s); check the key and the service name" % (what, _error_text(status, payload)))
+        elif self.failures == 3 or what == "the snapshot agent":
+            self._say("%s failed: %s; retrying with backoff" % (what, _error_text(status, payload)))
+
+    def _say(self, message):
+        """One line on stderr, once per kind of problem: the program is never flooded."""
+        key = message.split(":")[0]
+        if self.quiet or key in self.said or len(self.said) > 20:
+            return
+        self.said.add(key)
+        try:
+            sys.stderr.write("borescope agent: %s\n" % message)
+            sys.stderr.flush()
+        except Exception:
+            pass
+
+
+def _abort(conn):
+    """Closes a connection from any thread, waking a request blocked on it."""
+    if conn is None:
+        return
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    try:
+        conn.close()
+    except Exception:
+        pass
+
+
+def _set_timeout(conn, seconds):
+    conn.timeout = seconds
+    if conn.sock is not None:
+        try:
+            conn.sock.settimeout(seconds)
+        except OSError:
+            pass
+
+
+def _describe(exc):
+    text = str(exc) or type(exc).__name__
+    return "%s (%s)" % (type(exc).__name__, text) if text != type(exc).__name__ else text
+
+
+def _error_text(status, payload):
+    if status is None:
+        return str(payload)
+    message = ""
+    try:
+        message = json.loads(payload.decode("utf-8")).get("message", "")
+    except Exception:
+        try:
+            message = payload.decode("utf-8", "replace")[:200]
+        except Exception:
+            message = ""
+    return "HTTP %d%s" % (status, ": " + message if message else "")
