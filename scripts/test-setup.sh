@@ -54,6 +54,17 @@ if [ ! -f "$WEB_STAMP" ]; then
   touch "$WEB_STAMP"
 fi
 
+# The build backend `pip install ./python` (the agent package) needs, as wheels, so the test
+# installs it offline (`--no-index --find-links`).
+WHEELS="$CACHE/wheels"
+WHEELS_STAMP="$WHEELS/.borescope-setuptools-80.9.0"
+if [ ! -f "$WHEELS_STAMP" ]; then
+  echo "setup: setuptools wheel at $WHEELS"
+  rm -rf "$WHEELS" && mkdir -p "$WHEELS"
+  "$PY" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --dest "$WHEELS" "setuptools==80.9.0"
+  touch "$WHEELS_STAMP"
+fi
+
 # The Python packaging tools the install test uses, pinned, in a virtualenv of their own:
 # maturin builds the wheel; pip (in fresh virtualenvs), uv and pipx install it.
 PKGTOOLS=(maturin==1.16.0 uv==0.13.9 pipx==1.18.4)

@@ -56,7 +56,8 @@ fn pip_installed_agent_started_by_the_app() {
     assert!(made.success());
     let package = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../python");
     let pip = std::process::Command::new(venv.join("bin/python"))
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--no-build-isolation"])
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--find-links"])
+        .arg(borescope_test::interpreters::shared_cache().join("wheels"))
         .arg(&package)
         .output()
         .expect("pip");
