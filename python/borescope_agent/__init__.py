@@ -10,8 +10,10 @@ Modules:
     listen   -- starts debugpy inside the program for an interactive session
     session_view -- what a paused session shows (locals, drill-down, eval), by capture's rules
     remote   -- jobs run inside an already-running program through PEP 768 (attach, exec)
-    snapshots -- live snapshots for `borescope server`: probe registry and hit pipeline
-    snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine) and later imports
+    snapshots -- live snapshots for `borescope server`: the agent, probe registry, hit pipeline
+    snapshot_probe -- one probe: compiled expressions, token bucket, counters
+    snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine)
+    snapshot_imports -- arming probe lines of modules imported later (a sys.meta_path wrapper)
     snapshot_capture -- what one snapshot records, within its byte and time budget
     snapshot_transport -- the background thread talking to the server
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates

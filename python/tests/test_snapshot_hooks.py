@@ -2,7 +2,6 @@
 forced) and the test venv's 3.11 (rewrite). Each case runs a driver in a fresh process that arms
 lines of a small module, calls its code, and reports the hits and what stop() left behind."""
 
-import os
 import textwrap
 
 import pytest
