@@ -32,6 +32,7 @@ _SECRET_NAMES = frozenset(
 _SECRET_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "privatekey", "accesskey", "credentials")
 _DROPPED_IN_NAMES = {ord(c): None for c in "_-$@"}
 _NO_EXTRA_NAMES = frozenset()
+NO_EXTRA_NAMES = _NO_EXTRA_NAMES  # for callers outside this module
 MAX_FRAMES = 200
 
 
@@ -445,8 +446,47 @@ def classified_stack(frame, kinds, limit):
     return frames, more
 
 
-def source_context(filename, line, around, module_globals=None, width=500):
-    """Lines `line - around` to `line + around` of a file, as a SourceContext, or None."""
+# `name = 'literal'`, `name: str = "literal"`, `"name": 'literal'`, `name='literal'` (a
+# keyword argument): a string literal written next to a name, in one source line.
+_NAMED_LITERAL = None
+
+
+def _named_literal():
+    global _NAMED_LITERAL
+    if _NAMED_LITERAL is None:
+        import re
+
+        _NAMED_LITERAL = re.compile(
+            r"""(?P<name>[A-Za-z_][A-Za-z0-9_]*|'[^'\n]*'|"[^"\n]*")"""
+            r"""(?P<sep>\s*\]?\s*(?::\s*[A-Za-z_][\w\[\], .]*?)?\s*[:=]\s*)"""
+            r"""(?P<prefix>[rRbBuU]{0,2})(?P<quote>'|")(?P<body>(?:\\.|(?!(?P=quote)).)*)(?P=quote)"""
+        )
+    return _NAMED_LITERAL
+
+
+def redact_source_line(text, extra=_NO_EXTRA_NAMES):
+    """A source line with the string literals written next to secret-looking names hidden
+    (`password = "hunter2"` gives `password = "<redacted>"`): secrets hard-coded in the source
+    must not leave the process either."""
+    if "'" not in text and '"' not in text:
+        return text
+
+    def hide(match):
+        name = match.group("name").strip("'\"")
+        if not is_secret_name(name, extra):
+            return match.group(0)
+        quote = match.group("quote")
+        return "%s%s%s%s<redacted>%s" % (match.group("name"), match.group("sep"), match.group("prefix"), quote, quote)
+
+    try:
+        return _named_literal().sub(hide, text)
+    except Exception:
+        return text
+
+
+def source_context(filename, line, around, module_globals=None, width=500, secrets=_NO_EXTRA_NAMES):
+    """Lines `line - around` to `line + around` of a file, as a SourceContext, or None. String
+    literals next to secret-looking names are hidden unless `secrets` is None (redaction off)."""
     import linecache
 
     try:
@@ -458,4 +498,6 @@ def source_context(filename, line, around, module_globals=None, width=500):
     first = max(line - around, 1)
     last = min(line + around, len(lines))
     text = [lines[n - 1].rstrip("\r\n")[:width] for n in range(first, last + 1)]
+    if secrets is not None:
+        text = [redact_source_line(t, secrets) for t in text]
     return {"first_line": first, "current_line": line, "lines": text}

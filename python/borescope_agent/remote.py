@@ -387,7 +387,8 @@ def _snapshots_start(job):
             "error": "this process already takes live snapshots (it started the borescope agent itself, or borescope run did)",
         }
     try:
-        agent = snapshots.start(job.get("server"), job.get("key"), job.get("service"), job.get("env"))
+        pid = job.get("pid") if isinstance(job.get("pid"), int) else None
+        agent = snapshots.start(job.get("server"), job.get("key"), job.get("service"), job.get("env"), pid=pid)
     except (ValueError, snapshots.snapshot_hooks.HookError) as exc:
         return {"state": "failed", "error": str(exc)}
     # This job's files are deleted once borescope has read the status; everything the agent

@@ -63,7 +63,9 @@ def snapshot(probe_id, frame, path, line, time_ms, secret_names, expressions=(),
     data = _base(probe_id, frame, path, line, time_ms)
     notices = []
     errors = []
-    source = capture.source_context(frame.f_code.co_filename, line, SOURCE_AROUND, frame.f_globals)
+    source = capture.source_context(
+        frame.f_code.co_filename, line, SOURCE_AROUND, frame.f_globals, secrets=secret_names or capture.NO_EXTRA_NAMES
+    )
     if source is not None:
         data["source"] = meter.spent(source)
     stack, more = capture.classified_stack(frame, frame_kinds(), MAX_STACK)

@@ -145,6 +145,9 @@ class Agent(object):
         self.env = env
         self.options = options
         self.instance_id = uuid.uuid4().hex
+        # The pid to register: the caller's view of it when borescope attached from outside
+        # this process's PID namespace (a container), else our own; a forked child uses its own.
+        self.pid = options.get("pid") or os.getpid()
         self.lock = threading.RLock()
         self.guard = threading.local()
         self.real = {}
@@ -202,6 +205,7 @@ class Agent(object):
         self.lock = threading.RLock()
         self.guard = threading.local()
         self.instance_id = uuid.uuid4().hex
+        self.pid = os.getpid()
         self.global_bucket = Bucket(self.global_bucket.rate)
         for probe in self.probes.values():
             probe.lock = threading.Lock()
@@ -217,7 +221,7 @@ class Agent(object):
             "service": self.service,
             "env": self.env,
             "host": socket.gethostname(),
-            "pid": os.getpid(),
+            "pid": self.pid,
             "python": "%d.%d.%d" % sys.version_info[:3],
             "agent_version": VERSION,
             "engine": self.hooks.engine,
