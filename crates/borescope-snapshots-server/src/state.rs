@@ -1,5 +1,7 @@
-//! What every handler shares: the store, the settings that shape answers, and the wakeups.
+//! What every handler shares: the store, the upload writer, the settings that shape answers,
+//! and the wakeups.
 
+use crate::ingest::Ingest;
 use crate::store::Store;
 use crate::wakeup::Wakeups;
 use std::sync::Arc;
@@ -14,6 +16,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Long-poll wakeups and the shutdown signal.
     pub wakeups: Arc<Wakeups>,
+    /// The upload writer (group commit).
+    pub ingest: Arc<Ingest>,
 }
 
 /// Settings fixed at start.
