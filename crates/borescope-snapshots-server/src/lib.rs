@@ -17,13 +17,14 @@
 //! errors), `auth` (admin and agent-key extractors), `extract` (JSON/gzip bodies, queries, ids),
 //! `validate` (input limits), [`store`] (SQLite or Postgres through sqlx `Any`), `routes` (the
 //! endpoints), `wakeup` (long-poll wakeups), `retention` (the sweep task), `ingest` (group
-//! commit of uploads).
+//! commit of uploads), `cache` (recently used keys and instances).
 //!
 //! This crate prints nothing: the binary says where it listens and shows a generated token.
 
 #![deny(missing_docs)]
 
 mod auth;
+mod cache;
 pub mod config;
 pub mod error;
 mod extract;
@@ -113,7 +114,7 @@ impl Server {
             snapshots_per_probe: config.snapshots_per_probe,
         };
         let ingest = Arc::new(ingest::Ingest::start(store.clone()));
-        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest };
+        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default() };
         Ok(Server { state, token, database })
     }
 

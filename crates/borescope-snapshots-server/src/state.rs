@@ -1,6 +1,7 @@
 //! What every handler shares: the store, the upload writer, the settings that shape answers,
 //! and the wakeups.
 
+use crate::cache::Cache;
 use crate::ingest::Ingest;
 use crate::store::Store;
 use crate::wakeup::Wakeups;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub wakeups: Arc<Wakeups>,
     /// The upload writer (group commit).
     pub ingest: Arc<Ingest>,
+    /// Recently used agent keys and instances.
+    pub cache: Arc<Cache>,
 }
 
 /// Settings fixed at start.

@@ -20,11 +20,18 @@ use serde_json::value::RawValue;
 /// The registered instance `instance_id`, if it belongs to the key's service.
 async fn instance(state: &AppState, agent: &Agent, instance_id: &str) -> Result<InstanceInfo, ApiError> {
     validate::instance_id(instance_id)?;
-    let info = state.store.instance_info(instance_id).await?.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "instance `{instance_id}` is not registered (or was removed after a long silence): POST /api/v1/agent/register first"
-        ))
-    })?;
+    let info = match state.cache.instance(instance_id) {
+        Some(info) => info,
+        None => {
+            let info = state.store.instance_info(instance_id).await?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "instance `{instance_id}` is not registered (or was removed after a long silence): POST /api/v1/agent/register first"
+                ))
+            })?;
+            state.cache.put_instance(instance_id, &info);
+            info
+        }
+    };
     if info.service != agent.service {
         return Err(ApiError::Forbidden(format!(
             "instance `{instance_id}` belongs to service `{}`, not to this key's service `{}`",
@@ -41,6 +48,7 @@ pub(super) async fn register(
 ) -> Result<Json<Registered>, ApiError> {
     validate::register(&register)?;
     agent.check_service(&register.service)?;
+    state.cache.forget_instance(&register.instance_id);
     if let RegisterOutcome::OtherService(service) = state.store.register(&register).await? {
         return Err(ApiError::Forbidden(format!(
             "instance id `{}` is registered for service `{service}`: choose a new random instance id",
