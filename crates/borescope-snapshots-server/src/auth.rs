@@ -76,8 +76,15 @@ impl FromRequestParts<AppState> for Agent {
                 "this endpoint takes an agent key (`{KEY_PREFIX}...`), not the admin token: {HOW_TO_KEY}"
             )));
         }
-        match state.store.key_by_hash(&hash_key(key)).await? {
-            Some(info) => Ok(Agent { key_id: info.id, service: info.service }),
+        let hash = hash_key(key);
+        if let Some(info) = state.cache.key(&hash) {
+            return Ok(Agent { key_id: info.id, service: info.service });
+        }
+        match state.store.key_by_hash(&hash).await? {
+            Some(info) => {
+                state.cache.put_key(&hash, &info);
+                Ok(Agent { key_id: info.id, service: info.service })
+            }
             None => {
                 tracing::debug!("unknown agent key");
                 Err(ApiError::Unauthorized(format!("unknown agent key (deleted, or made for another server): {HOW_TO_KEY}")))

@@ -16,16 +16,19 @@
 //! Modules, one job each: [`config`] (settings, the admin token), [`error`] (API and start-up
 //! errors), `auth` (admin and agent-key extractors), `extract` (JSON/gzip bodies, queries, ids),
 //! `validate` (input limits), [`store`] (SQLite or Postgres through sqlx `Any`), `routes` (the
-//! endpoints), `wakeup` (long-poll wakeups), `retention` (the sweep task).
+//! endpoints), `wakeup` (long-poll wakeups), `retention` (the sweep task), `ingest` (group
+//! commit of uploads), `cache` (recently used keys and instances).
 //!
 //! This crate prints nothing: the binary says where it listens and shows a generated token.
 
 #![deny(missing_docs)]
 
 mod auth;
+mod cache;
 pub mod config;
 pub mod error;
 mod extract;
+mod ingest;
 mod retention;
 mod routes;
 mod state;
@@ -110,7 +113,8 @@ impl Server {
             retention: config.retention,
             snapshots_per_probe: config.snapshots_per_probe,
         };
-        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default() };
+        let ingest = Arc::new(ingest::Ingest::start(store.clone()));
+        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default() };
         Ok(Server { state, token, database })
     }
 

@@ -1,5 +1,8 @@
-//! What every handler shares: the store, the settings that shape answers, and the wakeups.
+//! What every handler shares: the store, the upload writer, the settings that shape answers,
+//! and the wakeups.
 
+use crate::cache::Cache;
+use crate::ingest::Ingest;
 use crate::store::Store;
 use crate::wakeup::Wakeups;
 use std::sync::Arc;
@@ -14,6 +17,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Long-poll wakeups and the shutdown signal.
     pub wakeups: Arc<Wakeups>,
+    /// The upload writer (group commit).
+    pub ingest: Arc<Ingest>,
+    /// Recently used agent keys and instances.
+    pub cache: Arc<Cache>,
 }
 
 /// Settings fixed at start.

@@ -7,22 +7,31 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::instances::{InstanceInfo, RegisterOutcome};
-use crate::store::snapshots::Incoming;
+use crate::store::snapshots::{Incoming, UploadBatch};
 use crate::{store, validate};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use borescope_snapshots_api::agent::{Bye, ProbeSet, Register, Registered, StatusReport, Upload, Uploaded};
+use borescope_snapshots_api::agent::{Bye, ProbeSet, Register, Registered, StatusReport, Uploaded};
+use borescope_snapshots_api::SnapshotData;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 /// The registered instance `instance_id`, if it belongs to the key's service.
 async fn instance(state: &AppState, agent: &Agent, instance_id: &str) -> Result<InstanceInfo, ApiError> {
     validate::instance_id(instance_id)?;
-    let info = state.store.instance_info(instance_id).await?.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "instance `{instance_id}` is not registered (or was removed after a long silence): POST /api/v1/agent/register first"
-        ))
-    })?;
+    let info = match state.cache.instance(instance_id) {
+        Some(info) => info,
+        None => {
+            let info = state.store.instance_info(instance_id).await?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "instance `{instance_id}` is not registered (or was removed after a long silence): POST /api/v1/agent/register first"
+                ))
+            })?;
+            state.cache.put_instance(instance_id, &info);
+            info
+        }
+    };
     if info.service != agent.service {
         return Err(ApiError::Forbidden(format!(
             "instance `{instance_id}` belongs to service `{}`, not to this key's service `{}`",
@@ -39,6 +48,7 @@ pub(super) async fn register(
 ) -> Result<Json<Registered>, ApiError> {
     validate::register(&register)?;
     agent.check_service(&register.service)?;
+    state.cache.forget_instance(&register.instance_id);
     if let RegisterOutcome::OtherService(service) = state.store.register(&register).await? {
         return Err(ApiError::Forbidden(format!(
             "instance id `{}` is registered for service `{service}`: choose a new random instance id",
@@ -85,29 +95,43 @@ pub(super) async fn probes(
     }))
 }
 
+/// An upload as it arrives: each snapshot is checked against `SnapshotData` but stored as the
+/// agent sent it (no second serialisation).
+#[derive(Debug, Deserialize)]
+pub(super) struct RawUpload {
+    instance_id: String,
+    snapshots: Vec<Box<RawValue>>,
+    #[serde(default)]
+    dropped: u64,
+}
+
 pub(super) async fn upload(
     agent: Agent,
     State(state): State<AppState>,
-    ApiJson(upload): ApiJson<Upload>,
+    ApiJson(upload): ApiJson<RawUpload>,
 ) -> Result<Json<Uploaded>, ApiError> {
     let info = instance(&state, &agent, &upload.instance_id).await?;
-    let batch = upload
+    let snapshots = upload
         .snapshots
         .iter()
-        .map(|data| {
-            let json = serde_json::to_string(data).map_err(|e| ApiError::Internal(format!("snapshot JSON: {e}")))?;
-            Ok(Incoming { probe_id: data.probe_id, time_ms: data.time_ms, json })
+        .enumerate()
+        .map(|(index, raw)| {
+            let data: SnapshotData = serde_json::from_str(raw.get())
+                .map_err(|e| ApiError::BadRequest(format!("malformed request body: snapshot {index}: {e}")))?;
+            Ok(Incoming { probe_id: data.probe_id, time_ms: data.time_ms, json: raw.get().to_string() })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let stored = state.store.store_snapshots(&upload.instance_id, &info, &batch, upload.dropped).await?;
+    let service = info.service.clone();
+    let batch = UploadBatch { instance_id: upload.instance_id, instance: info, snapshots, dropped: upload.dropped };
+    let stored = state.ingest.store(batch).await.map_err(ApiError::Internal)?;
     if stored.accepted > 0 {
         state.wakeups.snapshots_stored();
     }
     if let Some(version) = stored.bumped {
-        state.wakeups.probes_changed(&info.service, version);
+        state.wakeups.probes_changed(&service, version);
     }
     if stored.rejected > 0 {
-        tracing::debug!(instance = %upload.instance_id, rejected = stored.rejected, "snapshots refused");
+        tracing::debug!(rejected = stored.rejected, "snapshots refused");
     }
     Ok(Json(Uploaded { accepted: stored.accepted, rejected: stored.rejected }))
 }

@@ -29,6 +29,7 @@ pub(super) async fn list(_: Admin, State(state): State<AppState>) -> Result<Json
 
 pub(super) async fn delete(_: Admin, State(state): State<AppState>, Id(id): Id) -> Result<StatusCode, ApiError> {
     if state.store.delete_key(id).await? {
+        state.cache.forget_key(id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("no agent key {id}: `borescope snap key list` shows the keys")))

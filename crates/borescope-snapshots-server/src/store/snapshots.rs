@@ -1,5 +1,5 @@
-//! The `snapshots` table: storing uploaded batches (counting each against its probe's hit
-//! limit, in one transaction per batch) and reading them back by id cursor.
+//! The `snapshots` table: storing uploads (counting each snapshot against its probe's hit
+//! limit; several uploads may share one transaction) and reading them back by id cursor.
 
 use super::{bump_service, instances::InstanceInfo, now_ms, small, Store, StoreError};
 use borescope_snapshots_api::{Snapshot, SnapshotData, SNAPSHOT_SCHEMA};
@@ -15,6 +15,19 @@ pub struct Incoming {
     pub time_ms: i64,
     /// The snapshot data as JSON text.
     pub json: String,
+}
+
+/// One instance's upload, ready to store.
+#[derive(Debug, Clone)]
+pub struct UploadBatch {
+    /// The uploading instance.
+    pub instance_id: String,
+    /// What the server knows about it.
+    pub instance: InstanceInfo,
+    /// Its snapshots, oldest first.
+    pub snapshots: Vec<Incoming>,
+    /// Its running total of dropped snapshots.
+    pub dropped: u64,
 }
 
 /// What storing a batch did.
@@ -48,66 +61,19 @@ pub struct SnapshotFilter {
 const COLUMNS: &str = "id, service, instance_id, host, pid, received_ms, data";
 
 impl Store {
-    /// Stores a batch from one instance: each snapshot counts against its probe's hit limit
-    /// (a probe that reaches it is marked done); snapshots for unknown probes, another
-    /// service's probes, or past the limit are refused. Committed before returning.
-    pub async fn store_snapshots(
-        &self,
-        instance_id: &str,
-        instance: &InstanceInfo,
-        batch: &[Incoming],
-        dropped: u64,
-    ) -> Result<Stored, StoreError> {
+    /// Stores uploads (from one or several instances) in one transaction: each snapshot
+    /// counts against its probe's hit limit (a probe that reaches it is marked done);
+    /// snapshots for unknown probes, another service's probes, or past the limit are refused.
+    /// Committed before returning; one answer per upload, in order.
+    pub async fn store_uploads(&self, uploads: &[UploadBatch]) -> Result<Vec<Stored>, StoreError> {
         let now = now_ms();
-        let mut stored = Stored::default();
-        let mut reached_limit = false;
         let mut tx = self.writer().begin().await?;
-        for snapshot in batch {
-            let counted = sqlx::query(
-                "UPDATE probes SET hits = hits + 1 WHERE id = $1 AND service = $2 \
-                 AND (max_hits IS NULL OR hits < max_hits) RETURNING hits, max_hits",
-            )
-            .bind(snapshot.probe_id)
-            .bind(&instance.service)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some(counted) = counted else {
-                stored.rejected += 1;
-                continue;
-            };
-            sqlx::query(
-                "INSERT INTO snapshots (probe_id, service, instance_id, host, pid, time_ms, received_ms, data) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(snapshot.probe_id)
-            .bind(&instance.service)
-            .bind(instance_id)
-            .bind(&instance.host)
-            .bind(i64::from(instance.pid))
-            .bind(snapshot.time_ms)
-            .bind(now)
-            .bind(&snapshot.json)
-            .execute(&mut *tx)
-            .await?;
-            stored.accepted += 1;
-            let hits: i64 = counted.try_get("hits")?;
-            let max_hits: Option<i64> = counted.try_get("max_hits")?;
-            if max_hits.is_some_and(|max| hits >= max) {
-                sqlx::query("UPDATE probes SET done = 1 WHERE id = $1").bind(snapshot.probe_id).execute(&mut *tx).await?;
-                reached_limit = true;
-            }
-        }
-        sqlx::query("UPDATE instances SET last_seen_ms = $1, gone = 0, dropped = $2 WHERE instance_id = $3")
-            .bind(now)
-            .bind(i64::try_from(dropped).unwrap_or(i64::MAX))
-            .bind(instance_id)
-            .execute(&mut *tx)
-            .await?;
-        if reached_limit {
-            stored.bumped = Some(bump_service(&mut *tx, &instance.service).await?);
+        let mut answers = Vec::with_capacity(uploads.len());
+        for upload in uploads {
+            answers.push(store_upload(&mut tx, upload, now).await?);
         }
         tx.commit().await?;
-        Ok(stored)
+        Ok(answers)
     }
 
     /// Snapshots matching `filter`, oldest first.
@@ -175,4 +141,56 @@ fn snapshot(row: &AnyRow) -> Result<Snapshot, StoreError> {
         received_ms: row.try_get("received_ms")?,
         data,
     })
+}
+
+/// One upload inside the caller's transaction.
+async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i64) -> Result<Stored, StoreError> {
+    let instance = &upload.instance;
+    let mut stored = Stored::default();
+    let mut reached_limit = false;
+    for snapshot in &upload.snapshots {
+        let counted = sqlx::query(
+            "UPDATE probes SET hits = hits + 1 WHERE id = $1 AND service = $2 \
+             AND (max_hits IS NULL OR hits < max_hits) RETURNING hits, max_hits",
+        )
+        .bind(snapshot.probe_id)
+        .bind(&instance.service)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(counted) = counted else {
+            stored.rejected += 1;
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO snapshots (probe_id, service, instance_id, host, pid, time_ms, received_ms, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(snapshot.probe_id)
+        .bind(&instance.service)
+        .bind(&upload.instance_id)
+        .bind(&instance.host)
+        .bind(i64::from(instance.pid))
+        .bind(snapshot.time_ms)
+        .bind(now)
+        .bind(&snapshot.json)
+        .execute(&mut *tx)
+        .await?;
+        stored.accepted += 1;
+        let hits: i64 = counted.try_get("hits")?;
+        let max_hits: Option<i64> = counted.try_get("max_hits")?;
+        if max_hits.is_some_and(|max| hits >= max) {
+            sqlx::query("UPDATE probes SET done = 1 WHERE id = $1").bind(snapshot.probe_id).execute(&mut *tx).await?;
+            reached_limit = true;
+        }
+    }
+    sqlx::query("UPDATE instances SET last_seen_ms = $1, gone = 0, dropped = $2 WHERE instance_id = $3")
+        .bind(now)
+        .bind(i64::try_from(upload.dropped).unwrap_or(i64::MAX))
+        .bind(&upload.instance_id)
+        .execute(&mut *tx)
+        .await?;
+    if reached_limit {
+        stored.bumped = Some(bump_service(&mut *tx, &instance.service).await?);
+    }
+    Ok(stored)
 }
