@@ -1,4 +1,5 @@
-//! Limits on a hot loop: max hits, the per-probe rate, the process-wide rate, expiry.
+//! Limits on a hot loop: max hits, the per-probe rate, the process-wide rate, expiry. Probes
+//! are disabled (which keeps their snapshots; `snap rm` deletes them) to end a measurement.
 //! Counts are checked against what the limits allow for the time that passed, never against
 //! a clock in the other direction.
 
@@ -33,7 +34,7 @@ fn limits_on(py: Py) {
     let rated = server.snap(&ctx, &["add", &location, "--service", "loop", "--wait", "10"]);
     server.wait_probe(id(&rated), WAIT, |v| armed_in(v, &[app.pid]));
     std::thread::sleep(Duration::from_secs(3));
-    server.snap(&ctx, &["rm", &id(&rated).to_string()]);
+    server.snap(&ctx, &["disable", &id(&rated).to_string()]);
     let allowed = started.elapsed().as_secs_f64().ceil() as usize + 1;
     let got = server.snapshots(id(&rated), 1, WAIT).len();
     assert!((1..=allowed).contains(&got), "{got} snapshots in {:?} at 1/s", started.elapsed());
@@ -45,7 +46,7 @@ fn limits_on(py: Py) {
         .collect();
     std::thread::sleep(Duration::from_secs(2));
     for probe in &many {
-        server.snap(&ctx, &["rm", &id(probe).to_string()]);
+        server.snap(&ctx, &["disable", &id(probe).to_string()]);
     }
     let elapsed = started.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_millis(1500)); // the last batch arrives
