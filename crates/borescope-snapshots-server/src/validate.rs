@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(refused(NewProbe { file: " ".into(), ..probe() }), "file is empty");
         assert_eq!(
             refused(NewProbe { condition: Some("x.__class__".into()), ..probe() }),
-            "condition `x.__class__`: dunder attributes are not allowed: x.__class__"
+            "condition `x.__class__`: names starting with __ are not allowed: x.__class__"
         );
         assert_eq!(
             refused(NewProbe { captures: vec!["open(p)".into()], ..probe() }),

@@ -364,7 +364,7 @@ impl Parser<'_> {
                         self.bump();
                         if is_dunder(&attr) {
                             return Err(ExprError::new(format!(
-                                "dunder attributes are not allowed: {}",
+                                "names starting with __ are not allowed: {}",
                                 self.snippet(node.start, end)
                             )));
                         }
@@ -391,16 +391,11 @@ impl Parser<'_> {
             if self.peek().is_none() {
                 break;
             }
-            let keyword = matches!(self.peek(), Some(Token { kind: Kind::Name(_), .. }))
-                && matches!(self.peek_at(1), Some(Token { kind: Kind::Op("="), .. }));
-            if keyword {
-                if let Some(Token { kind: Kind::Name(name), start, end }) = self.peek().cloned()
-                    && is_dunder(&name)
-                {
-                    return Err(ExprError::new(format!("dunder names are not allowed: {}", self.snippet(start, end))));
-                }
-                self.bump();
-                self.bump();
+            if let (Some(Token { kind: Kind::Name(_), start, .. }), Some(Token { kind: Kind::Op("="), end, .. })) =
+                (self.peek().cloned(), self.peek_at(1).cloned())
+            {
+                // The agent refuses them too: the six allowed calls need none.
+                return Err(ExprError::new(format!("keyword arguments are not allowed: {}", self.snippet(start, end))));
             }
             self.test()?;
             self.no_comprehension()?;
@@ -461,7 +456,7 @@ impl Parser<'_> {
                     return Err(self.unexpected());
                 }
                 if is_dunder(word) {
-                    return Err(ExprError::new(format!("dunder names are not allowed: {word}")));
+                    return Err(ExprError::new(format!("names starting with __ are not allowed: {word}")));
                 }
                 self.bump();
                 Ok(Node { start: token.start, end: token.end, name: Some(word.clone()) })
@@ -579,6 +574,8 @@ fn is_keyword_token(token: Option<&Token>, word: &str) -> bool {
 }
 
 /// `__class__`, `__import__`: special names that reach the interpreter's internals.
+/// Names and attributes starting with `__` (dunders and private names alike; the agent keeps
+/// its own guards under such names).
 fn is_dunder(name: &str) -> bool {
-    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+    name.starts_with("__")
 }

@@ -16,7 +16,7 @@ fn gunicorn_workers(py: Py) {
     let app = run_app(&ctx, &server, &key, "shop", py, &["-m", "gunicorn", "-w", "3", "-b", &bind, "shop_flask:app"]);
     crate::wait_http(&app, port);
     // The arbiter and its three workers, each its own instance.
-    let all = instances(&server, "shop", 4);
+    let all = crate::instances_of(&server, "shop", 4, Some(&app));
     let workers: Vec<u32> = all
         .iter()
         .filter_map(|i| i["pid"].as_u64())

@@ -219,6 +219,11 @@ pub fn hit(port: u16, path: &str) -> String {
 
 /// The instances the server knows for `service`, waiting until there are `count` live ones.
 pub fn instances(server: &Server, service: &str, count: usize) -> Vec<Value> {
+    instances_of(server, service, count, None)
+}
+
+/// Like [`instances`]; on failure the panic also shows what `app` printed.
+pub fn instances_of(server: &Server, service: &str, count: usize, app: Option<&TargetProcess>) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let list = server.get(&format!("/api/v1/instances?service={service}"));
@@ -227,7 +232,11 @@ pub fn instances(server: &Server, service: &str, count: usize) -> Vec<Value> {
         if live.len() >= count {
             return live;
         }
-        assert!(Instant::now() < deadline, "{service} never had {count} instances: {list:#}");
+        assert!(
+            Instant::now() < deadline,
+            "{service} never had {count} instances: {list:#}\nthe app printed:\n{}",
+            app.map(TargetProcess::output).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
