@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds (once) the Debian sid root filesystem that tests use as a stand-in for a container:
-# it brings Python 3.13/3.14, debugpy, uvicorn and flask. Cached outside the repository.
+# it brings Python 3.13/3.14, debugpy, uvicorn, flask, FastAPI and gunicorn. Cached outside the repository.
 set -euo pipefail
 CACHE="${BORESCOPE_CACHE_DIR:-$HOME/.cache/borescope}"
 ROOT="$CACHE/sid-rootfs"
 STAMP="$ROOT/.borescope-complete-v2"
-PKGS="python3.14,python3.13,python3-debugpy,python3-pytest,python3-uvicorn,python3-flask,procps"
+PKGS="python3.14,python3.13,python3-debugpy,python3-pytest,python3-uvicorn,python3-flask,python3-fastapi,python3-gunicorn,procps"
 if [ -f "$STAMP" ]; then echo "sid rootfs ready: $ROOT"; exit 0; fi
 if ! command -v debootstrap >/dev/null; then
   apt-get install -y debootstrap >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y debootstrap >/dev/null; }

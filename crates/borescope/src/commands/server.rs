@@ -71,11 +71,9 @@ fn config(args: &ServerArgs) -> Result<ServerConfig, Failure> {
     Ok(config)
 }
 
+/// `dir` from the current directory, `.` components dropped (what the server prints).
 fn absolute(dir: &std::path::Path) -> std::path::PathBuf {
-    if dir.is_absolute() {
-        return dir.to_path_buf();
-    }
-    std::env::current_dir().map(|cwd| cwd.join(dir)).unwrap_or_else(|_| dir.to_path_buf())
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 fn bind_failure(addr: SocketAddr, error: &std::io::Error) -> Failure {
