@@ -119,8 +119,15 @@ def _check_arguments(server, key, service, env):
 def _register_fork_hook():
     global _fork_hook_registered
     if not _fork_hook_registered and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork_in_child)
+        os.register_at_fork(after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
         _fork_hook_registered = True
+
+
+def _after_fork_in_parent():
+    # Counts the children this process forked (a pre-fork server's parent), for its statuses.
+    agent = _agent
+    if agent is not None:
+        agent.forked += 1
 
 
 def _after_fork_in_child():
@@ -168,6 +175,7 @@ class Agent(object):
         self.relocate_soon = False
         self.fresh = True
         self.active = False
+        self.forked = 0  # children forked since start (each its own instance)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -206,6 +214,7 @@ class Agent(object):
         self.guard = threading.local()
         self.instance_id = uuid.uuid4().hex
         self.pid = os.getpid()
+        self.forked = 0
         self.global_bucket = Bucket(self.global_bucket.rate)
         for probe in self.probes.values():
             probe.lock = threading.Lock()
@@ -441,7 +450,15 @@ class Agent(object):
             return "error", "the condition failed %s; last: %s" % (_times(probe.condition_errors), probe.condition_error)
         paths = self.matched.get(probe.id) or []
         if not paths:
-            return "pending", "waiting for a module whose file is (or ends with) %s to be imported" % probe.file
+            waiting = "waiting for a module whose file is (or ends with) %s to be imported" % probe.file
+            if self.forked:
+                # A pre-fork server's parent (gunicorn's arbiter, uWSGI's master) rarely runs
+                # the application: its workers are instances of their own.
+                waiting += " (this process forked %d child process%s, each an instance of its own)" % (
+                    self.forked,
+                    "" if self.forked == 1 else "es",
+                )
+            return "pending", waiting
         states = [(path,) + self.outcomes.get(path, {}).get(probe.line, ("pending", "not armed yet")) for path in paths]
         installed = [s for s in states if s[1] == "installed"]
         others = [s for s in states if s[1] != "installed"]

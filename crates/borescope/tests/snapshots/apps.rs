@@ -28,6 +28,12 @@ fn gunicorn_workers(py: Py) {
     let view = server.snap(&ctx, &["add", &location, "--service", "shop", "--rate", "100", "--wait", "10"]);
     let id = view["id"].as_i64().expect("id");
     server.wait_probe(id, WAIT, |v| armed_in(v, &workers));
+    // The arbiter never imports the app: pending, and it says its workers are the instances.
+    let arbiter = u64::from(app.pid);
+    let view = server.wait_probe(id, WAIT, |v| crate::statuses(v).iter().any(|(p, _)| *p == arbiter));
+    let status = view["statuses"].as_array().and_then(|all| all.iter().find(|s| s["pid"] == arbiter)).cloned().unwrap_or_default();
+    assert_eq!(status["status"], "pending", "{status:#}");
+    assert!(status["message"].as_str().unwrap_or_default().contains("forked 3 child processes"), "{status:#}");
     for order in 1..=6 {
         hit(port, &format!("/order/{order}"));
     }
