@@ -11,9 +11,8 @@ fn gunicorn_workers(py: Py) {
     let ctx = ctx();
     let server = Server::start(&ctx);
     let key = server.key("shop");
-    let port = borescope_test::targets::free_port();
-    let bind = format!("127.0.0.1:{port}");
-    let app = run_app(&ctx, &server, &key, "shop", py, &["-m", "gunicorn", "-w", "3", "-b", &bind, "shop_flask:app"]);
+    let app = run_app(&ctx, &server, &key, "shop", py, &["-m", "gunicorn", "-w", "3", "-b", "127.0.0.1:0", "shop_flask:app"]);
+    let port = crate::app_port(&app);
     crate::wait_http(&app, port);
     // The arbiter and its three workers, each its own instance.
     let all = crate::instances_of(&server, "shop", 4, Some(&app));

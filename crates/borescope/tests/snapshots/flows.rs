@@ -121,11 +121,9 @@ fn fastapi_flow(py: Py) {
     let ctx = ctx();
     let server = Server::start(&ctx);
     let key = server.key("shop");
-    let port = borescope_test::targets::free_port();
-    let mut args: Vec<String> = vec!["-m".into(), "uvicorn".into(), "shop_fastapi:app".into()];
-    args.extend(["--host".into(), "127.0.0.1".into(), "--port".into(), port.to_string()]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let args = ["-m", "uvicorn", "shop_fastapi:app", "--host", "127.0.0.1", "--port", "0"];
     let app = crate::run_app(&ctx, &server, &key, "shop", py, &args);
+    let port = crate::app_port(&app);
     crate::wait_http(&app, port);
     instances(&server, "shop", 1);
     let probe = add(&server, &ctx, format!("shop_fastapi.py:{}", line_of(&ctx, "shop_fastapi.py", "PROBE: async")), &[]);

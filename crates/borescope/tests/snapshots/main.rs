@@ -189,12 +189,32 @@ pub fn run_app(ctx: &TestContext, server: &Server, key: &str, service: &str, py:
     TargetProcess::program(&ctx.work(), ctx.bin(), &argv)
 }
 
-/// Starts the Flask shop on a free port under `borescope run`; waits for it to answer.
+/// Starts the Flask shop under `borescope run` on a port the system picks; waits for it to
+/// answer.
 pub fn flask_shop(ctx: &TestContext, server: &Server, key: &str, py: Py) -> (TargetProcess, u16) {
-    let port = borescope_test::targets::free_port();
-    let app = run_app(ctx, server, key, "shop", py, &["shop_flask.py", &port.to_string()]);
+    let app = run_app(ctx, server, key, "shop", py, &["shop_flask.py", "0"]);
+    let port = app_port(&app);
     wait_http(&app, port);
     (app, port)
+}
+
+/// The port an app says it listens on (`http://127.0.0.1:PORT` in its log: werkzeug, gunicorn
+/// and uvicorn all print it). Apps bind port 0, so tests running at once never race for a port.
+pub fn app_port(app: &TargetProcess) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let output = app.output();
+        let port = output
+            .split("http://127.0.0.1:")
+            .skip(1)
+            .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse::<u16>().ok())
+            .find(|port| *port != 0);
+        if let Some(port) = port {
+            return port;
+        }
+        assert!(app.is_running() && Instant::now() < deadline, "the app never said where it listens:\n{output}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Waits until an app answers `GET /ping` (or any request) on `port`.
