@@ -36,8 +36,10 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         let existing = sqlx::query("SELECT service FROM instances WHERE instance_id = $1")
             .bind(&register.instance_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
         if let Some(row) = existing {
             let service: String = row.try_get("service")?;
             if service != register.service {
@@ -70,8 +72,10 @@ impl Store {
     pub async fn instance_info(&self, instance_id: &str) -> Result<Option<InstanceInfo>, StoreError> {
         let row = sqlx::query("SELECT service, env, host, pid FROM instances WHERE instance_id = $1")
             .bind(instance_id)
-            .fetch_optional(self.reader())
-            .await?;
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .next();
         let Some(row) = row else { return Ok(None) };
         Ok(Some(InstanceInfo {
             service: row.try_get("service")?,

@@ -17,8 +17,11 @@ impl Store {
         .bind(hash)
         .bind(prefix)
         .bind(now)
-        .fetch_one(self.writer())
-        .await?;
+        .fetch_all(self.writer())
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(sqlx::Error::RowNotFound)?;
         Ok(KeyInfo { id: row.try_get("id")?, service: service.to_string(), prefix: prefix.to_string(), created_ms: now })
     }
 
@@ -40,8 +43,10 @@ impl Store {
     pub async fn key_by_hash(&self, hash: &str) -> Result<Option<KeyInfo>, StoreError> {
         let row = sqlx::query("SELECT id, service, prefix, created_ms FROM agent_keys WHERE hash = $1")
             .bind(hash)
-            .fetch_optional(self.reader())
-            .await?;
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .next();
         row.as_ref().map(key).transpose()
     }
 }

@@ -9,6 +9,12 @@
 //! while readers use a pool of their own. Postgres uses one pool for both.
 //!
 //! Every write an answer acknowledges is committed before the answer is sent.
+//!
+//! Every query reads its rows to the end (`fetch_all`, never `fetch_one`/`fetch_optional`):
+//! those drop the SQLite statement before it finishes, and until sqlx's worker resets it the
+//! connection keeps an implicit read transaction open on an old WAL snapshot. A pooled reader
+//! in that state answers every later query from the past, so a long poll never saw a new
+//! probe-set version (seen as agents that never heard of a probe, under load).
 
 pub mod instances;
 pub mod keys;
@@ -142,7 +148,7 @@ impl Store {
 
     /// A stored setting.
     pub async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name).fetch_optional(self.reader()).await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1").bind(name).fetch_all(self.reader()).await?.into_iter().next();
         Ok(match row {
             Some(row) => Some(row.try_get("value")?),
             None => None,
@@ -213,7 +219,7 @@ pub async fn service_version<'e, E>(executor: E, service: &str) -> Result<i64, S
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query("SELECT version FROM services WHERE name = $1").bind(service).fetch_optional(executor).await?;
+    let row = sqlx::query("SELECT version FROM services WHERE name = $1").bind(service).fetch_all(executor).await?.into_iter().next();
     Ok(match row {
         Some(row) => row.try_get("version")?,
         None => 0,
@@ -230,7 +236,10 @@ where
          ON CONFLICT (name) DO UPDATE SET version = services.version + 1 RETURNING version",
     )
     .bind(service)
-    .fetch_one(executor)
-    .await?;
+    .fetch_all(executor)
+    .await?
+    .into_iter()
+    .next()
+    .ok_or(sqlx::Error::RowNotFound)?;
     Ok(row.try_get("version")?)
 }

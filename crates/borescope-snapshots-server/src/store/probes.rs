@@ -69,8 +69,11 @@ impl Store {
         .bind(i64::from(record.frames_with_locals))
         .bind(now)
         .bind(now.saturating_add(record.ttl_ms))
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(sqlx::Error::RowNotFound)?;
         let id: i64 = row.try_get("id")?;
         let version = bump_service(&mut *tx, &record.service).await?;
         tx.commit().await?;
@@ -82,8 +85,10 @@ impl Store {
     pub async fn probe(&self, id: i64) -> Result<Option<ProbeView>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM probes WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .next();
         let Some(row) = row else { return Ok(None) };
         let mut probe = view(&row, now_ms())?;
         probe.statuses = self.statuses_of(id).await?;
@@ -116,8 +121,10 @@ impl Store {
         let row = sqlx::query("UPDATE probes SET enabled = $1 WHERE id = $2 RETURNING service")
             .bind(i64::from(enabled))
             .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .next();
         let Some(row) = row else { return Ok(None) };
         let service: String = row.try_get("service")?;
         let version = bump_service(&mut *tx, &service).await?;
@@ -130,7 +137,7 @@ impl Store {
     /// when there is no such probe.
     pub async fn delete_probe(&self, id: i64) -> Result<Option<(String, i64)>, StoreError> {
         let mut tx = self.writer().begin().await?;
-        let row = sqlx::query("DELETE FROM probes WHERE id = $1 RETURNING service").bind(id).fetch_optional(&mut *tx).await?;
+        let row = sqlx::query("DELETE FROM probes WHERE id = $1 RETURNING service").bind(id).fetch_all(&mut *tx).await?.into_iter().next();
         let Some(row) = row else { return Ok(None) };
         let service: String = row.try_get("service")?;
         sqlx::query("DELETE FROM statuses WHERE probe_id = $1").bind(id).execute(&mut *tx).await?;

@@ -120,8 +120,10 @@ impl Store {
     pub async fn snapshot(&self, id: i64) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM snapshots WHERE id = $1"))
             .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .next();
         row.as_ref().map(snapshot).transpose()
     }
 }
@@ -155,8 +157,10 @@ async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i
         )
         .bind(snapshot.probe_id)
         .bind(&instance.service)
-        .fetch_optional(&mut *tx)
-        .await?;
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .next();
         let Some(counted) = counted else {
             stored.rejected += 1;
             continue;
