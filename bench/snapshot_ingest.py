@@ -35,20 +35,10 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from bench import binary  # noqa: E402  (the one way benchmarks find the borescope binary)
+
 TOKEN = "bench-admin-token-0123456789"
-
-
-def binary():
-    explicit = os.environ.get("BORESCOPE")
-    if explicit:
-        return explicit
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    for profile in ("release", "debug"):
-        path = os.path.join(target, profile, "borescope")
-        if os.path.exists(path):
-            return path
-    sys.exit("no borescope binary: run `cargo build --release -p borescope` or set BORESCOPE")
 
 
 def call(conn, method, path, bearer, body=None, gzipped=False):
