@@ -125,6 +125,19 @@ impl TargetProcess {
 
 impl Drop for TargetProcess {
     fn drop(&mut self) {
+        // The whole tree: a reloader's worker or a pre-fork server's children would otherwise
+        // outlive the test (reparented to init) and keep running.
+        let mut tree = descendants(self.wrapper.id());
+        for pid in descendants(self.pid) {
+            if !tree.contains(&pid) {
+                tree.push(pid);
+            }
+        }
+        for pid in tree.iter().rev() {
+            if *pid != self.wrapper.id() {
+                crate::kill9(i64::from(*pid));
+            }
+        }
         crate::kill9(i64::from(self.pid));
         let _ = self.wrapper.kill();
         let _ = self.wrapper.wait();
