@@ -213,8 +213,10 @@ fn debugpy_by_address_function_breakpoints_and_source_through_mcp() {
         &ctx,
         json!([
             ["attach", {"address": address, "session": "remote"}],
-            ["set_breakpoint", {"session": "remote", "function": "Shop.total"}],
+            // The line first: the program runs while breakpoints are set, and with the
+            // function's first it could reach `Shop.total` from line 17 between the two.
             ["set_breakpoint", {"session": "remote", "location": "shop.py:17"}],
+            ["set_breakpoint", {"session": "remote", "function": "Shop.total"}],
             ["continue", {"session": "remote"}],
             ["continue", {"session": "remote"}],
             ["source", {"session": "remote", "context": 1}],
@@ -233,14 +235,15 @@ fn debugpy_by_address_function_breakpoints_and_source_through_mcp() {
         &[],
     );
     assert!(drive.ok_text(0).contains("attached to debugpy at"), "{}", drive.ok_text(0));
-    assert!(drive.ok_text(1).contains("#1 function Shop.total [verified]"), "{}", drive.ok_text(1));
+    assert!(drive.ok_text(1).contains("#1 shop.py:17 [verified]"), "{}", drive.ok_text(1));
+    assert!(drive.ok_text(2).contains("#2 function Shop.total [verified]"), "{}", drive.ok_text(2));
     assert!(drive.ok_text(3).contains("Stopped at breakpoint shop.py:17 in handle"), "{}", drive.ok_text(3));
     assert!(drive.ok_text(4).contains("Stopped at breakpoint shop.py:6 in total"), "{}", drive.ok_text(4));
     assert_eq!(drive.ok_text(5), "--- shop.py:6 (frame #0 total) ---\n  5 | class Shop:\n> 6 |     def total(self, n):\n  7 |         return n * 2\n");
     assert_eq!(drive.call(5)["structured"]["type"], "source");
     assert!(drive.ok_text(6).contains("> 6 |     def total(self, n):"), "{}", drive.ok_text(6));
     assert!(drive.call(6)["structured"].get("session").is_none());
-    assert!(drive.ok_text(7).contains("#1 function Shop.total [verified]") && drive.ok_text(7).contains("#2 shop.py:17 [verified]"));
+    assert!(drive.ok_text(7).contains("#1 shop.py:17 [verified]") && drive.ok_text(7).contains("#2 function Shop.total [verified]"));
     assert!(drive.ok_text(8).contains("deleted the breakpoint on function `Shop.total`"));
     assert!(drive.ok_text(9).contains("deleted 1 breakpoint"), "{}", drive.ok_text(9));
     assert!(drive.ok_text(10).contains("(no breakpoints)"));
