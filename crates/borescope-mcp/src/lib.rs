@@ -16,6 +16,17 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 // Reason: a panic would drop every agent's connection.
 
+/// Parses a tool's arguments (`crate::params::parse`) or returns the tool error from the
+/// enclosing tool. Shared by the session tools and the live-snapshot tools.
+macro_rules! arguments {
+    ($tool:literal, $arguments:expr) => {
+        match crate::params::parse($tool, $arguments) {
+            Ok(params) => params,
+            Err(result) => return Ok(result),
+        }
+    };
+}
+
 mod http;
 mod params;
 mod processes;

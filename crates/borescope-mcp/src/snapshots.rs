@@ -4,7 +4,7 @@
 //! few requests through `borescope-snapshots`, the same calls `borescope snap` makes, rendered by
 //! the same formatter.
 
-use crate::params::{parse, schema};
+use crate::params::schema;
 use crate::response::error;
 use crate::server::{BorescopeMcp, ToolResult};
 use crate::snapshot_params::*;
@@ -14,16 +14,6 @@ use borescope_snapshots::{hits, instances, now_ms, probes, ProbeInput, SnapError
 use rmcp::model::JsonObject;
 use rmcp::{tool, tool_router};
 use std::time::Duration;
-
-/// Parses a tool's arguments or returns the tool error from the enclosing tool.
-macro_rules! arguments {
-    ($tool:literal, $arguments:expr) => {
-        match parse($tool, $arguments) {
-            Ok(params) => params,
-            Err(result) => return Ok(result),
-        }
-    };
-}
 
 /// Unwraps a client result or returns its one-line message as a tool error.
 macro_rules! or_tool_error {

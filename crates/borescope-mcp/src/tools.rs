@@ -15,16 +15,6 @@ use rmcp::{tool, tool_router};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Parses a tool's arguments or returns the tool error from the enclosing tool.
-macro_rules! arguments {
-    ($tool:literal, $arguments:expr) => {
-        match parse($tool, $arguments) {
-            Ok(params) => params,
-            Err(result) => return Ok(result),
-        }
-    };
-}
-
 /// Unwraps a `Result<T, String>` or returns it as a tool error.
 macro_rules! or_tool_error {
     ($value:expr) => {
