@@ -71,7 +71,7 @@ impl Injector {
             dir.write(&format!("agent/{path}"), text.as_bytes())?;
         }
         dir.write("job.json", job.to_string().as_bytes())?;
-        dir.write("run.py", bootstrap(&dir.inside, &nonce).as_bytes())?;
+        dir.write("run.py", borescope_pyagent::jobs::bootstrap(&borescope_pyagent::jobs::string_literal(&dir.inside), &nonce).as_bytes())?;
         let armed = pep768::arm(&self.runtime, &self.memory, options.thread, &dir.inside_path("run.py"))?;
         let started = Instant::now();
         let mut picked_up: Option<Instant> = None;
@@ -148,72 +148,9 @@ pub(crate) fn unique_label() -> String {
     format!("{:x}-{:x}-{}", std::process::id(), nanos & 0xffff_ffff_ffff, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The script PEP 768 runs. It must not fail into the program: every error ends in the status
-/// file. A string literal in JSON syntax is a valid Python string literal.
-fn bootstrap(directory: &str, nonce: &str) -> String {
-    let dir = serde_json::to_string(directory).unwrap_or_else(|_| "''".into());
-    let nonce = serde_json::to_string(nonce).unwrap_or_else(|_| "''".into());
-    format!(
-        r#"# Written by borescope; runs once in this process (PEP 768) and removes itself.
-def _borescope_run(directory):
-    import os
-    import sys
-
-    try:
-        os.unlink(os.path.join(directory, "run.py"))
-    except OSError:
-        pass
-    if os.path.exists(os.path.join(directory, "cancelled")):
-        return
-    previous = sys.modules.get("borescope_agent.remote")
-    state = dict(getattr(previous, "_state", None) or {{}})
-    for name in [m for m in sys.modules if m == "borescope_agent" or m.startswith("borescope_agent.")]:
-        del sys.modules[name]
-    agent = os.path.join(directory, "agent")
-    sys.path.insert(0, agent)
-    try:
-        from borescope_agent import remote
-    finally:
-        while agent in sys.path:
-            sys.path.remove(agent)
-    remote.run(directory, state)
-
-
-try:
-    _borescope_run({dir})
-except BaseException as _borescope_error:
-    try:
-        import json as _json
-        import os as _os
-
-        with open(_os.path.join({dir}, "status.json"), "w") as _f:
-            _json.dump({{"state": "failed", "error": repr(_borescope_error), "nonce": {nonce}}}, _f)
-    except BaseException:
-        pass
-"#
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_bootstrap_is_valid_python_with_the_directory_quoted() {
-        let script = bootstrap("/tmp/borescope-x \"quoted\"", "n1");
-        assert!(script.contains(r#"_borescope_run("/tmp/borescope-x \"quoted\"")"#), "{script}");
-        let checked = std::process::Command::new("python3")
-            .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut child| {
-                use std::io::Write;
-                child.stdin.take().map(|mut s| s.write_all(script.as_bytes()));
-                child.wait()
-            })
-            .expect("python3");
-        assert!(checked.success());
-    }
 
     #[test]
     fn labels_are_unique() {

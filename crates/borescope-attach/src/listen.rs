@@ -79,7 +79,7 @@ pub fn start_debugpy(
         if status["state"] == "no_debugpy" {
             let executable = status["executable"].as_str().unwrap_or("python3").to_string();
             let source = debugpy_copy().map_err(|why| AttachError::NoDebugpy { pid, executable: executable.clone(), why })?;
-            dir.copy_tree("lib/debugpy", &source.join("debugpy"), &not_needed_in_process)?;
+            dir.copy_tree("lib/debugpy", &source.join("debugpy"), &|path: &Path| !borescope_pyagent::jobs::debugpy_part_needed_in_process(path))?;
             let inside = dir.inside_path("lib");
             status = injector.run(&dir, job(Some(&inside)), &job_options)?;
             shipped = true;
@@ -115,14 +115,6 @@ pub fn start_debugpy(
         target: injector.target,
         dir,
     })
-}
-
-/// Parts of debugpy an in-process listener never loads: the helpers that attach to *other*
-/// processes (20 MB of native binaries) and compiled speed-ups built for another Python.
-fn not_needed_in_process(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    name == "pydevd_attach_to_process"
-        || [".so", ".dll", ".dylib", ".exe", ".pdb", ".pyd"].iter().any(|ext| name.ends_with(ext))
 }
 
 /// Connects to the listener, from inside the target's network namespace when it has its own.

@@ -134,7 +134,7 @@ fn inspect(pid: u32) -> Option<Candidate> {
         container,
         pid_inside,
     };
-    let facts = ProcessFacts::with_environment(pid, stat.ppid, entry.command.clone());
+    let facts = roles::facts_with_environment(pid, stat.ppid, entry.command.clone());
     Some(Candidate { pid, facts, entry, ticks: Some(stat.utime + stat.stime) })
 }
 

@@ -18,10 +18,12 @@
 
 mod attach;
 mod budget;
+mod kube;
 mod location;
 mod probe;
 mod report;
 mod session;
+pub mod roles;
 pub mod wording;
 
 pub use attach::{
@@ -29,6 +31,7 @@ pub use attach::{
     LISTEN_SCHEMA, PS_SCHEMA, SNAP_ATTACH_SCHEMA,
 };
 pub use budget::Budget;
+pub use kube::{PodContainer, PodEntry, PodList, PODS_SCHEMA};
 pub use location::{Location, LocationError};
 pub use probe::{ProbeOutcome, ProbeReport, ThreadSnapshot, PROBE_SCHEMA};
 pub use report::{

@@ -12,6 +12,8 @@
 
 #![deny(missing_docs)]
 
+pub mod jobs;
+
 use borescope_static::EnvVars;
 use std::fs;
 use std::io::Write;

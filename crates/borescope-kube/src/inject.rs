@@ -1,0 +1,275 @@
+//! Jobs of the embedded agent inside a pod's process, through PEP 768: the in-pod program,
+//! run by the target's own interpreter (`/proc/PID/exe`, so `sys.remote_exec` matches its
+//! version), writes the agent and the job into a private directory in the container, asks the
+//! target to run it, and reads back the status file — the same job, status file and
+//! bootstrap as local attach. Its refusals are diagnosed: Python < 3.14, remote debugging
+//! disabled, ptrace refused (capabilities, Yama, seccomp), a thread that never picks the job up.
+
+use crate::podexec::{self, Exchange};
+use crate::{payload, Cluster, KubeError, PodRef};
+use borescope_model::{ExecReport, EXEC_SCHEMA};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Linux's CAP_SYS_PTRACE bit in `CapEff`.
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// How to run one job.
+#[derive(Debug, Clone)]
+pub struct JobOptions {
+    /// How long the target's thread may take to pick the job up.
+    pub pickup_timeout: Duration,
+    /// How long the job may run once picked up.
+    pub run_timeout: Duration,
+    /// On a pick-up timeout, withdraw the request (attach, exec); false leaves it queued (detach).
+    pub withdraw: bool,
+    /// Keep the job's directory afterwards (a session's, removed by detach).
+    pub keep_dir: bool,
+    /// Bring back the program's sources (`.py` files under its working directory).
+    pub sources: bool,
+}
+
+/// What a job reported.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    /// The job's directory in the container.
+    pub dir: String,
+    /// The agent's status object.
+    pub status: Value,
+    /// True when borescope's debugpy was shipped in.
+    pub shipped_debugpy: bool,
+    /// The program's sources, a gzip'd tar, when asked for.
+    pub sources: Option<Vec<u8>>,
+}
+
+fn label(kind: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    format!("{kind}-{:x}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
+}
+
+/// Runs `job` in process `pid` of `pod` with the interpreter `executable` has; `debugpy` is
+/// asked for a directory holding a `debugpy` package when the target has none.
+pub async fn run_job(
+    cluster: &Cluster,
+    pod: &PodRef,
+    pid: u32,
+    mut job: Value,
+    options: &JobOptions,
+    debugpy: Option<&mut (dyn FnMut() -> Result<PathBuf, String> + Send)>,
+) -> Result<JobResult, KubeError> {
+    let nonce = label("job");
+    if let Some(object) = job.as_object_mut() {
+        object.insert("nonce".into(), Value::String(nonce.clone()));
+    }
+    let kind = job["kind"].as_str().unwrap_or("job").to_string();
+    let agent = payload::agent_tar()?;
+    let request = json!({
+        "op": "job",
+        "pid": pid,
+        "job": job,
+        "bootstrap": borescope_pyagent::jobs::bootstrap("__BORESCOPE_DIR_JSON__", &nonce),
+        "payload_bytes": agent.len(),
+        "pickup_timeout_ms": options.pickup_timeout.as_millis() as u64,
+        "run_timeout_ms": options.run_timeout.as_millis() as u64,
+        "withdraw": options.withdraw,
+        "keep_dir": options.keep_dir,
+        "label": label(&kind),
+        "debugpy_on_request": debugpy.is_some(),
+        "sources": options.sources,
+    });
+    let mut shipping_error = None;
+    let mut provider = debugpy;
+    let mut on_need = |what: &str| -> Vec<u8> {
+        let Some(provide) = provider.as_mut().filter(|_| what == "debugpy") else { return Vec::new() };
+        match provide().map_err(KubeError::Pod).and_then(|dir| payload::debugpy_tar(&dir)) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                shipping_error = Some(error.to_string());
+                Vec::new()
+            }
+        }
+    };
+    let interpreters = vec![format!("/proc/{pid}/exe")];
+    let timeout = options.pickup_timeout * 2 + options.run_timeout + Duration::from_secs(20);
+    let answer = podexec::run(cluster, pod, &interpreters, Exchange { request, payload: agent, on_need: &mut on_need, timeout }).await?;
+    if answer["ok"] != true {
+        return Err(job_refused(pod, pid, &answer));
+    }
+    let status = answer["status"].clone();
+    if status["state"] == "failed" {
+        let mut error = status["error"].as_str().unwrap_or("unknown error").to_string();
+        for line in status["traceback"].as_str().unwrap_or_default().lines() {
+            error.push_str("\n  ");
+            error.push_str(line);
+        }
+        return Err(KubeError::Pod(format!("borescope's code in pid {pid} of pod {pod} failed: {error}")));
+    }
+    if status["state"] == "no_debugpy" {
+        let executable = status["executable"].as_str().unwrap_or("python3");
+        let why = shipping_error.unwrap_or_else(|| "shipping debugpy was turned off (--no-ship-debugpy)".into());
+        return Err(KubeError::Pod(format!(
+            "pid {pid} in pod {pod} (`{executable}`) cannot import debugpy, and borescope could not provide a copy: {why}\nhint: add debugpy to the image, or let borescope ship its copy in"
+        )));
+    }
+    let sources = answer["sources"].as_str().and_then(|text| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(text).ok()
+    });
+    Ok(JobResult {
+        dir: answer["dir"].as_str().unwrap_or_default().to_string(),
+        status,
+        shipped_debugpy: answer["shipped_debugpy"] == true,
+        sources,
+    })
+}
+
+/// The error for a job the in-pod program could not run, by its `kind`.
+fn job_refused(pod: &PodRef, pid: u32, answer: &Value) -> KubeError {
+    let error = answer["error"].as_str().unwrap_or_default();
+    match answer["kind"].as_str().unwrap_or_default() {
+        "gone" => KubeError::Input(format!("there is no process {pid} in pod {pod} (any more)\nhint: `borescope pods` lists its processes")),
+        "version" => KubeError::Pod(format!(
+            "pid {pid} in pod {pod} runs Python {}, and attaching in a pod needs 3.14+ (PEP 768's sys.remote_exec)",
+            answer["python"].as_str().unwrap_or("older than 3.14")
+        )),
+        "disabled" => KubeError::Pod(format!(
+            "remote debugging is disabled in pid {pid} of pod {pod}: {error}\nhint: it was started with `-X disable-remote-debug` or PYTHON_DISABLE_REMOTE_DEBUG; remove that from the container's command or environment"
+        )),
+        "permission" => KubeError::Pod(permission(pod, pid, error, &answer["facts"])),
+        "blocked" => KubeError::Pod(blocked(pod, pid, answer)),
+        "still_running" => KubeError::Pod(format!(
+            "the code borescope injected into pid {pid} of pod {pod} is still running after {:.0}s; it will finish on its own and its result will be discarded",
+            answer["seconds"].as_f64().unwrap_or_default()
+        )),
+        _ => KubeError::Pod(format!("borescope's program in pod {pod} failed: {error}")),
+    }
+}
+
+/// Why the kernel refused to let the in-pod program write into the target, and the fix.
+fn permission(pod: &PodRef, pid: u32, error: &str, facts: &Value) -> String {
+    let cap_eff = facts["cap_eff"].as_str().and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok()).unwrap_or(0);
+    let has_ptrace = cap_eff & (1 << CAP_SYS_PTRACE) != 0;
+    let yama = facts["yama_ptrace_scope"].as_i64();
+    let seccomp = facts["seccomp"].as_i64();
+    let (uid, target_uid) = (facts["uid"].as_i64(), facts["target_uid"].as_i64());
+    let container = pod.container.as_deref().unwrap_or("the container");
+    let add_ptrace = format!(
+        "add SYS_PTRACE to {container}'s securityContext.capabilities (the pod restarts; Pod Security \"baseline\" forbids it), or debug from an ephemeral container with SYS_PTRACE that targets {container}"
+    );
+    let (reason, hint) = if yama == Some(3) {
+        ("Yama ptrace_scope is 3 on the node: no process may attach to another".to_string(), "only lowering the node's kernel.yama.ptrace_scope helps".to_string())
+    } else if uid != target_uid && !has_ptrace {
+        (format!("borescope's program runs as uid {} and pid {pid} as uid {}, without CAP_SYS_PTRACE", uid.unwrap_or(-1), target_uid.unwrap_or(-1)), add_ptrace)
+    } else if matches!(yama, Some(1) | Some(2)) && !has_ptrace {
+        (format!("Yama ptrace_scope is {} on the node and the container lacks CAP_SYS_PTRACE (a process started by exec is never the target's ancestor)", yama.unwrap_or_default()), add_ptrace)
+    } else if seccomp == Some(2) && !has_ptrace {
+        ("the container's seccomp profile refuses process_vm_writev without CAP_SYS_PTRACE (containerd's RuntimeDefault before 1.7 does)".to_string(), format!("{add_ptrace}; or run the pod with seccompProfile Unconfined"))
+    } else {
+        ("the kernel refused access to its memory".to_string(), add_ptrace)
+    };
+    format!("cannot attach to pid {pid} in pod {pod}: {reason} ({error})\nhint: {hint}")
+}
+
+/// Where the target's threads are when none picked the job up.
+fn blocked(pod: &PodRef, pid: u32, answer: &Value) -> String {
+    let waited = answer["waited_ms"].as_f64().unwrap_or_default() / 1000.0;
+    let mut text = format!("pid {pid} in pod {pod} did not run Python code for {waited:.1}s, so it never picked up borescope's request");
+    for thread in answer["threads"].as_array().into_iter().flatten().take(8) {
+        let wchan = thread["wchan"].as_str().filter(|w| !w.is_empty() && *w != "0");
+        text.push_str(&format!(
+            "\n  thread {} `{}`: {}",
+            thread["tid"],
+            thread["name"].as_str().unwrap_or("?"),
+            match wchan {
+                Some(wchan) => format!("waits in the kernel in `{wchan}`"),
+                None => "busy outside Python code (a C extension or a long call)".into(),
+            }
+        ));
+    }
+    text.push_str("\nhint: Python runs injected code only between bytecodes; attach while the program is busy (e.g. send it a request)");
+    text
+}
+
+/// Runs `code` in `pid` and brings back its output and traceback.
+pub async fn exec_code(cluster: &Cluster, pod: &PodRef, pid: u32, code: &str, filename: &str, options: &JobOptions, max_output: usize) -> Result<ExecReport, KubeError> {
+    let started = Instant::now();
+    let job = json!({"kind": "exec", "code": code, "filename": filename, "max_output": max_output});
+    let result = run_job(cluster, pod, pid, job, options, None).await?;
+    let status = result.status;
+    let text = |key: &str| status[key].as_str().unwrap_or_default().to_string();
+    Ok(ExecReport {
+        schema: EXEC_SCHEMA.into(),
+        pid,
+        thread: text("thread"),
+        python: text("python"),
+        stdout: text("stdout"),
+        stderr: text("stderr"),
+        error: status["error"].as_str().map(str::to_string),
+        dropped: status["dropped"].as_u64().unwrap_or(0),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// debugpy listening inside a pod's process.
+#[derive(Debug, Clone)]
+pub struct PodListener {
+    /// The pod and container.
+    pub pod: PodRef,
+    /// The pod's uid.
+    pub pod_uid: String,
+    /// The process, as the container sees it.
+    pub pid: u32,
+    /// debugpy's port inside the pod (on its 127.0.0.1).
+    pub port: u16,
+    /// The job's status: python, executable, debugpy, cwd, runtime_dirs, main, thread.
+    pub status: Value,
+    /// borescope's directory in the container (removed by detach).
+    pub dir: String,
+    /// True when borescope shipped debugpy in.
+    pub shipped: bool,
+    /// The program's sources (gzip'd tar), for breakpoint checks and listings.
+    pub sources: Option<Vec<u8>>,
+}
+
+/// Starts debugpy in `pid` (127.0.0.1, a random port, `token` required).
+pub async fn start_debugpy(
+    cluster: &Cluster,
+    pod: &PodRef,
+    pod_uid: &str,
+    pid: u32,
+    token: Option<&str>,
+    pickup_timeout: Duration,
+    debugpy: Option<&mut (dyn FnMut() -> Result<PathBuf, String> + Send)>,
+) -> Result<PodListener, KubeError> {
+    let options = JobOptions { pickup_timeout, run_timeout: Duration::from_secs(30), withdraw: true, keep_dir: true, sources: true };
+    let result = run_job(cluster, pod, pid, json!({"kind": "listen", "token": token}), &options, debugpy).await?;
+    if result.status["state"] != "listening" {
+        return Err(KubeError::Pod(format!("debugpy did not start in pid {pid} of pod {pod}: {}", result.status)));
+    }
+    let port = result.status["port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+    Ok(PodListener {
+        pod: pod.clone(),
+        pod_uid: pod_uid.to_string(),
+        pid,
+        port,
+        status: result.status,
+        dir: result.dir,
+        shipped: result.shipped_debugpy,
+        sources: result.sources,
+    })
+}
+
+/// Stops debugpy and removes borescope's files; `Err` says why it could not (yet).
+pub async fn stop_debugpy(cluster: &Cluster, listener: &PodListener, pickup_timeout: Duration) -> Result<(), KubeError> {
+    let options = JobOptions { pickup_timeout, run_timeout: Duration::from_secs(10), withdraw: false, keep_dir: false, sources: false };
+    run_job(cluster, &listener.pod, listener.pid, json!({"kind": "detach", "remove": [listener.dir]}), &options, None).await.map(|_| ())
+}
+
+/// Unpacks a listener's sources under `into` (their paths in the container, below it).
+pub fn unpack_sources(listener: &PodListener, into: &std::path::Path) -> Result<usize, KubeError> {
+    match &listener.sources {
+        Some(bytes) => payload::unpack_sources(bytes, into),
+        None => Ok(0),
+    }
+}

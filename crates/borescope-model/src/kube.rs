@@ -1,0 +1,64 @@
+//! What `borescope pods` prints: pods, their containers, and the Python processes inside.
+
+use crate::{Notice, PythonProcess};
+use serde::{Deserialize, Serialize};
+
+/// Schema name of [`PodList`].
+pub const PODS_SCHEMA: &str = "borescope.pods/1";
+
+/// Pods and the Python processes in their containers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodList {
+    /// [`PODS_SCHEMA`].
+    pub schema: String,
+    /// The kubeconfig context used, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// The namespace listed (`None` with `--all-namespaces`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// How the pods were chosen (`Service web (Endpoints)`, `label app=web`, `all pods`).
+    pub selection: String,
+    /// The pods, by namespace and name.
+    pub pods: Vec<PodEntry>,
+    /// What could not be looked at, and what to do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// One pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodEntry {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `Running`, `Pending`, `Terminating`, ...
+    pub phase: String,
+    /// True when Running and Ready (an attach candidate).
+    pub ready: bool,
+    /// The node it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Seconds since it was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
+    /// Container restarts, summed.
+    pub restarts: u32,
+    /// Its containers, in spec order.
+    pub containers: Vec<PodContainer>,
+}
+
+/// One container of a pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodContainer {
+    /// Name (`-c NAME`).
+    pub name: String,
+    /// Image.
+    pub image: String,
+    /// Its Python processes (pids as the container sees them).
+    pub processes: Vec<PythonProcess>,
+    /// Why its processes could not be listed (no Python in it, not running, not allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
