@@ -10,6 +10,8 @@ Modules:
     listen   -- starts debugpy inside the program for an interactive session
     session_view -- what a paused session shows (locals, drill-down, eval), by capture's rules
     remote   -- jobs run inside an already-running program through PEP 768 (attach, exec)
+    pod      -- run by borescope inside a Kubernetes container (never in a target): lists
+                processes and runs `remote` jobs there through sys.remote_exec
     snapshots -- live snapshots for `borescope server`: the agent, probe registry, hit pipeline
     snapshot_probe -- one probe: compiled expressions, token bucket, counters
     snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine)

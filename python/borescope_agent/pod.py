@@ -1,0 +1,762 @@
+"""The in-pod program: what borescope runs inside a container through the Kubernetes exec API.
+
+There borescope can start a program but cannot reach /proc from outside, so this module does the
+in-container half of local attach (`borescope-attach`'s ps, files, job and blocked diagnosis):
+it lists processes from /proc, writes the agent into the target's own /tmp, asks the target to
+run it (``sys.remote_exec``, PEP 768) and waits for its status file. It is never imported in a
+target. Standard library only, CPython 3.6+ (the listing interpreter may be old).
+
+Wire format (the contract; borescope's Rust side implements the other end). argv is
+``[PYTHON, "-I", "-S", "-c", LOADER]``, LOADER being::
+
+    import sys;r=sys.stdin.buffer;exec(compile(r.read(int(r.readline())),"borescope-pod","exec"))
+
+stdin carries frames ``<decimal length>\\n<bytes>``: this program's text, then one JSON request.
+stdin is never closed, so nothing here reads past a frame. stdout carries JSON objects, one a
+line; the last has ``"final": true``. A failure is ``{"final": true, "ok": false, "kind": K,
+"error": TEXT, ...}``, K being ``bad_request``, ``internal`` (with ``traceback``) or one named
+below. The exit status is always 0.
+
+``{"op": "ps", "interval_ms": 150}`` -> ``{"ok": true, "self": SELF, "processes": [P],
+"truncated"}``: every process but this one and kernel threads (at most 500, Python ones kept
+first). P = {pid, ppid, uid, user, command, exe, state, rss_bytes, cpu_percent, python ("3.14"
+or null), python_source ("exe", "maps" or null), werkzeug_run_main, django_run_main,
+remote_debug_disabled (why, or null), cwd, ports, threads}; unreadable facts are null (ports
+[]). SELF = {uid, euid, python, executable, cap_eff, cap_sys_ptrace, seccomp, no_new_privs,
+yama_ptrace_scope}.
+
+``{"op": "job", "pid", "job": {..., "nonce"}, "bootstrap", "payload_bytes": N, "label",
+"pickup_timeout_ms", "run_timeout_ms", "withdraw", "keep_dir", "debugpy_on_request",
+"sources"}``, then N raw bytes (always read first): an uncompressed tar of
+``agent/borescope_agent/*.py``. It goes into ``borescope-<label>`` under the first of /tmp,
+/dev/shm, the target's $TMPDIR that works (mode 0700, owned by the target's user), with
+``job.json`` and ``run.py`` (the bootstrap, ``__BORESCOPE_DIR_JSON__`` replaced by the
+directory as a JSON string). Failure kinds: ``gone``, ``version`` (no sys.remote_exec here, in
+the target's own interpreter; ``python``), ``wrong_container``, ``no_place`` (``tried``),
+``permission`` (``facts`` = SELF + ``target_uid``), ``disabled`` (``why``), ``inject_failed``,
+``still_running`` (``seconds``; ``abandoned`` marker, the job cleans up itself) and ``blocked``
+(not picked up: ``waited_ms``, ``threads`` = [{tid, name, state, wchan, syscall}],
+``withdrawn``, ``queued_cleanup``). Python cannot take a request back, so a withdrawn one
+leaves the directory emptied to a ``cancelled`` marker and a ``run.py`` stub that removes it
+when the thread gets there (``queued_cleanup``); without withdraw it gets ``abandoned``. When
+the status says ``no_debugpy`` and ``debugpy_on_request``, the line ``{"need": "debugpy"}`` asks
+for one more frame: an uncompressed tar of ``debugpy/...`` (empty: none; the status is
+returned as is), unpacked in ``<dir>/lib`` for a second run with ``job["debugpy_path"]``.
+Success (the job reported, whatever its state): ``{"ok": true, "dir", "status",
+"shipped_debugpy"}``; with ``sources`` (and a ``cwd`` in the status) also ``sources`` (base64 of
+a gzip'd tar of the .py files under cwd and the main script's directory, at most 2000 files and
+8 MiB; names are absolute paths without the leading /), ``sources_files`` and
+``sources_truncated``, or ``sources_error``. The directory is removed unless ``keep_dir``.
+
+``{"op": "remove", "paths": [...]}`` -> ``{"ok": true, "removed", "missing"}``; a path that is
+not absolute, normalised and named ``borescope-*`` refuses the whole request.
+"""
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tarfile
+import time
+import traceback
+
+MAX_PROCESSES = 500
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+MAX_THREADS = 64
+MAX_FRAME = 256 << 20
+MAX_DIR_LEN = 500
+SOURCE_FILES = 2000
+SOURCE_BYTES = 8 << 20
+SOURCE_DIRS = 20000
+SKIP_SOURCE_DIRS = frozenset(["site-packages", "dist-packages", ".git", "__pycache__", "node_modules", ".venv", "venv"])
+PYTHON_NAME = re.compile(r"^(?:lib)?python(\d+\.\d+)[a-z]*(?:\.so(?:\.[0-9.]+)?)?$")
+LABEL = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+STUB = """# Written by borescope: its request was withdrawn; this only removes borescope's directory.
+import os
+for path in (os.path.join(%(dir)s, "run.py"), os.path.join(%(dir)s, "cancelled"), %(dir)s):
+    try:
+        (os.rmdir if path == %(dir)s else os.unlink)(path)
+    except OSError:
+        pass
+"""
+
+
+class Refusal(Exception):
+    """Ends the request with a failure of `kind` (plus `extra` fields)."""
+
+    def __init__(self, kind, error, **extra):
+        Exception.__init__(self, error)
+        self.result = failure(kind, error, **extra)
+
+
+def failure(kind, error, **extra):
+    result = {"final": True, "ok": False, "kind": kind, "error": error}
+    result.update(extra)
+    return result
+
+
+# --- framing ------------------------------------------------------------------------------
+
+
+def read_exactly(stream, size):
+    parts = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            raise Refusal("bad_request", "stdin ended %d bytes before the end of a frame" % size)
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def read_frame(stream):
+    header = stream.readline(32)
+    try:
+        size = int(header.decode("ascii"))
+    except ValueError:
+        size = -1
+    if not header.endswith(b"\n") or not 0 <= size <= MAX_FRAME:
+        raise Refusal("bad_request", "expected a frame header `<length>\\n`, got %r" % header[:32])
+    return read_exactly(stream, size)
+
+
+def emit(obj):
+    try:
+        sys.stdout.write(json.dumps(obj, default=repr) + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass  # borescope went away: nobody to tell
+
+
+# --- /proc --------------------------------------------------------------------------------
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return None
+
+
+def read_link(path):
+    try:
+        link = os.readlink(path)
+    except OSError:
+        return None
+    return link[: -len(" (deleted)")] if link.endswith(" (deleted)") else link
+
+
+def proc_stat(path):
+    """state, ppid, ticks (utime+stime), start and rss pages from a stat file, or None."""
+    text = read_text(path)
+    if not text or ")" not in text:
+        return None
+    rest = text[text.rindex(")") + 2 :].split()
+    try:
+        return {"state": rest[0], "ppid": int(rest[1]), "ticks": int(rest[11]) + int(rest[12]), "start": int(rest[19]), "rss": int(rest[21])}
+    except (IndexError, ValueError):
+        return None
+
+
+def proc_status(pid):
+    fields = {}
+    for line in (read_text("/proc/%s/status" % pid) or "").splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def status_ids(fields, key):
+    """The (real, effective) ids of a status line such as `Uid:`, or None."""
+    try:
+        ids = [int(part) for part in fields[key].split()]
+        return ids[0], ids[1]
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def int_or_none(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def environ(pid):
+    try:
+        with open("/proc/%d/environ" % pid, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    env = {}
+    for item in raw.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            env[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    return env
+
+
+def start_time(pid):
+    stat = proc_stat("/proc/%d/stat" % pid)
+    return None if stat is None or stat["state"] == "Z" else stat["start"]
+
+
+def pids():
+    return sorted(int(name) for name in os.listdir("/proc") if name.isdigit())
+
+
+# --- ps -----------------------------------------------------------------------------------
+
+
+def self_facts():
+    status = proc_status("self")
+    cap_eff = status.get("CapEff")
+    try:
+        ptrace = bool(int(cap_eff, 16) & (1 << 19))  # CAP_SYS_PTRACE
+    except (TypeError, ValueError):
+        ptrace = None
+    yama = read_text("/proc/sys/kernel/yama/ptrace_scope")
+    return {
+        "uid": os.getuid(),
+        "euid": os.geteuid(),
+        "python": "%d.%d.%d" % sys.version_info[:3],
+        "executable": sys.executable,
+        "cap_eff": cap_eff,
+        "cap_sys_ptrace": ptrace,
+        "seccomp": int_or_none(status.get("Seccomp")),
+        "no_new_privs": int_or_none(status.get("NoNewPrivs")),
+        "yama_ptrace_scope": int_or_none(yama.strip()) if yama else None,
+    }
+
+
+def users():
+    names = {}
+    for line in (read_text("/etc/passwd") or "").splitlines():
+        parts = line.split(":")
+        if len(parts) > 2 and parts[2].isdigit():
+            names.setdefault(int(parts[2]), parts[0])
+    return names
+
+
+def python_version(pid, exe):
+    """("3.14", source) from the executable's name or a mapped interpreter or libpython."""
+    match = PYTHON_NAME.match(os.path.basename(exe or ""))
+    if match:
+        return match.group(1), "exe"
+    for line in (read_text("/proc/%d/maps" % pid) or "").splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6:
+            match = PYTHON_NAME.match(os.path.basename(parts[5].strip().replace(" (deleted)", "")))
+            if match:
+                return match.group(1), "maps"
+    return None, None
+
+
+def interpreter_options(command):
+    """The -X options of a python command line, and whether it ignores PYTHON* variables."""
+    xoptions, ignores_env, args = [], False, list(command[1:])
+    while args and args[0].startswith("-") and args[0] not in ("-", "--"):
+        arg = args.pop(0)
+        if arg == "--check-hash-based-pycs" and args:
+            args.pop(0)
+        for position in range(1, len(arg) if not arg.startswith("--") else 0):
+            flag = arg[position]
+            if flag in "cm":
+                return xoptions, ignores_env
+            ignores_env = ignores_env or flag in "EI"
+            if flag in "XW":
+                value = arg[position + 1 :] or (args.pop(0) if args else "")
+                xoptions.extend([value] if flag == "X" else [])
+                break
+    return xoptions, ignores_env
+
+
+def remote_debug_disabled(command, env):
+    xoptions, ignores_env = interpreter_options(command)
+    if any(x == "disable-remote-debug" or x.startswith("disable-remote-debug=") for x in xoptions):
+        return "started with -X disable-remote-debug"
+    if env and env.get("PYTHON_DISABLE_REMOTE_DEBUG") and not ignores_env:
+        return "PYTHON_DISABLE_REMOTE_DEBUG is set in its environment"
+    return None
+
+
+def listening_ports(pid, tables):
+    """TCP ports `pid` listens on: LISTEN rows of its network namespace whose socket it holds."""
+    inodes = set()
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return []
+    for fd in fds:
+        link = read_link("/proc/%d/fd/%s" % (pid, fd)) or ""
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    if not inodes:
+        return []
+    key = read_link("/proc/%d/ns/net" % pid) or pid
+    if key not in tables:
+        rows = []
+        for name in ("tcp", "tcp6"):
+            for line in (read_text("/proc/%d/net/%s" % (pid, name)) or "").splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[3] == "0A":
+                    rows.append((fields[9], int(fields[1].rsplit(":", 1)[1], 16)))
+        tables[key] = rows
+    return sorted(set(port for inode, port in tables[key] if inode in inodes))
+
+
+def describe_process(pid, names, tables):
+    """One process's facts, or None for a kernel thread, a zombie or a process gone meanwhile."""
+    stat = proc_stat("/proc/%d/stat" % pid)
+    if stat is None or stat["state"] == "Z":
+        return None
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    if not raw:
+        return None
+    command = [arg.decode("utf-8", "replace") for arg in raw.rstrip(b"\0").split(b"\0")]
+    status = proc_status(pid)
+    ids = status_ids(status, "Uid")
+    exe = read_link("/proc/%d/exe" % pid)
+    python, source = python_version(pid, exe)
+    env = environ(pid)
+    return {
+        "pid": pid,
+        "ppid": stat["ppid"],
+        "uid": ids[0] if ids else None,
+        "user": names.get(ids[0]) if ids else None,
+        "command": command,
+        "exe": exe,
+        "state": stat["state"],
+        "rss_bytes": stat["rss"] * PAGE_SIZE,
+        "cpu_percent": None,
+        "python": python,
+        "python_source": source,
+        "werkzeug_run_main": env.get("WERKZEUG_RUN_MAIN") if env is not None else None,
+        "django_run_main": env.get("RUN_MAIN") if env is not None else None,
+        "remote_debug_disabled": remote_debug_disabled(command, env),
+        "cwd": read_link("/proc/%d/cwd" % pid),
+        "ports": listening_ports(pid, tables),
+        "threads": int_or_none(status.get("Threads")),
+        "_ticks": stat["ticks"],
+        "_start": stat["start"],
+    }
+
+
+def op_ps(request):
+    interval = request.get("interval_ms", 150)
+    if not isinstance(interval, (int, float)) or interval < 0:
+        raise Refusal("bad_request", "interval_ms must be a number of milliseconds")
+    interval = min(interval, 5000) / 1000.0
+    me, names, tables = os.getpid(), users(), {}
+    processes = [p for p in (describe_process(pid, names, tables) for pid in pids() if pid != me) if p]
+    truncated = len(processes) > MAX_PROCESSES
+    if truncated:
+        processes.sort(key=lambda p: (p["python"] is None, p["pid"]))
+        processes = sorted(processes[:MAX_PROCESSES], key=lambda p: p["pid"])
+    if interval > 0:
+        began = time.monotonic()
+        time.sleep(interval)
+        elapsed = time.monotonic() - began
+        ticks_per_second = float(os.sysconf("SC_CLK_TCK"))
+        for process in processes:
+            after = proc_stat("/proc/%d/stat" % process["pid"])
+            if after is not None and after["start"] == process["_start"]:
+                busy = max(after["ticks"] - process["_ticks"], 0) / ticks_per_second
+                process["cpu_percent"] = round(busy / elapsed * 100.0, 1)
+    for process in processes:
+        del process["_ticks"], process["_start"]
+    return {"final": True, "ok": True, "self": self_facts(), "processes": processes, "truncated": truncated}
+
+
+# --- job ----------------------------------------------------------------------------------
+
+
+def task_threads(pid):
+    """What each thread of `pid` is doing in the kernel, for a request nobody picked up."""
+    threads = []
+    try:
+        tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid) if t.isdigit())
+    except OSError:
+        return threads
+    for tid in tids[:MAX_THREADS]:
+        base = "/proc/%d/task/%d/" % (pid, tid)
+        stat = proc_stat(base + "stat")
+        wchan = (read_text(base + "wchan") or "").strip()
+        syscall = (read_text(base + "syscall") or "").split()
+        threads.append({
+            "tid": tid,
+            "name": (read_text(base + "comm") or "").strip() or None,
+            "state": stat["state"] if stat else None,
+            "wchan": wchan if wchan not in ("", "0") else None,
+            "syscall": syscall[0] if syscall else None,
+        })
+    return threads
+
+
+def extract_tar(data, into, prefix, owner):
+    """Unpacks an uncompressed tar whose members all live under `prefix`/; refuses absolute
+    names, `..`, links and devices."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        for member in archive:
+            parts = [p for p in member.name.split("/") if p not in ("", ".")]
+            if member.name.startswith("/") or ".." in parts or not parts or parts[0] != prefix:
+                raise Refusal("bad_request", "refusing the tar member %r (only relative names under %s/)" % (member.name, prefix))
+            path = os.path.join(into, *parts)
+            if member.isdir():
+                make_dirs(into, parts, owner)
+            elif member.isfile():
+                make_dirs(into, parts[:-1], owner)
+                write_file(path, archive.extractfile(member).read(), owner)
+            else:
+                raise Refusal("bad_request", "refusing the tar member %r (not a file or directory)" % member.name)
+
+
+def make_dirs(base, parts, owner):
+    path = base
+    for part in parts:
+        path = os.path.join(path, part)
+        if not os.path.isdir(path):
+            os.mkdir(path, 0o755)
+            give_away(path, owner)
+
+
+def write_file(path, data, owner):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    give_away(path, owner)
+
+
+def give_away(path, owner):
+    if owner is not None:
+        os.chown(path, owner[0], owner[1])
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Job(object):
+    """One job run in the target: its directory, the injection, the wait for its status."""
+
+    def __init__(self, request, stdin):
+        self.request, self.stdin, self.dir, self.owner, self.status = request, stdin, None, None, None
+        self.kept = False  # the directory was handed over to the target, which removes it itself
+        self.pending = False  # a request is queued in the target and has not reported
+        size = request.get("payload_bytes")
+        if not isinstance(size, int) or not 0 <= size <= MAX_FRAME:
+            raise Refusal("bad_request", "payload_bytes must be a byte count")
+        self.payload = read_exactly(stdin, size)  # read first: borescope sends it unasked
+        self.pid, self.job, self.label = request.get("pid"), request.get("job"), request.get("label")
+        self.bootstrap = request.get("bootstrap")
+        if not isinstance(self.pid, int) or isinstance(self.pid, bool) or self.pid <= 0:
+            raise Refusal("bad_request", "pid must be a positive integer")
+        if not isinstance(self.job, dict) or not isinstance(self.job.get("nonce"), str) or not isinstance(self.bootstrap, str):
+            raise Refusal("bad_request", "job must be an object with a nonce, bootstrap a text")
+        if not isinstance(self.label, str) or not LABEL.match(self.label):
+            raise Refusal("bad_request", "label must be 1-100 letters, digits, `.`, `_` or `-`")
+        self.pickup_timeout, self.run_timeout = self.seconds("pickup_timeout_ms", 5000), self.seconds("run_timeout_ms", 30000)
+
+    def seconds(self, key, default):
+        value = self.request.get(key, default)
+        if not isinstance(value, (int, float)) or value < 0:
+            raise Refusal("bad_request", "%s must be a number of milliseconds" % key)
+        return min(value, 3600000) / 1000.0
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run(self):
+        self.start = start_time(self.pid)
+        if self.start is None:
+            raise Refusal("gone", "no process %d in this container" % self.pid)
+        if not hasattr(sys, "remote_exec"):
+            version = "%d.%d.%d" % sys.version_info[:3]
+            raise Refusal("version", "Python %s has no sys.remote_exec: attaching needs Python 3.14+" % version, python=version)
+        try:
+            theirs, mine = os.stat("/proc/%d/root/" % self.pid), os.stat("/")
+        except OSError:
+            theirs = mine = None  # unreadable: the injection says what is missing
+        if theirs and (theirs.st_dev, theirs.st_ino) != (mine.st_dev, mine.st_ino):
+            raise Refusal("wrong_container", "pid %d sees another filesystem (another container of the pod): run in its container" % self.pid)
+        status = proc_status(self.pid)
+        uid, gid = [(status_ids(status, key) or (0, 0))[1] for key in ("Uid", "Gid")]
+        self.owner = (uid, gid) if os.geteuid() == 0 and uid != 0 else None
+        self.dir = self.make_dir()
+        try:
+            return self.run_in_dir()
+        except BaseException:
+            if self.pending:  # the thread may still open run.py: keep it, but make it do nothing
+                self.hand_over("cancelled")
+                self.hand_over("abandoned")
+            elif not self.kept:
+                remove_tree(self.dir)
+            raise
+
+    def run_in_dir(self):
+        extract_tar(self.payload, self.dir, "agent", self.owner)
+        failed = self.write_and_inject()
+        if failed:
+            return failed
+        shipped = False
+        if self.status.get("state") == "no_debugpy" and self.request.get("debugpy_on_request"):
+            emit({"need": "debugpy"})
+            archive = read_frame(self.stdin)
+            if archive:
+                make_dirs(self.dir, ["lib"], self.owner)
+                extract_tar(archive, self.path("lib"), "debugpy", self.owner)
+                self.job["debugpy_path"] = self.path("lib")
+                os.unlink(self.path("status.json"))
+                failed = self.write_and_inject()
+                if failed:
+                    return failed
+                shipped = True
+        result = {"final": True, "ok": True, "dir": self.dir, "status": self.status, "shipped_debugpy": shipped}
+        if self.request.get("sources") and isinstance(self.status.get("cwd"), str):
+            result.update(collect_sources(self.status, self.dir))
+        if not self.request.get("keep_dir"):
+            remove_tree(self.dir)
+        return result
+
+    def make_dir(self):
+        bases = ["/tmp", "/dev/shm"]
+        tmpdir = (environ(self.pid) or {}).get("TMPDIR", "")
+        bases.extend([tmpdir] if tmpdir.startswith("/") else [])
+        why = "no candidate"
+        for base in bases:
+            path = os.path.join(os.path.realpath(base), "borescope-" + self.label)
+            if len(path) > MAX_DIR_LEN:
+                why = "%s is too long for CPython's script path" % path
+                continue
+            try:
+                os.mkdir(path, 0o700)
+            except OSError as exc:
+                why = "%s: %s" % (path, exc)
+                continue
+            try:
+                os.chmod(path, 0o700)
+                give_away(path, self.owner)
+                return path
+            except OSError as exc:
+                why = "%s: %s" % (path, exc)
+                os.rmdir(path)
+        raise Refusal("no_place", "no directory for borescope's files: %s" % why, tried=bases)
+
+    def write_and_inject(self):
+        """Writes the job, runs run.py in the target and waits: None (self.status set) or a failure."""
+        write_file(self.path("job.json"), json.dumps(self.job).encode("utf-8"), self.owner)
+        script = self.bootstrap.replace("__BORESCOPE_DIR_JSON__", json.dumps(self.dir))
+        write_file(self.path("run.py"), script.encode("utf-8"), self.owner)
+        try:
+            sys.remote_exec(self.pid, self.path("run.py"))
+        except Exception as exc:
+            remove_tree(self.dir)
+            return self.injection_failure(exc)
+        self.pending = True
+        failed = self.wait()
+        self.pending = False
+        return failed
+
+    def injection_failure(self, exc):
+        text = "%s: %s" % (type(exc).__name__, exc)
+        if not self.alive() or isinstance(exc, ProcessLookupError):
+            return failure("gone", "pid %d ended" % self.pid)
+        if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (1, 13):
+            facts = self_facts()
+            facts["target_uid"] = (status_ids(proc_status(self.pid), "Uid") or (None, None))[1]
+            return failure("permission", "not allowed to inject into pid %d: %s" % (self.pid, text), facts=facts)
+        if "remote debug" in text.lower() and ("not enabled" in text.lower() or "disabled" in text.lower()):
+            command = (read_text("/proc/%d/cmdline" % self.pid) or "").rstrip("\0").split("\0")
+            why = remote_debug_disabled(command, environ(self.pid)) or "Python was built or configured without remote debugging"
+            return failure("disabled", "remote debugging is disabled in pid %d: %s" % (self.pid, why), why=why)
+        return failure("inject_failed", "sys.remote_exec(%d) failed: %s" % (self.pid, text))
+
+    def alive(self):
+        return start_time(self.pid) == self.start
+
+    def read_status(self):
+        try:
+            with open(self.path("status.json")) as f:
+                status = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return status if isinstance(status, dict) and status.get("nonce") == self.job["nonce"] else None
+
+    def wait(self):
+        started, picked_up = time.monotonic(), None
+        while True:
+            self.status = self.read_status()
+            if self.status is not None:
+                return None
+            if not self.alive():
+                remove_tree(self.dir)
+                return failure("gone", "pid %d ended before its job reported" % self.pid)
+            now = time.monotonic()
+            if picked_up is None and not os.path.exists(self.path("run.py")):
+                picked_up = now
+            if picked_up is None and now - started >= self.pickup_timeout:
+                blocked = self.not_picked_up(now - started)
+                if blocked:
+                    return blocked
+                picked_up = now  # it was picked up just now
+            if picked_up is not None and now - picked_up >= self.run_timeout:
+                self.hand_over("abandoned")
+                return failure("still_running", "pid %d's job still runs after %.1fs" % (self.pid, now - started), seconds=round(now - started, 3))
+            time.sleep(0.001 if now - started < 0.2 else 0.005)
+
+    def not_picked_up(self, waited):
+        error = "pid %d's main thread did not run Python code for %.1fs, so it never picked up borescope's request" % (self.pid, waited)
+        withdraw = bool(self.request.get("withdraw"))
+        extra = {"waited_ms": int(waited * 1000), "threads": task_threads(self.pid), "withdrawn": withdraw, "queued_cleanup": withdraw}
+        if not withdraw:
+            self.hand_over("abandoned")
+            return failure("blocked", error, **extra)
+        write_file(self.path("cancelled"), b"", self.owner)
+        if not os.path.exists(self.path("run.py")):
+            return None  # the bootstrap started before the marker: wait for its status
+        # The request stays queued in the target: a bootstrap starting now sees `cancelled` and
+        # returns; everything else goes, and run.py becomes a stub that removes the rest.
+        for name in os.listdir(self.dir):
+            path = self.path(name)
+            if name in ("run.py", "cancelled"):
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                remove_tree(path)
+            else:
+                os.unlink(path)
+        write_file(self.path("run.py.new"), (STUB % {"dir": json.dumps(self.dir)}).encode("utf-8"), self.owner)
+        os.replace(self.path("run.py.new"), self.path("run.py"))
+        self.kept = True
+        return failure("blocked", error, **extra)
+
+    def hand_over(self, marker):
+        """Leaves the directory to the job, which removes it when it ends."""
+        self.kept = True
+        try:
+            write_file(self.path(marker), b"", self.owner)
+        except OSError:
+            pass
+
+
+def collect_sources(status, own_dir):
+    """The program's .py files (under its working directory and its main script's), bounded."""
+    main = status.get("main")
+    roots = [status.get("cwd"), os.path.dirname(main) if isinstance(main, str) else None]
+    buffer, counts = io.BytesIO(), {"files": 0, "bytes": 0, "truncated": False}
+    try:
+        with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+            for path, info in source_files(roots, own_dir, counts):
+                try:
+                    with open(path, "rb") as f:
+                        data = f.read(info.st_size)
+                except OSError:
+                    continue
+                member = tarfile.TarInfo(path.lstrip("/"))
+                member.size, member.mtime, member.mode = len(data), int(info.st_mtime), 0o644
+                archive.addfile(member, io.BytesIO(data))
+                counts["files"] += 1
+                counts["bytes"] += len(data)
+    except Exception as exc:  # the job succeeded: a missing copy of the sources must not undo it
+        return {"sources_error": "%s: %s" % (type(exc).__name__, exc)}
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"sources": encoded, "sources_files": counts["files"], "sources_truncated": counts["truncated"]}
+
+
+def source_files(roots, own_dir, counts):
+    """(path, stat) of each .py file, skipping environments, caches, VCS and borescope's
+    directories; stops (setting `truncated`) at the file, byte or directory limit."""
+    seen, dirs = set(), 0
+    for root in sorted(set(os.path.normpath(r) for r in roots if isinstance(r, str) and r.startswith("/"))):
+        for directory, subdirs, names in os.walk(root):
+            dirs += 1
+            if dirs > SOURCE_DIRS:
+                counts["truncated"] = True
+                return
+            subdirs[:] = sorted(d for d in subdirs if keep_source_dir(directory, d, own_dir))
+            for name in sorted(n for n in names if n.endswith(".py")):
+                path = os.path.join(directory, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                if path in seen or not os.path.isfile(path):
+                    continue
+                seen.add(path)
+                if counts["files"] >= SOURCE_FILES or counts["bytes"] + info.st_size > SOURCE_BYTES:
+                    counts["truncated"] = True
+                    return
+                yield path, info
+
+
+def keep_source_dir(parent, name, own_dir):
+    path = os.path.join(parent, name)
+    if name in SKIP_SOURCE_DIRS or name.startswith("borescope-") or path == own_dir:
+        return False
+    return path not in ("/proc", "/sys", "/dev") and not os.path.islink(path)
+
+
+# --- remove -------------------------------------------------------------------------------
+
+
+def removable(path):
+    ok = isinstance(path, str) and path.startswith("/") and os.path.normpath(path) == path
+    name = os.path.basename(path) if ok else ""
+    return name.startswith("borescope-") and len(name) > len("borescope-") and not os.path.islink(path)
+
+
+def op_remove(request):
+    paths = request.get("paths")
+    if not isinstance(paths, list):
+        raise Refusal("bad_request", "paths must be a list")
+    refused = [p for p in paths if not removable(p)]
+    if refused:
+        raise Refusal("bad_request", "only borescope's own directories (absolute paths named borescope-*) can be removed", refused=refused)
+    removed, missing = [], []
+    for path in paths:
+        if not os.path.lexists(path):
+            missing.append(path)
+            continue
+        shutil.rmtree(path)
+        removed.append(path)
+    return {"final": True, "ok": True, "removed": removed, "missing": missing}
+
+
+# --- entry --------------------------------------------------------------------------------
+
+
+def handle(stdin):
+    try:
+        request = json.loads(read_frame(stdin).decode("utf-8"))
+    except ValueError as exc:
+        raise Refusal("bad_request", "the request is not JSON: %s" % exc)
+    op = request.get("op") if isinstance(request, dict) else None
+    if op == "ps":
+        return op_ps(request)
+    if op == "job":
+        return Job(request, stdin).run()
+    if op == "remove":
+        return op_remove(request)
+    raise Refusal("bad_request", "unknown op %r (expected ps, job or remove)" % (op,))
+
+
+def main():
+    try:
+        result = handle(sys.stdin.buffer)
+    except Refusal as refusal:
+        result = refusal.result
+    except BaseException as exc:  # never raise out: borescope reads one final line
+        result = failure("internal", "%s: %s" % (type(exc).__name__, exc), traceback=traceback.format_exc())
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
+    os._exit(0)
