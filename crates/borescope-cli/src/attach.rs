@@ -31,14 +31,48 @@ pub struct InjectArgs {
     pub timeout: f64,
 }
 
+/// Where Kubernetes targets (`svc/NAME`, `pod/NAME`) are looked for.
+#[derive(Debug, Args, Clone, Default)]
+pub struct KubeArgs {
+    /// Namespace of `svc/NAME` or `pod/NAME` (default: the kubeconfig context's).
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// kubeconfig context to use (default: the current one).
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+}
+
+/// `borescope pods`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").args(["service", "selector"]))]
+pub struct PodsArgs {
+    /// Only the pods behind this Service (Knative services and ExternalName services too).
+    #[arg(short = 's', long, value_name = "SERVICE")]
+    pub service: Option<String>,
+    /// Only pods matching this label selector (e.g. `app=web`).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Pods of every namespace.
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    /// Seconds between the two CPU samples taken in each container.
+    #[arg(long, value_name = "SECS", default_value_t = 0.2)]
+    pub interval: f64,
+    /// Namespace and context.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
 /// `borescope attach`.
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// A process id (`borescope ps` lists them), or HOST:PORT (`:PORT` for 127.0.0.1) of a
     /// debug server already listening: debugpy (`python -m debugpy --listen PORT app.py`,
     /// `debugpy.listen()`) or Node (`node --inspect=PORT app.js`), here, in a container or on
-    /// another machine.
-    #[arg(value_name = "PID|HOST:PORT")]
+    /// another machine; or a Kubernetes target: `svc/NAME` (a ready pod behind the Service)
+    /// or `pod/NAME[:PID]`, reached through the Kubernetes API (no kubectl, nothing installed
+    /// in the image).
+    #[arg(value_name = "PID|HOST:PORT|svc/NAME|pod/NAME[:PID]")]
     pub target: String,
     /// Breakpoint to set at once (repeatable); `borescope continue` then waits for a hit.
     #[arg(long = "break", value_name = "FILE:LINE")]
@@ -61,6 +95,12 @@ pub struct AttachArgs {
     /// Thread and timeout.
     #[command(flatten)]
     pub inject: InjectArgs,
+    /// Namespace and context of a Kubernetes target.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// With a Kubernetes target: the pod's container to look in (default: every container).
+    #[arg(short = 'c', long, value_name = "CONTAINER")]
+    pub container: Option<String>,
     /// The session.
     #[command(flatten)]
     pub session: crate::SessionArg,
@@ -70,8 +110,9 @@ pub struct AttachArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("what").required(true).args(["script", "code"]))]
 pub struct ExecArgs {
-    /// The process id.
-    pub pid: u32,
+    /// The process id, or `pod/NAME[:PID]` for a process in a Kubernetes pod.
+    #[arg(value_name = "PID|pod/NAME[:PID]")]
+    pub target: String,
     /// A Python file to run inside it (read here; run like `-c`).
     #[arg(value_name = "SCRIPT.py")]
     pub script: Option<PathBuf>,
@@ -85,4 +126,10 @@ pub struct ExecArgs {
     /// Thread and pick-up timeout.
     #[command(flatten)]
     pub inject: InjectArgs,
+    /// Namespace and context of a pod.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// With a pod: its container to look in (`-c` is the code here).
+    #[arg(long, value_name = "CONTAINER")]
+    pub container: Option<String>,
 }

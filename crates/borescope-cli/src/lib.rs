@@ -11,7 +11,7 @@ mod session;
 mod snap;
 mod source;
 
-pub use attach::{AttachArgs, ExecArgs, InjectArgs, PsArgs};
+pub use attach::{AttachArgs, ExecArgs, InjectArgs, KubeArgs, PodsArgs, PsArgs};
 pub use budget::BudgetArgs;
 pub use completions::{CompletionShell, CompletionsArgs};
 pub use server::ServerArgs;
@@ -88,6 +88,7 @@ impl Cli {
             Commands::Probe(_)
             | Commands::Sessions
             | Commands::Ps(_)
+            | Commands::Pods(_)
             | Commands::Exec(_)
             | Commands::Mcp(_)
             | Commands::Snap(_)
@@ -161,6 +162,9 @@ pub enum Commands {
     /// List running Python processes: version, CPU, memory, ports, server role (which process
     /// serves requests), and whether borescope can attach.
     Ps(PsArgs),
+    /// List Kubernetes pods (by Service, label or namespace) and the Python processes in their
+    /// containers: version, CPU, memory, role, and whether `attach` can work.
+    Pods(PodsArgs),
     /// Run Python code inside a running Python 3.14+ process and print what it printed.
     #[command(after_help = EXEC_AFTER_HELP)]
     Exec(ExecArgs),

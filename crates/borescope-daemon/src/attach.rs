@@ -5,7 +5,7 @@
 use crate::handlers::{failure, valid_name, Context};
 use borescope_attach::listen::{connect, start_debugpy, stop_debugpy, DebugpyListener, Detached, ListenOptions};
 use borescope_attach::{AttachError, ThreadChoice};
-use borescope_debugger::session::{AttachSpec, PathMap, Session};
+use borescope_debugger::session::{AttachSpec, DebugStream, ExitWatch, PathMap, Session};
 use borescope_ipc::{AttachRequest, ErrorKind, Response};
 use borescope_model::{Answer, Notice, SessionReport};
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub async fn attach(ctx: &Context, name: &str, spec: AttachRequest) -> Response 
             if let Some(old) = registry.remove(name) {
                 old.stop().await;
             }
-            registry.insert_attached(name, session, listener);
+            registry.insert_attached(name, session, crate::registry::Attachment::Local(listener));
             Response::ok(Answer::Report(report))
         }
         Err(response) => {
@@ -79,9 +79,10 @@ async fn attach_session(ctx: &Context, name: &str, spec: AttachRequest) -> Resul
     };
     let attach = AttachSpec {
         pid,
-        start_time: listener.target.start_time,
+        watch: ExitWatch::Process { start_time: listener.target.start_time },
         command: borescope_inject::procfs::cmdline(pid).unwrap_or_default(),
-        stream,
+        described: format!("pid {pid}"),
+        stream: DebugStream::Tcp(stream),
         token,
         paths,
         runtime_dirs: listener.runtime_dirs.clone(),

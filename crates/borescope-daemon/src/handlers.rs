@@ -34,6 +34,7 @@ pub async fn handle(ctx: &Context, request: Request, fd: Option<OwnedFd>) -> Res
             with_session(ctx, &session, |s| async move { s.input(&text, eof).await }).await
         }
         Request::Attach { session, spec } => crate::attach::attach(ctx, &session, *spec).await,
+        Request::AttachPod { session, spec } => crate::pod::attach(ctx, &session, *spec).await,
         Request::Connect { session, spec } => crate::connect::connect(ctx, &session, *spec).await,
         Request::Source { session, context } => {
             with_session(ctx, &session, |s| async move { s.source(context).await }).await
@@ -324,7 +325,7 @@ async fn stop(ctx: &Context, name: &str) -> Response {
     };
     let mut answer = session.stop().await;
     if let Some(listener) = listener {
-        crate::attach::undo(listener, &mut answer).await;
+        crate::pod::undo_any(listener, &mut answer).await;
     }
     Response::ok(answer)
 }
@@ -348,7 +349,7 @@ pub async fn stop_all(ctx: &Context) {
             registry.take_listener(&name)
         };
         if let Some(listener) = listener {
-            crate::attach::undo(listener, &mut answer).await;
+            crate::pod::undo_any(listener, &mut answer).await;
         }
     }
 }

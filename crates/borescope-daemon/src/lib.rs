@@ -9,6 +9,8 @@
 //! * [`attach`]: `attach` and the detach half of `stop`, joining the attach capability
 //!   (debugpy started inside a running process) to the debugger's sessions.
 //! * [`connect`]: `attach HOST:PORT`, a session on a debug server the user started.
+//! * [`pod`]: `attach pod/NAME`, a session on a process in a Kubernetes pod (the Kubernetes
+//!   capability starts debugpy there; the daemon holds the port-forward).
 //!
 //! It is started on demand by clients (`borescope daemon` in the background) and exits after a
 //! while without sessions.
@@ -19,6 +21,7 @@
 
 mod attach;
 mod connect;
+mod pod;
 mod handlers;
 mod registry;
 mod server;

@@ -6,6 +6,7 @@
 //! touched) and remembers the sessions as lost, so the next command on them says what happened.
 
 use borescope_attach::listen::DebugpyListener;
+use crate::pod::PodAttachment;
 use borescope_debugger::session::{LaunchSpec, Session};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -27,12 +28,20 @@ pub struct SessionRecord {
     pub command: Vec<String>,
 }
 
+/// What attach set up inside a process, undone when its session stops.
+pub enum Attachment {
+    /// debugpy in a process of this machine.
+    Local(DebugpyListener),
+    /// debugpy in a pod's process, and the port-forward to it.
+    Pod(Box<PodAttachment>),
+}
+
 /// All sessions of this daemon.
 #[derive(Default)]
 pub struct Registry {
     sessions: HashMap<String, Arc<Session>>,
     /// What attach started inside processes, by session (undone when the session stops).
-    listeners: HashMap<String, DebugpyListener>,
+    listeners: HashMap<String, Attachment>,
     /// How each launched session was started, for `restart`.
     launches: HashMap<String, LaunchSpec>,
     starting: HashSet<String>,
@@ -121,13 +130,13 @@ impl Registry {
     }
 
     /// Registers a session attached to a running process, with what attach set up in it.
-    pub fn insert_attached(&mut self, name: &str, session: Session, listener: DebugpyListener) {
+    pub fn insert_attached(&mut self, name: &str, session: Session, listener: Attachment) {
         self.insert(name, session, true);
         self.listeners.insert(name.to_string(), listener);
     }
 
     /// What attach set up for `name`, handed over for undoing.
-    pub fn take_listener(&mut self, name: &str) -> Option<DebugpyListener> {
+    pub fn take_listener(&mut self, name: &str) -> Option<Attachment> {
         self.listeners.remove(name)
     }
 

@@ -156,6 +156,44 @@ pub struct AttachRequest {
     pub budget: Budget,
 }
 
+/// What `attach pod/NAME` carries: one process the caller already chose (`borescope-kube`'s
+/// `choose`), in one container of one pod.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PodAttachRequest {
+    /// The caller's `KUBECONFIG` (the daemon may have been started with another).
+    #[serde(default)]
+    pub kubeconfig: Option<String>,
+    /// The kubeconfig context (`None`: the current one).
+    #[serde(default)]
+    pub context: Option<String>,
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub pod: String,
+    /// The pod's uid (to notice a replacement).
+    pub pod_uid: String,
+    /// Container name.
+    pub container: Option<String>,
+    /// The process, as the container sees it.
+    pub pid: u32,
+    /// Its interpreter's path in the container.
+    #[serde(default)]
+    pub executable: Option<String>,
+    /// Its command line (what `sessions` shows).
+    pub command: Vec<String>,
+    /// Breakpoints to set at once (paths in the container; relative ones against its working
+    /// directory).
+    pub breakpoints: Vec<BreakpointSpec>,
+    /// Which exceptions stop the program.
+    pub exceptions: ExceptionMode,
+    /// How long the process may take to pick up the start-up job, in milliseconds.
+    pub timeout_ms: u64,
+    /// Ship borescope's copy of debugpy in when the process has none.
+    pub ship_debugpy: bool,
+    /// Budget for the report.
+    pub budget: Budget,
+}
+
 /// What `attach HOST:PORT` carries.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectRequest {
@@ -218,6 +256,13 @@ pub enum Request {
         session: String,
         /// What to attach to.
         spec: Box<AttachRequest>,
+    },
+    /// Attach to a Python process in a Kubernetes pod in a new session.
+    AttachPod {
+        /// Session name.
+        session: String,
+        /// What to attach to.
+        spec: Box<PodAttachRequest>,
     },
     /// Start a session's program again, as `start` did, keeping its breakpoints.
     Restart {

@@ -28,10 +28,20 @@ impl Cluster {
     /// Connects with the kubeconfig (`KUBECONFIG` or `~/.kube/config`) and `context` (its
     /// current context when `None`), or the in-cluster service account when there is no
     /// kubeconfig and no context was asked for. No request is sent yet.
-    pub async fn connect(context: Option<&str>) -> Result<Cluster, KubeError> {
+    ///
+    /// `kubeconfig` is a `KUBECONFIG` value (files separated by `:`) to use instead of this
+    /// process's own (the daemon gets its caller's).
+    pub async fn connect(kubeconfig: Option<&str>, context: Option<&str>) -> Result<Cluster, KubeError> {
         let options = KubeConfigOptions { context: context.map(str::to_string), ..KubeConfigOptions::default() };
-        let (config, context) = match Config::from_kubeconfig(&options).await {
-            Ok(config) => (config, Some(context.map(str::to_string).unwrap_or_else(current_context))),
+        let loaded = match kubeconfig.filter(|k| !k.is_empty()) {
+            Some(files) => match read_kubeconfigs(files) {
+                Ok(merged) => Config::from_custom_kubeconfig(merged, &options).await,
+                Err(error) => Err(error),
+            },
+            None => Config::from_kubeconfig(&options).await,
+        };
+        let (config, context) = match loaded {
+            Ok(config) => (config, Some(context.map(str::to_string).unwrap_or_else(|| current_context(kubeconfig)))),
             Err(error) if context.is_some() => {
                 return Err(KubeError::Config(format!(
                     "cannot use the kubeconfig context `{}`: {error}\nhint: `--context` names a context of your kubeconfig (KUBECONFIG or ~/.kube/config)",
@@ -65,8 +75,25 @@ impl Cluster {
     }
 }
 
-fn current_context() -> String {
-    Kubeconfig::read().ok().and_then(|k| k.current_context).unwrap_or_default()
+/// The kubeconfig files of a `KUBECONFIG` value, merged as kubectl merges them.
+fn read_kubeconfigs(files: &str) -> Result<Kubeconfig, kube::config::KubeconfigError> {
+    let mut merged: Option<Kubeconfig> = None;
+    for file in files.split(':').filter(|f| !f.is_empty()) {
+        let next = Kubeconfig::read_from(file)?;
+        merged = Some(match merged {
+            Some(before) => before.merge(next)?,
+            None => next,
+        });
+    }
+    Ok(merged.unwrap_or_default())
+}
+
+fn current_context(kubeconfig: Option<&str>) -> String {
+    let read = match kubeconfig.filter(|k| !k.is_empty()) {
+        Some(files) => read_kubeconfigs(files).ok(),
+        None => Kubeconfig::read().ok(),
+    };
+    read.and_then(|k| k.current_context).unwrap_or_default()
 }
 
 /// The message for an API error.

@@ -3,7 +3,8 @@
 
 use crate::{Cluster, KubeError, PodRef};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, Portforwarder};
+use kube::api::Api;
+pub use kube::api::Portforwarder;
 use tokio::io::DuplexStream;
 
 /// An open forward: the stream, and the connection that carries it (keep both).

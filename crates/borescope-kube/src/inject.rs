@@ -54,6 +54,7 @@ pub async fn run_job(
     cluster: &Cluster,
     pod: &PodRef,
     pid: u32,
+    executable: Option<&str>,
     mut job: Value,
     options: &JobOptions,
     debugpy: Option<&mut (dyn FnMut() -> Result<PathBuf, String> + Send)>,
@@ -90,7 +91,10 @@ pub async fn run_job(
             }
         }
     };
-    let interpreters = vec![format!("/proc/{pid}/exe")];
+    // The target's own interpreter; its path as `ps` read it when another user's
+    // `/proc/PID/exe` cannot be followed.
+    let mut interpreters = vec![format!("/proc/{pid}/exe")];
+    interpreters.extend(executable.map(str::to_string));
     let timeout = options.pickup_timeout * 2 + options.run_timeout + Duration::from_secs(20);
     let answer = podexec::run(cluster, pod, &interpreters, Exchange { request, payload: agent, on_need: &mut on_need, timeout }).await?;
     if answer["ok"] != true {
@@ -134,7 +138,8 @@ fn job_refused(pod: &PodRef, pid: u32, answer: &Value) -> KubeError {
             answer["python"].as_str().unwrap_or("older than 3.14")
         )),
         "disabled" => KubeError::Pod(format!(
-            "remote debugging is disabled in pid {pid} of pod {pod}: {error}\nhint: it was started with `-X disable-remote-debug` or PYTHON_DISABLE_REMOTE_DEBUG; remove that from the container's command or environment"
+            "remote debugging is disabled in pid {pid} of pod {pod}: {}\nhint: it was started with `-X disable-remote-debug` or PYTHON_DISABLE_REMOTE_DEBUG; remove that from the container's command or environment",
+            answer["why"].as_str().unwrap_or(error)
         )),
         "permission" => KubeError::Pod(permission(pod, pid, error, &answer["facts"])),
         "blocked" => KubeError::Pod(blocked(pod, pid, answer)),
@@ -195,7 +200,7 @@ fn blocked(pod: &PodRef, pid: u32, answer: &Value) -> String {
 pub async fn exec_code(cluster: &Cluster, pod: &PodRef, pid: u32, code: &str, filename: &str, options: &JobOptions, max_output: usize) -> Result<ExecReport, KubeError> {
     let started = Instant::now();
     let job = json!({"kind": "exec", "code": code, "filename": filename, "max_output": max_output});
-    let result = run_job(cluster, pod, pid, job, options, None).await?;
+    let result = run_job(cluster, pod, pid, None, job, options, None).await?;
     let status = result.status;
     let text = |key: &str| status[key].as_str().unwrap_or_default().to_string();
     Ok(ExecReport {
@@ -238,12 +243,13 @@ pub async fn start_debugpy(
     pod: &PodRef,
     pod_uid: &str,
     pid: u32,
+    executable: Option<&str>,
     token: Option<&str>,
     pickup_timeout: Duration,
     debugpy: Option<&mut (dyn FnMut() -> Result<PathBuf, String> + Send)>,
 ) -> Result<PodListener, KubeError> {
     let options = JobOptions { pickup_timeout, run_timeout: Duration::from_secs(30), withdraw: true, keep_dir: true, sources: true };
-    let result = run_job(cluster, pod, pid, json!({"kind": "listen", "token": token}), &options, debugpy).await?;
+    let result = run_job(cluster, pod, pid, executable, json!({"kind": "listen", "token": token}), &options, debugpy).await?;
     if result.status["state"] != "listening" {
         return Err(KubeError::Pod(format!("debugpy did not start in pid {pid} of pod {pod}: {}", result.status)));
     }
@@ -263,7 +269,7 @@ pub async fn start_debugpy(
 /// Stops debugpy and removes borescope's files; `Err` says why it could not (yet).
 pub async fn stop_debugpy(cluster: &Cluster, listener: &PodListener, pickup_timeout: Duration) -> Result<(), KubeError> {
     let options = JobOptions { pickup_timeout, run_timeout: Duration::from_secs(10), withdraw: false, keep_dir: false, sources: false };
-    run_job(cluster, &listener.pod, listener.pid, json!({"kind": "detach", "remove": [listener.dir]}), &options, None).await.map(|_| ())
+    run_job(cluster, &listener.pod, listener.pid, None, json!({"kind": "detach", "remove": [listener.dir]}), &options, None).await.map(|_| ())
 }
 
 /// Unpacks a listener's sources under `into` (their paths in the container, below it).

@@ -14,6 +14,7 @@
 //! * [`inject`]: PEP 768 jobs inside the pod (debugpy listen and detach, exec), run by the
 //!   target's own interpreter (`sys.remote_exec`), with its failures diagnosed.
 //! * [`forward`]: a port-forward stream to a port inside the pod.
+//! * [`pods`]: the `borescope pods` report.
 //! * [`watch`]: noticing that a pod (or its container) is gone or replaced.
 
 #![deny(missing_docs)]
@@ -25,6 +26,7 @@ mod error;
 pub mod forward;
 pub mod inject;
 mod payload;
+pub mod pods;
 pub mod podexec;
 pub mod processes;
 pub mod target;

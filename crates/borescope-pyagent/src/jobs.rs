@@ -22,6 +22,10 @@ def _borescope_run(directory):
     except OSError:
         pass
     if os.path.exists(os.path.join(directory, "cancelled")):
+        # borescope withdrew the request: only its directory is left to remove.
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
         return
     previous = sys.modules.get("borescope_agent.remote")
     state = dict(getattr(previous, "_state", None) or {{}})

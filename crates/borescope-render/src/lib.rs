@@ -14,6 +14,7 @@
 mod answer;
 mod paths;
 mod probe;
+mod kube;
 mod process;
 mod snap;
 mod stop;
@@ -22,6 +23,7 @@ mod text;
 pub use answer::render_answer;
 pub use paths::PathStyle;
 pub use probe::render_probe;
+pub use kube::render_pods;
 pub use process::{render_exec, render_listen, render_ps};
 pub use snap::{
     render_snap_added, render_snap_attach, render_snap_instances, render_snap_key_created, render_snap_keys,

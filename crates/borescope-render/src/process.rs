@@ -18,9 +18,20 @@ pub fn render_ps(list: &ProcessList) -> String {
         notes.write(&mut out);
         return out;
     }
-    let depth = depths(&list.processes);
-    let rows: Vec<[String; 8]> = list
-        .processes
+    out.push_str(&process_table(&list.processes, ""));
+    if list.processes.iter().any(|p| p.role == Some(ProcessRole::Worker)) {
+        notes.add(Notice::with_hint("* serves requests", "attach to it: `borescope attach PID`"));
+    }
+    notes.extend(&refusal_notes(&list.processes));
+    notes.write(&mut out);
+    out
+}
+
+/// The process table (PID, PPID, USER, PYTHON, CPU%, RSS, ROLE, ATTACH, COMMAND), children
+/// indented under their parents, each line after `indent`.
+pub(crate) fn process_table(processes: &[PythonProcess], indent: &str) -> String {
+    let depth = depths(processes);
+    let rows: Vec<[String; 8]> = processes
         .iter()
         .zip(&depth)
         .map(|(p, d)| {
@@ -45,22 +56,17 @@ pub fn render_ps(list: &ProcessList) -> String {
         }
     }
     let line = |cells: &[String], command: &str| {
-        let mut text = String::new();
+        let mut text = indent.to_string();
         for (cell, width) in cells.iter().zip(&widths) {
             text.push_str(&format!("{cell:<width$}  ", width = *width));
         }
         text.push_str(command);
         text.trim_end().to_string() + "\n"
     };
-    out.push_str(&line(&headers.map(String::from), "COMMAND"));
-    for (row, process) in rows.iter().zip(&list.processes) {
+    let mut out = line(&headers.map(String::from), "COMMAND");
+    for (row, process) in rows.iter().zip(processes) {
         out.push_str(&line(row, &command_text(process)));
     }
-    if list.processes.iter().any(|p| p.role == Some(ProcessRole::Worker)) {
-        notes.add(Notice::with_hint("* serves requests", "attach to it: `borescope attach PID`"));
-    }
-    notes.extend(&refusal_notes(&list.processes));
-    notes.write(&mut out);
     out
 }
 

@@ -75,6 +75,16 @@ impl From<borescope_attach::AttachError> for Failure {
     }
 }
 
+impl From<borescope_kube::KubeError> for Failure {
+    fn from(error: borescope_kube::KubeError) -> Failure {
+        if error.is_input_error() {
+            Failure::input(error.to_string())
+        } else {
+            Failure::failed(error.to_string())
+        }
+    }
+}
+
 impl From<borescope_snapshots::SnapError> for Failure {
     fn from(error: borescope_snapshots::SnapError) -> Failure {
         let message = error.to_string();

@@ -7,7 +7,7 @@
 //! live in another filesystem view ([`PathMap`]), and `stop` detaches instead of killing.
 
 use super::breakpoints::BreakpointTable;
-use super::core::{watch_attached_exit, SessionCore};
+use super::core::{watch_attached_exit, watch_external_exit, SessionCore};
 use super::paths::PathMap;
 use super::python::PythonSession;
 use super::python_dap::{handshake, pump_events};
@@ -24,14 +24,16 @@ use std::time::Duration;
 /// A debugpy listening inside a running process, and how to talk about it.
 #[derive(Debug)]
 pub struct AttachSpec {
-    /// The process.
+    /// The process (as its own PID namespace sees it, for a pod).
     pub pid: u32,
-    /// Its start time (to notice its end, or a reused pid).
-    pub start_time: u64,
+    /// How its end is noticed.
+    pub watch: ExitWatch,
     /// What `sessions` shows as its command.
     pub command: Vec<String>,
-    /// A connected socket to its debugpy.
-    pub stream: std::net::TcpStream,
+    /// How the attach notice names it (`pid 412`, `pid 7 in pod shop/web-1`).
+    pub described: String,
+    /// A connected stream to its debugpy.
+    pub stream: DebugStream,
     /// debugpy's access token.
     pub token: String,
     /// Our view of its files versus its own.
@@ -46,6 +48,47 @@ pub struct AttachSpec {
     pub exceptions: ExceptionMode,
     /// Budget for the first report.
     pub budget: Budget,
+}
+
+/// A connection to debugpy in the process.
+pub enum DebugStream {
+    /// A socket (local attach, reached from inside the target's network namespace if needed).
+    Tcp(std::net::TcpStream),
+    /// Any other byte stream (a Kubernetes port-forward).
+    Other(Box<dyn DebugIo>),
+}
+
+/// What a [`DebugStream::Other`] must be.
+pub trait DebugIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> DebugIo for T {}
+
+impl std::fmt::Debug for DebugStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DebugStream::Tcp(stream) => stream.fmt(f),
+            DebugStream::Other(_) => f.write_str("DebugStream::Other"),
+        }
+    }
+}
+
+/// How the end of an attached program is noticed (there is no exit status to wait for).
+pub enum ExitWatch {
+    /// A process of this machine: its `/proc/PID/stat` start time is polled.
+    Process {
+        /// Its start time (to notice a reused pid).
+        start_time: u64,
+    },
+    /// Something else says when it is gone (a pod deleted), and how to say so.
+    External(std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>),
+}
+
+impl std::fmt::Debug for ExitWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitWatch::Process { start_time } => f.debug_struct("Process").field("start_time", start_time).finish(),
+            ExitWatch::External(_) => f.write_str("External"),
+        }
+    }
 }
 
 /// What an attach reports: the program keeps running, and what to do next.
@@ -82,21 +125,36 @@ impl PythonSession {
         if !problems.is_empty() {
             return Err(DebuggerError::BadLocation(problems));
         }
-        spec.stream.set_nonblocking(true).map_err(DebuggerError::io("preparing the debugger connection"))?;
-        let stream = tokio::net::TcpStream::from_std(spec.stream).map_err(DebuggerError::io("preparing the debugger connection"))?;
-        let (reader, writer) = stream.into_split();
-        let (client, mut events) = DapClient::new(reader, writer);
+        let (client, mut events) = match spec.stream {
+            DebugStream::Tcp(stream) => {
+                stream.set_nonblocking(true).map_err(DebuggerError::io("preparing the debugger connection"))?;
+                let stream = tokio::net::TcpStream::from_std(stream).map_err(DebuggerError::io("preparing the debugger connection"))?;
+                let (reader, writer) = stream.into_split();
+                DapClient::new(reader, writer)
+            }
+            DebugStream::Other(stream) => {
+                let (reader, writer) = tokio::io::split(stream);
+                DapClient::new(reader, writer)
+            }
+        };
         let client = Arc::new(client);
         let early = handshake(&client, &mut events, &spec.token, &mut table, &paths, spec.exceptions, true).await?;
         let core = SessionCore::new(name, Language::Python, spec.command, spec.pid, OutputBuffer::new()).into_attached();
         tokio::spawn(pump_events(events, early, core.state.clone(), core.output.clone(), false));
-        tokio::spawn(watch_attached_exit(spec.pid, spec.start_time, core.state.clone()));
+        match spec.watch {
+            ExitWatch::Process { start_time } => {
+                tokio::spawn(watch_attached_exit(spec.pid, start_time, core.state.clone()));
+            }
+            ExitWatch::External(gone) => {
+                tokio::spawn(watch_external_exit(gone, core.state.clone()));
+            }
+        }
         let mut classifier = FrameClassifier::default();
         classifier.learn(&spec.runtime_dirs, None);
         let breakpoints = table.len();
         let session = PythonSession::assemble(core, client, classifier, paths, table);
         let mut report = session.report_now(&spec.budget).await?;
-        report.notices.push(attached_notice(&format!("pid {}", spec.pid), breakpoints > 0));
+        report.notices.push(attached_notice(&spec.described, breakpoints > 0));
         Ok((session, report))
     }
 

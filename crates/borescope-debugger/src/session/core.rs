@@ -167,6 +167,9 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             RunState::Exited(exit) => {
                 report.state = SessionState::Exited;
                 report.exit = Some(*exit);
+                if let Some(reason) = &snapshot.ended_because {
+                    report.notices.push(Notice::plain(reason.clone()));
+                }
             }
         }
         report
@@ -207,7 +210,11 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
 
     /// The error for a command that needs a paused program.
     pub fn not_paused(&self) -> DebuggerError {
-        match self.snapshot().run {
+        let snapshot = self.snapshot();
+        if let (RunState::Exited(_), Some(reason)) = (&snapshot.run, &snapshot.ended_because) {
+            return DebuggerError::State(format!("{reason}, so the session's program is gone; `borescope stop` ends the session"));
+        }
+        match snapshot.run {
             RunState::Held => DebuggerError::State(
                 "the program has not started: it is held before its first line; `borescope continue` runs it, `borescope next` stops at its first line".into(),
             ),
@@ -301,6 +308,24 @@ pub(crate) async fn watch_exit<P>(mut process: ProgramProcess, state: Arc<watch:
     process.kill_group();
     process.drain_output().await;
     state.send_modify(|s| s.run = RunState::Exited(exit));
+}
+
+/// Waits for an outside watcher (a pod's) to say the program is gone, then records the end
+/// with its reason.
+pub(crate) async fn watch_external_exit<P>(
+    gone: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>,
+    state: Arc<watch::Sender<Snapshot<P>>>,
+) {
+    let mut ended = state.subscribe();
+    tokio::select! {
+        reason = gone => state.send_modify(|s| {
+            if !s.run.is_exited() {
+                s.run = RunState::Exited(ExitInfo { code: None, signal: None });
+                s.ended_because = Some(reason);
+            }
+        }),
+        _ = ended.wait_for(|s| s.run.is_exited()) => {}
+    }
 }
 
 /// Watches a process borescope did not start (no exit status to wait for): polls its

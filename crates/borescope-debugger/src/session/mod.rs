@@ -23,7 +23,7 @@ mod remote;
 mod state;
 
 pub use address::Address;
-pub use attached::AttachSpec;
+pub use attached::{AttachSpec, DebugIo, DebugStream, ExitWatch};
 pub use remote::ConnectSpec;
 pub use launch::{LaunchSpec, RunAction, StartMode};
 pub use paths::{PathMap, PathMappings};

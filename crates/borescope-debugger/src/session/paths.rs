@@ -27,6 +27,8 @@ pub struct PathMap {
     reach: Option<PathBuf>,
     /// Where its root directory is in our view, when the kernel can name it (a chroot's rootfs).
     root: Option<PathBuf>,
+    /// Its working directory, for relative paths, when ours means nothing to it (a pod).
+    cwd: Option<String>,
 }
 
 impl PathMap {
@@ -41,6 +43,17 @@ impl PathMap {
         PathMap {
             reach: Some(reach),
             root: root.filter(|r| r != Path::new("/")),
+            cwd: None,
+        }
+    }
+
+    /// A debuggee on another machine whose files were copied to `mirror` (their paths below
+    /// it); relative paths are taken from its working directory `cwd`.
+    pub fn mirrored(mirror: PathBuf, cwd: String) -> PathMap {
+        PathMap {
+            reach: Some(mirror),
+            root: None,
+            cwd: Some(cwd),
         }
     }
 
@@ -72,14 +85,23 @@ impl PathMap {
             return resolve_location(location, base, Some(language));
         };
         let ours = base.join(&location.file);
-        let theirs = self
-            .strip_ours(&ours)
-            .or_else(|| location.file.starts_with('/').then(|| location.file.clone()));
+        let theirs = match &self.cwd {
+            Some(cwd) => Some(Path::new(cwd).join(&location.file).display().to_string()),
+            None => self
+                .strip_ours(&ours)
+                .or_else(|| location.file.starts_with('/').then(|| location.file.clone())),
+        };
         let missed = match theirs.as_deref().map(|theirs| resolve_in_root(reach, theirs)) {
             Some(Ok(found)) => return check_file(location, found.inside, &found.readable, Some(language)),
             Some(Err(error)) => Some(error),
             None => None,
         };
+        if let (Some(cwd), Some(error)) = (&self.cwd, &missed) {
+            return Err(problem(
+                location,
+                format!("not among the program's files borescope copied from {cwd} ({error}); name a file under its working directory, or by its absolute path there"),
+            ));
+        }
         if ours.exists() {
             return resolve_location(location, base, Some(language));
         }

@@ -43,6 +43,8 @@ pub struct Snapshot<P> {
     pub epoch: u64,
     /// Set when the debugger connection dropped while the program still ran.
     pub debugger_lost: bool,
+    /// Why the program is gone, when an outside watcher said so (a pod deleted).
+    pub ended_because: Option<String>,
 }
 
 impl<P> Snapshot<P> {
@@ -52,6 +54,7 @@ impl<P> Snapshot<P> {
             run: RunState::Running,
             epoch: 0,
             debugger_lost: false,
+            ended_because: None,
         }
     }
 }

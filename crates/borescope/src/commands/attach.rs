@@ -13,6 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(cli: &Cli, args: &AttachArgs) -> Result<ExitCode, Failure> {
+    if borescope_kube::TargetSpec::looks_like(&args.target) {
+        let spec = borescope_kube::TargetSpec::parse(&args.target)?;
+        return super::pod_target::attach(cli, args, spec);
+    }
+    if args.container.is_some() || args.kube.namespace.is_some() || args.kube.context.is_some() {
+        return Err(Failure::input("-c, -n and --context apply to Kubernetes targets (`svc/NAME`, `pod/NAME`)"));
+    }
     let pid = match target(&args.target)? {
         Target::Pid(pid) => pid,
         Target::Address(address) => return connect(cli, args, address),
@@ -57,7 +64,7 @@ fn target(text: &str) -> Result<Target, Failure> {
     match Address::parse(text) {
         Ok(address) => Ok(Target::Address(address.to_string())),
         Err(_) => Err(Failure::input(format!(
-            "`{text}` is neither a process id nor HOST:PORT; give a pid (`borescope ps` lists them) or where debugpy or Node's inspector listens (e.g. `127.0.0.1:5678`, `:9229`)"
+            "`{text}` is neither a process id nor HOST:PORT; give a pid (`borescope ps` lists them), where debugpy or Node's inspector listens (e.g. `127.0.0.1:5678`, `:9229`), or a Kubernetes target (`svc/NAME`, `pod/NAME`)"
         ))),
     }
 }

@@ -19,13 +19,23 @@ pub fn run(cli: &Cli, args: &ExecArgs) -> Result<ExitCode, Failure> {
         }
         (None, None) => return Err(Failure::input("give a SCRIPT.py or -c CODE")),
     };
+    if borescope_kube::TargetSpec::looks_like(&args.target) {
+        let spec = borescope_kube::TargetSpec::parse(&args.target)?;
+        return super::pod_target::exec(cli, args, spec, &code, &filename, MAX_OUTPUT);
+    }
+    let pid: u32 = args.target.parse().map_err(|_| {
+        Failure::input(format!("`{}` is neither a process id nor `pod/NAME[:PID]`; `borescope ps` lists local processes, `borescope pods` those in pods", args.target))
+    })?;
+    if args.container.is_some() || args.kube.namespace.is_some() || args.kube.context.is_some() {
+        return Err(Failure::input("--container, -n and --context apply to `exec pod/NAME`"));
+    }
     let options = ExecOptions {
         thread: settings::thread(args.inject.thread),
         pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
         run_timeout: settings::seconds(args.run_timeout, "--run-timeout")?,
         max_output: MAX_OUTPUT,
     };
-    let report = exec_code(args.pid, &code, &filename, &options)?;
+    let report = exec_code(pid, &code, &filename, &options)?;
     if cli.json {
         printer::json(&report);
     } else {

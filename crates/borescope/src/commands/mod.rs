@@ -5,6 +5,8 @@ mod completions;
 mod daemon;
 mod exec;
 mod mcp;
+mod pod_target;
+mod pods;
 mod probe;
 mod ps;
 mod server;
@@ -25,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Mcp(args) => mcp::run(&cli, args),
         Commands::Attach(args) => attach::run(&cli, args),
         Commands::Ps(args) => ps::run(&cli, args),
+        Commands::Pods(args) => pods::run(&cli, args),
         Commands::Exec(args) => exec::run(&cli, args),
         Commands::Completions(args) => completions::run(&cli, args),
         Commands::Source(args) => source::run(&cli, args),

@@ -129,6 +129,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Attach(_)
         | Commands::Source(_)
         | Commands::Ps(_)
+        | Commands::Pods(_)
         | Commands::Exec(_)
         | Commands::Server(_)
         | Commands::Snap(_)

@@ -1,0 +1,58 @@
+//! Refusals: RBAC without `pods/exec` (the exact missing permission), and a pod deleted in the
+//! middle of a session (the next command says so).
+
+use crate::cluster::{deployment, pod, pod_spec, TestNamespace};
+use crate::{ctx, kube, stable};
+use insta::assert_snapshot;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[test]
+fn rbac_without_pods_exec_names_the_missing_permission() {
+    let ctx = ctx();
+    let ns = TestNamespace::new("rbac");
+    ns.create(pod("solo", "solo", pod_spec(&["python3", "/app/web.py", "8080"], Some(8080))));
+    ns.create(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "read-pods"},
+        "rules": [{"apiGroups": [""], "resources": ["pods", "services", "endpoints"], "verbs": ["get", "list"]}],
+    }));
+    ns.create(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "limited-reads"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-pods"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited"}],
+    }));
+    ns.ready_pods("app=solo", 1);
+    let mut command = ctx.command();
+    command.env("KUBECONFIG", &ns.limited_kubeconfig).args(["attach", "pod/solo", "-n", &ns.name]);
+    let refused = ctx.run_command(command);
+    refused.expect_code(1);
+    assert_snapshot!("rbac_no_exec", stable(&ns, refused.snapshot()));
+    assert!(ctx.daemon_pids().is_empty(), "nothing started for a refused attach");
+}
+
+#[test]
+fn a_pod_deleted_mid_session_is_reported_by_the_next_command() {
+    let ctx = ctx();
+    let ns = TestNamespace::new("gone");
+    ns.create(deployment("web", 1, pod_spec(&["python3", "/app/web.py", "8080"], Some(8080))));
+    let pods = ns.ready_pods("app=web", 1);
+    kube(&ctx, &ns, ["attach", &format!("pod/{}", pods[0]), "-n", &ns.name]).expect_code(0);
+    ns.delete_pod(&pods[0]);
+    let started = Instant::now();
+    let said = loop {
+        let status = kube(&ctx, &ns, ["status"]);
+        if status.stdout.contains("was deleted") || status.stdout.contains("is being deleted") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the deletion was never reported:\n{}", status.stdout);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    said.expect_code(0).stdout_has(&format!("pod {}/{}", ns.name, pods[0]));
+    kube(&ctx, &ns, ["vars"]).expect_code(1).stderr_has("so the session's program is gone");
+    kube(&ctx, &ns, ["stop"]).expect_code(0);
+    // The Deployment replaced it; the replacement is attachable at once.
+    let replacement = ns.ready_pods("app=web", 1);
+    assert_ne!(replacement, pods);
+    kube(&ctx, &ns, ["attach", &format!("pod/{}", replacement[0]), "-n", &ns.name]).expect_code(0);
+    kube(&ctx, &ns, ["stop"]).expect_code(0);
+}
