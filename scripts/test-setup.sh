@@ -8,6 +8,8 @@
 #   venv-web/    host Python with Flask, FastAPI, uvicorn and gunicorn (the live-snapshot apps)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in), with
 #                Flask, FastAPI, uvicorn and gunicorn for 3.14
+#   kube/        Kubernetes v1.20.2 binaries built from Debian's source package and the OCI
+#                images of the Kubernetes tests (scripts/kube-cluster setup)
 # The tests themselves add venv-bare/ (host Python without debugpy) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -100,4 +102,6 @@ if [ ! -f "$SID_WEB_STAMP" ]; then
     'apt-get install -y --no-install-recommends python3-fastapi python3-gunicorn >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y --no-install-recommends python3-fastapi python3-gunicorn >/dev/null; }'
   touch "$SID_WEB_STAMP"
 fi
+# The Kubernetes tests' cluster: packages, binaries (minutes, once) and images (needs the sid rootfs).
+BORESCOPE_TEST_CACHE="$CACHE" scripts/kube-cluster setup
 echo "setup: done"

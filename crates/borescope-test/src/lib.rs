@@ -7,6 +7,8 @@
 //!   venv without it, Python 3.14 inside the Debian sid root filesystem) and Node.
 //! * [`targets`]: running Python processes for attach tests (plain, in a container stand-in,
 //!   the host's older Python), killed on drop.
+//! * [`kube_cluster`]: a real single-node Kubernetes shared by a test run ([`kube_cluster::shared`];
+//!   `BORESCOPE_TEST_KUBECONFIG` points the tests at a cluster started by hand instead).
 //! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for
 //!   temporary paths, pids, times and versions, for insta snapshots.
 //!
@@ -17,6 +19,7 @@
 
 pub mod http;
 pub mod interpreters;
+pub mod kube_cluster;
 pub mod targets;
 
 use regex::Regex;
