@@ -27,7 +27,7 @@ yama_ptrace_scope}.
 
 ``{"op": "job", "pid", "job": {..., "nonce"}, "bootstrap", "payload_bytes": N, "label",
 "pickup_timeout_ms", "run_timeout_ms", "withdraw", "keep_dir", "debugpy_on_request",
-"sources"}``, then N raw bytes (always read first): an uncompressed tar of
+"sources"}``, then N raw bytes (always read first): a tar (gzip allowed) of
 ``agent/borescope_agent/*.py``. It goes into ``borescope-<label>`` under the first of /tmp,
 /dev/shm, the target's $TMPDIR that works (mode 0700, owned by the target's user), with
 ``job.json`` and ``run.py`` (the bootstrap, ``__BORESCOPE_DIR_JSON__`` replaced by the
@@ -40,7 +40,7 @@ the target's own interpreter; ``python``), ``wrong_container``, ``no_place`` (``
 leaves the directory emptied to a ``cancelled`` marker and a ``run.py`` stub that removes it
 when the thread gets there (``queued_cleanup``); without withdraw it gets ``abandoned``. When
 the status says ``no_debugpy`` and ``debugpy_on_request``, the line ``{"need": "debugpy"}`` asks
-for one more frame: an uncompressed tar of ``debugpy/...`` (empty: none; the status is
+for one more frame: a tar (gzip allowed) of ``debugpy/...`` (empty: none; the status is
 returned as is), unpacked in ``<dir>/lib`` for a second run with ``job["debugpy_path"]``.
 Success (the job reported, whatever its state): ``{"ok": true, "dir", "status",
 "shipped_debugpy"}``; with ``sources`` (and a ``cwd`` in the status) also ``sources`` (base64 of
@@ -402,9 +402,9 @@ def task_threads(pid):
 
 
 def extract_tar(data, into, prefix, owner):
-    """Unpacks an uncompressed tar whose members all live under `prefix`/; refuses absolute
+    """Unpacks a tar (plain or gzip) whose members all live under `prefix`/; refuses absolute
     names, `..`, links and devices."""
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as archive:
         for member in archive:
             parts = [p for p in member.name.split("/") if p not in ("", ".")]
             if member.name.startswith("/") or ".." in parts or not parts or parts[0] != prefix:
@@ -748,6 +748,14 @@ def handle(stdin):
 
 
 def main():
+    # Never outlive borescope: a request ends long before this (its own timeouts are shorter),
+    # and if the exec stream is lost without closing stdin, this ends the program.
+    try:
+        import signal
+
+        signal.alarm(900)
+    except Exception:
+        pass
     try:
         result = handle(sys.stdin.buffer)
     except Refusal as refusal:

@@ -312,9 +312,23 @@ def _stop_debugpy():
             pydevd.stoptrace()
         except Exception as exc:
             notes.append("pydevd.stoptrace: %r" % (exc,))
+    # pydevd's thread waiting for a client survives stoptrace. Flag it to end first, then
+    # wake its accept() (shutdown), then let pydevd close its socket; closed before the flag
+    # is seen, it would retry listen() on the closed socket forever, at full CPU.
+    waiters = _connection_waiters()
+    for waiter in waiters:
+        try:
+            waiter._kill_received = True
+        except Exception as exc:
+            notes.append("stopping pydevd's connection thread: %r" % (exc,))
     port = _state.pop("port", None)
     if port:
         notes.extend(_close_sockets_on(port))
+    for waiter in waiters:
+        try:
+            waiter.do_kill_pydev_thread()
+        except Exception as exc:
+            notes.append("stopping pydevd's connection thread: %r" % (exc,))
     api = sys.modules.get("debugpy.server.api")
     if api is not None:
         try:
@@ -334,6 +348,13 @@ def _stop_debugpy():
                 del sys.modules[name]
     _state.pop("listening", None)
     return notes
+
+
+def _connection_waiters():
+    """pydevd's threads that wait for a client to connect."""
+    import gc
+
+    return [obj for obj in gc.get_objects() if type(obj).__name__ == "_WaitForConnectionThread"]
 
 
 def _close_sockets_on(port):

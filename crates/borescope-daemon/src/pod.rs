@@ -62,19 +62,11 @@ async fn attach_session(ctx: &Context, name: &str, spec: PodAttachRequest) -> Re
     let pod = PodRef { namespace: spec.namespace.clone(), name: spec.pod.clone(), container: spec.container.clone() };
     let token = borescope_debugger::debugpy::random_token().map_err(crate::handlers::failure)?;
     let cache = ctx.cache_dir.clone();
-    let handle = tokio::runtime::Handle::current();
-    let ship = spec.ship_debugpy;
-    let mut copy = move || -> Result<PathBuf, String> {
-        if !ship {
-            return Err("shipping debugpy was turned off (--no-ship-debugpy)".to_string());
-        }
-        // Called from the exchange's task: provisioning runs on its own thread.
-        let cache = cache.clone();
-        let handle = handle.clone();
-        std::thread::spawn(move || handle.block_on(borescope_debugger::debugpy::provision(&cache)).map_err(|e| e.to_string()))
-            .join()
-            .unwrap_or_else(|_| Err("provisioning debugpy failed".into()))
-    };
+    let copy: Option<inject::DebugpySource> = spec.ship_debugpy.then(|| {
+        let source: inject::DebugpySource =
+            Box::pin(async move { borescope_debugger::debugpy::provision(&cache).await.map_err(|e| e.to_string()) });
+        source
+    });
     let listener = inject::start_debugpy(
         &cluster,
         &pod,
@@ -83,7 +75,7 @@ async fn attach_session(ctx: &Context, name: &str, spec: PodAttachRequest) -> Re
         spec.executable.as_deref(),
         Some(&token),
         Duration::from_millis(spec.timeout_ms),
-        Some(&mut copy),
+        copy,
     )
     .await
     .map_err(kube_failure)?;

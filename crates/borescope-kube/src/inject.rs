@@ -48,8 +48,12 @@ fn label(kind: &str) -> String {
     format!("{kind}-{:x}-{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
 }
 
+/// Where a copy of debugpy comes from when the target has none: a directory holding the
+/// `debugpy` package (a future, so it is made only when needed).
+pub type DebugpySource = futures::future::BoxFuture<'static, Result<PathBuf, String>>;
+
 /// Runs `job` in process `pid` of `pod` with the interpreter `executable` has; `debugpy` is
-/// asked for a directory holding a `debugpy` package when the target has none.
+/// awaited for a directory holding a `debugpy` package when the target has none.
 pub async fn run_job(
     cluster: &Cluster,
     pod: &PodRef,
@@ -57,7 +61,7 @@ pub async fn run_job(
     executable: Option<&str>,
     mut job: Value,
     options: &JobOptions,
-    debugpy: Option<&mut (dyn FnMut() -> Result<PathBuf, String> + Send)>,
+    debugpy: Option<DebugpySource>,
 ) -> Result<JobResult, KubeError> {
     let nonce = label("job");
     if let Some(object) = job.as_object_mut() {
@@ -79,24 +83,28 @@ pub async fn run_job(
         "debugpy_on_request": debugpy.is_some(),
         "sources": options.sources,
     });
-    let mut shipping_error = None;
-    let mut provider = debugpy;
-    let mut on_need = |what: &str| -> Vec<u8> {
-        let Some(provide) = provider.as_mut().filter(|_| what == "debugpy") else { return Vec::new() };
-        match provide().map_err(KubeError::Pod).and_then(|dir| payload::debugpy_tar(&dir)) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                shipping_error = Some(error.to_string());
-                Vec::new()
+    let shipping_error = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let on_need = debugpy.map(|source| {
+        let shipping_error = shipping_error.clone();
+        let making: futures::future::BoxFuture<'static, Vec<u8>> = Box::pin(async move {
+            match source.await.map_err(KubeError::Pod).and_then(|dir| payload::debugpy_tar(&dir)) {
+                Ok(bytes) => bytes.as_ref().clone(),
+                Err(error) => {
+                    if let Ok(mut slot) = shipping_error.lock() {
+                        *slot = Some(error.to_string());
+                    }
+                    Vec::new()
+                }
             }
-        }
-    };
+        });
+        making
+    });
     // The target's own interpreter; its path as `ps` read it when another user's
     // `/proc/PID/exe` cannot be followed.
     let mut interpreters = vec![format!("/proc/{pid}/exe")];
     interpreters.extend(executable.map(str::to_string));
     let timeout = options.pickup_timeout * 2 + options.run_timeout + Duration::from_secs(20);
-    let answer = podexec::run(cluster, pod, &interpreters, Exchange { request, payload: agent, on_need: &mut on_need, timeout }).await?;
+    let answer = podexec::run(cluster, pod, &interpreters, Exchange { request, payload: agent, on_need, timeout }).await?;
     if answer["ok"] != true {
         return Err(job_refused(pod, pid, &answer));
     }
@@ -111,7 +119,11 @@ pub async fn run_job(
     }
     if status["state"] == "no_debugpy" {
         let executable = status["executable"].as_str().unwrap_or("python3");
-        let why = shipping_error.unwrap_or_else(|| "shipping debugpy was turned off (--no-ship-debugpy)".into());
+        let why = shipping_error
+            .lock()
+            .ok()
+            .and_then(|slot| slot.clone())
+            .unwrap_or_else(|| "shipping debugpy was turned off (--no-ship-debugpy)".into());
         return Err(KubeError::Pod(format!(
             "pid {pid} in pod {pod} (`{executable}`) cannot import debugpy, and borescope could not provide a copy: {why}\nhint: add debugpy to the image, or let borescope ship its copy in"
         )));
@@ -246,7 +258,7 @@ pub async fn start_debugpy(
     executable: Option<&str>,
     token: Option<&str>,
     pickup_timeout: Duration,
-    debugpy: Option<&mut (dyn FnMut() -> Result<PathBuf, String> + Send)>,
+    debugpy: Option<DebugpySource>,
 ) -> Result<PodListener, KubeError> {
     let options = JobOptions { pickup_timeout, run_timeout: Duration::from_secs(30), withdraw: true, keep_dir: true, sources: true };
     let result = run_job(cluster, pod, pid, executable, json!({"kind": "listen", "token": token}), &options, debugpy).await?;

@@ -13,8 +13,27 @@ pub(crate) fn agent_tar() -> Result<Vec<u8>, KubeError> {
     builder.into_inner().map_err(|e| KubeError::Pod(format!("cannot pack the agent: {e}")))
 }
 
-/// The `debugpy` package found in `dir`, without what an in-process listener never loads.
-pub(crate) fn debugpy_tar(dir: &Path) -> Result<Vec<u8>, KubeError> {
+/// The `debugpy` package found in `dir`, without what an in-process listener never loads, as a
+/// gzip'd tar; made once per directory and kept (it is the same for every attach).
+pub(crate) fn debugpy_tar(dir: &Path) -> Result<std::sync::Arc<Vec<u8>>, KubeError> {
+    static MADE: std::sync::Mutex<Option<(std::path::PathBuf, std::sync::Arc<Vec<u8>>)>> = std::sync::Mutex::new(None);
+    if let Ok(made) = MADE.lock()
+        && let Some((made_from, bytes)) = made.as_ref()
+        && made_from == dir
+    {
+        return Ok(bytes.clone());
+    }
+    let plain = debugpy_plain_tar(dir)?;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut encoder, &plain).map_err(|e| KubeError::Pod(format!("cannot compress debugpy: {e}")))?;
+    let bytes = std::sync::Arc::new(encoder.finish().map_err(|e| KubeError::Pod(format!("cannot compress debugpy: {e}")))?);
+    if let Ok(mut made) = MADE.lock() {
+        *made = Some((dir.to_path_buf(), bytes.clone()));
+    }
+    Ok(bytes)
+}
+
+fn debugpy_plain_tar(dir: &Path) -> Result<Vec<u8>, KubeError> {
     let root = dir.join("debugpy");
     let mut builder = tar::Builder::new(Vec::new());
     let mut stack = vec![root.clone()];

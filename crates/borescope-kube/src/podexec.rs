@@ -19,6 +19,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 /// Reads the program from stdin and runs it (as `python -I -S -c LOADER`).
 pub const LOADER: &str = r#"import sys;r=sys.stdin.buffer;exec(compile(r.read(int(r.readline())),"borescope-pod","exec"))"#;
 
+/// The exec stream's buffer for stdin and stdout.
+const STDIN_CHUNK: usize = 256 * 1024;
+
 /// The most of the program's stderr kept for an error message.
 const MAX_STDERR: usize = 16 * 1024;
 
@@ -28,8 +31,9 @@ pub struct Exchange<'a> {
     pub request: Value,
     /// Bytes that follow the request (its `payload_bytes` says how many).
     pub payload: Vec<u8>,
-    /// Answers a `{"need": WHAT}` line with the next frame's bytes.
-    pub on_need: &'a mut (dyn FnMut(&str) -> Vec<u8> + Send),
+    /// The bytes for a `{"need": "debugpy"}` line, made only when asked for (an empty frame
+    /// when `None`).
+    pub on_need: Option<futures::future::BoxFuture<'a, Vec<u8>>>,
     /// How long the whole exchange may take.
     pub timeout: Duration,
 }
@@ -59,12 +63,12 @@ enum Attempt {
 /// Runs the program with the first of `interpreters` the container has; returns its final
 /// object (whose `ok` may be false: the caller knows what each `kind` means).
 pub async fn run(cluster: &Cluster, pod: &PodRef, interpreters: &[String], exchange: Exchange<'_>) -> Result<Value, KubeError> {
-    let Exchange { request, payload, on_need, timeout } = exchange;
+    let Exchange { request, payload, mut on_need, timeout } = exchange;
     let mut request_frame = frame(request.to_string().as_bytes());
     request_frame.extend_from_slice(&payload);
     let mut missing = Vec::new();
     for interpreter in interpreters {
-        let attempt = tokio::time::timeout(timeout, attempt(cluster, pod, interpreter, &request_frame, &mut *on_need))
+        let attempt = tokio::time::timeout(timeout, attempt(cluster, pod, interpreter, &request_frame, &mut on_need))
             .await
             .map_err(|_| KubeError::Pod(format!("borescope's program in pod {pod} did not answer within {}s", timeout.as_secs())))??;
         match attempt {
@@ -86,10 +90,14 @@ async fn attempt(
     pod: &PodRef,
     interpreter: &str,
     request_frame: &[u8],
-    on_need: &mut (dyn FnMut(&str) -> Vec<u8> + Send),
+    on_need: &mut Option<futures::future::BoxFuture<'_, Vec<u8>>>,
 ) -> Result<Attempt, KubeError> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &pod.namespace);
     let mut params = AttachParams::default().stdin(true).stdout(true).stderr(true);
+    // Bigger than kube's 1 KiB default: what is streamed in (the agent, a debugpy copy) goes
+    // out in fewer, larger WebSocket messages.
+    params.max_stdin_buf_size = Some(STDIN_CHUNK);
+    params.max_stdout_buf_size = Some(STDIN_CHUNK);
     if let Some(container) = &pod.container {
         params = params.container(container.clone());
     }
@@ -128,10 +136,12 @@ async fn attempt(
         stdin.flush().await
     }
     .await;
+    tracing::debug!(pod = %pod, %interpreter, written = written.is_ok(), "request sent");
     let mut lines = BufReader::new(stdout).lines();
     let mut answer = None;
     if written.is_ok() {
         while let Some(line) = lines.next_line().await.map_err(lost)? {
+            tracing::debug!(bytes = line.len(), "a line from the program");
             let Ok(message) = serde_json::from_str::<Value>(line.trim()) else {
                 tracing::debug!(%line, "not a message from the program");
                 continue;
@@ -141,9 +151,15 @@ async fn attempt(
                 break;
             }
             if let Some(need) = message.get("need").and_then(Value::as_str) {
-                let bytes = on_need(need);
+                tracing::debug!(%need, "the program asks for more");
+                let bytes = match on_need.take() {
+                    Some(making) => making.await,
+                    None => Vec::new(),
+                };
+                tracing::debug!(bytes = bytes.len(), "sending what the program asked for");
                 stdin.write_all(&frame(&bytes)).await.map_err(lost)?;
                 stdin.flush().await.map_err(lost)?;
+                tracing::debug!("sent");
             }
         }
     }

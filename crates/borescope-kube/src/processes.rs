@@ -78,7 +78,6 @@ pub fn listing_interpreters(container_command: Option<&str>) -> Vec<String> {
 
 /// Lists the Python processes of `pod`'s container, sampling CPU over `interval`.
 pub async fn list(cluster: &Cluster, pod: &PodRef, container_command: Option<&str>, interval: Duration) -> Result<ContainerProcesses, KubeError> {
-    let mut no_more = |_: &str| Vec::new();
     let answer = podexec::run(
         cluster,
         pod,
@@ -86,7 +85,7 @@ pub async fn list(cluster: &Cluster, pod: &PodRef, container_command: Option<&st
         Exchange {
             request: json!({"op": "ps", "interval_ms": interval.as_millis() as u64}),
             payload: Vec::new(),
-            on_need: &mut no_more,
+            on_need: None,
             timeout: Duration::from_secs(20) + interval,
         },
     )
@@ -109,7 +108,11 @@ pub async fn list(cluster: &Cluster, pod: &PodRef, container_command: Option<&st
 
 /// Python processes with roles and attachability, parents first.
 fn describe(reported: &[Reported]) -> Vec<PythonProcess> {
-    let python: Vec<&Reported> = reported.iter().filter(|r| r.python.is_some()).collect();
+    // borescope's own programs (another command's listing or job) are not the application.
+    let python: Vec<&Reported> = reported
+        .iter()
+        .filter(|r| r.python.is_some() && !r.command.iter().any(|a| a.contains("\"borescope-pod\"")))
+        .collect();
     let facts: Vec<ProcessFacts> = python
         .iter()
         .map(|r| ProcessFacts {
@@ -160,7 +163,8 @@ fn describe(reported: &[Reported]) -> Vec<PythonProcess> {
                 role: role.map(|r| r.role),
                 server: role.map(|r| r.server.to_string()),
                 ports: r.ports.clone(),
-                container: true,
+                // Every process here is in the container; its pids are the container's own.
+                container: false,
                 pid_inside: None,
             }
         })

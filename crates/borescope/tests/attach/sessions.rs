@@ -53,10 +53,12 @@ fn attach_drive_detach_and_attach_again() {
     // Healthy after detach: no tracer, no debugger threads, no borescope module but the one
     // running this very check, and still working.
     let probe = "import sys, threading; print(sys.gettrace(), sys.monitoring.get_tool(sys.monitoring.DEBUGGER_ID), \
-                 sorted(t.name for t in threading.enumerate()), sorted(m for m in sys.modules if m.startswith('borescope')))";
+                 sorted(t.name for t in threading.enumerate()), sorted(m for m in sys.modules if m.startswith('borescope')), \
+                 'threads running:', len(sys._current_frames()))";
+    // `threading.enumerate` hides pydevd's own threads; `_current_frames` sees every thread.
     ctx.run(["exec", &pid, "-c", probe])
         .expect_code(0)
-        .stdout_has("None None ['MainThread'] ['borescope_agent', 'borescope_agent.remote']");
+        .stdout_has("None None ['MainThread'] ['borescope_agent', 'borescope_agent.remote'] threads running: 1");
     let leftovers: Vec<_> = std::fs::read_dir("/tmp").unwrap().flatten().filter(|e| {
         let name = e.file_name().to_string_lossy().into_owned();
         name.starts_with("borescope-attach-") || name.starts_with("borescope-detach-")
