@@ -3,10 +3,12 @@
 GET /        answers "hello N" (N counts the requests this process answered)
 GET /health  answers "ok" (the readiness probe)
 
-Listens on 0.0.0.0, port from argv[1], else $PORT, else 8080. Writes nothing to disk.
+Listens on 0.0.0.0, port from argv[1], else $PORT, else 8080. Writes nothing to disk. Exits on
+SIGTERM (as a container's PID 1 it would otherwise ignore it and wait for SIGKILL).
 """
 
 import os
+import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +44,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     port = int(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PORT", "8080"))
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
     print(f"web.py listening on 0.0.0.0:{port}", flush=True)
