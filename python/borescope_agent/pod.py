@@ -733,8 +733,12 @@ def op_remove(request):
 
 
 def handle(stdin):
+    # Requests without a payload come in the program's own text (BORESCOPE_REQUEST, set
+    # before it), with no stdin at all: an exec whose interpreter is missing then fails at
+    # once instead of waiting for stdin to close.
+    given = globals().get("BORESCOPE_REQUEST")
     try:
-        request = json.loads(read_frame(stdin).decode("utf-8"))
+        request = json.loads(given if given is not None else read_frame(stdin).decode("utf-8"))
     except ValueError as exc:
         raise Refusal("bad_request", "the request is not JSON: %s" % exc)
     op = request.get("op") if isinstance(request, dict) else None

@@ -170,6 +170,7 @@ async fn sessions(ctx: &Context) -> Response {
             location: None,
             reason: None,
             exit: None,
+            ended_because: None,
             breakpoints: 0,
         });
     }

@@ -132,8 +132,18 @@ fn forbidden(message: &str, doing: &str) -> String {
         (Some(user), Some(verb), Some(resource)) => {
             let place = namespace.map(|ns| format!(" in namespace `{ns}`")).unwrap_or_else(|| " cluster-wide".into());
             let plain = resource;
+            // Streams (exec, port-forward) are opened with a WebSocket `GET` by borescope and
+            // with a `POST` by kubectl: a Role for both names both verbs.
+            let (verbs, why) = if ["pods/exec", "pods/portforward", "pods/attach"].contains(&plain.as_str()) {
+                (
+                    "\"get\", \"create\"".to_string(),
+                    " (borescope opens the stream with a WebSocket GET, kubectl with a POST)",
+                )
+            } else {
+                (format!("\"{verb}\""), "")
+            };
             format!(
-                "RBAC: `{user}` may not `{verb}` `{plain}`{place}, which borescope needs to {doing}\nhint: a Role with the rule {{apiGroups: [\"\"], resources: [\"{plain}\"], verbs: [\"{verb}\"]}} bound to `{user}` allows it; ask your cluster admin, or use a context that has it (`--context`)"
+                "RBAC: `{user}` may not `{verb}` `{plain}`{place}, which borescope needs to {doing}\nhint: a Role with the rule {{apiGroups: [\"\"], resources: [\"{plain}\"], verbs: [{verbs}]}}{why} bound to `{user}` allows it; ask your cluster admin, or use a context that has it (`--context`)"
             )
         }
         _ => format!("the cluster refused to let borescope {doing} (403): {message}\nhint: ask your cluster admin for that permission, or use a context that has it (`--context`)"),
@@ -151,7 +161,7 @@ mod tests {
             "run a program in pod `web-1`",
         );
         assert!(text.starts_with("RBAC: `limited` may not `create` `pods/exec` in namespace `shop`, which borescope needs to run a program in pod `web-1`"), "{text}");
-        assert!(text.contains(r#"resources: ["pods/exec"], verbs: ["create"]"#), "{text}");
+        assert!(text.contains(r#"resources: ["pods/exec"], verbs: ["get", "create"]}"#), "{text}");
     }
 
     #[test]

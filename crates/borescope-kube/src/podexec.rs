@@ -64,11 +64,20 @@ enum Attempt {
 /// object (whose `ok` may be false: the caller knows what each `kind` means).
 pub async fn run(cluster: &Cluster, pod: &PodRef, interpreters: &[String], exchange: Exchange<'_>) -> Result<Value, KubeError> {
     let Exchange { request, payload, mut on_need, timeout } = exchange;
-    let mut request_frame = frame(request.to_string().as_bytes());
-    request_frame.extend_from_slice(&payload);
+    // Without a payload the request travels in the program's text and nothing is streamed:
+    // a missing interpreter then fails the exec at once (with stdin open, the runtime waits
+    // for stdin to close first).
+    let inline = payload.is_empty() && on_need.is_none();
+    let request_frame = if inline {
+        format!("BORESCOPE_REQUEST = {}\n", borescope_pyagent::jobs::string_literal(&request.to_string())).into_bytes()
+    } else {
+        let mut framed = frame(request.to_string().as_bytes());
+        framed.extend_from_slice(&payload);
+        framed
+    };
     let mut missing = Vec::new();
     for interpreter in interpreters {
-        let attempt = tokio::time::timeout(timeout, attempt(cluster, pod, interpreter, &request_frame, &mut on_need))
+        let attempt = tokio::time::timeout(timeout, attempt(cluster, pod, interpreter, &request_frame, inline, &mut on_need))
             .await
             .map_err(|_| KubeError::Pod(format!("borescope's program in pod {pod} did not answer within {}s", timeout.as_secs())))??;
         match attempt {
@@ -90,10 +99,11 @@ async fn attempt(
     pod: &PodRef,
     interpreter: &str,
     request_frame: &[u8],
+    inline: bool,
     on_need: &mut Option<futures::future::BoxFuture<'_, Vec<u8>>>,
 ) -> Result<Attempt, KubeError> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &pod.namespace);
-    let mut params = AttachParams::default().stdin(true).stdout(true).stderr(true);
+    let mut params = AttachParams::default().stdin(!inline).stdout(true).stderr(true);
     // Bigger than kube's 1 KiB default: what is streamed in (the agent, a debugpy copy) goes
     // out in fewer, larger WebSocket messages.
     params.max_stdin_buf_size = Some(STDIN_CHUNK);
@@ -101,13 +111,20 @@ async fn attempt(
     if let Some(container) = &pod.container {
         params = params.container(container.clone());
     }
-    let command = vec![interpreter.to_string(), "-I".into(), "-S".into(), "-c".into(), LOADER.into()];
+    let program = program()?;
+    let code = if inline {
+        // The request first, then the program (whose `__main__` block runs it).
+        format!("{}{program}", String::from_utf8_lossy(request_frame))
+    } else {
+        LOADER.to_string()
+    };
+    let command = vec![interpreter.to_string(), "-I".into(), "-S".into(), "-c".into(), code];
     let mut process = api
         .exec(&pod.name, command, &params)
         .await
         .map_err(|e| cluster.error(&format!("run a program in pod `{}` (namespace `{}`)", pod.name, pod.namespace), e))?;
     let broken = |what: &str| KubeError::Pod(format!("the exec stream to pod {pod} has no {what}"));
-    let mut stdin = process.stdin().ok_or_else(|| broken("stdin"))?;
+    let mut stdin = if inline { None } else { Some(process.stdin().ok_or_else(|| broken("stdin"))?) };
     let stdout = process.stdout().ok_or_else(|| broken("stdout"))?;
     let stderr = process.stderr();
     let status = process.take_status();
@@ -127,15 +144,19 @@ async fn attempt(
         String::from_utf8_lossy(&collected).to_string()
     });
     let lost = |e: std::io::Error| KubeError::Pod(format!("the exec stream to pod {pod} failed: {e}"));
-    let program = program()?;
     // A missing interpreter fails the exec before stdin is read; writes then fail, and the
     // status says why.
-    let written = async {
-        stdin.write_all(&frame(program.as_bytes())).await?;
-        stdin.write_all(request_frame).await?;
-        stdin.flush().await
-    }
-    .await;
+    let written = match stdin.as_mut() {
+        Some(stdin) => {
+            async {
+                stdin.write_all(&frame(program.as_bytes())).await?;
+                stdin.write_all(request_frame).await?;
+                stdin.flush().await
+            }
+            .await
+        }
+        None => Ok(()),
+    };
     tracing::debug!(pod = %pod, %interpreter, written = written.is_ok(), "request sent");
     let mut lines = BufReader::new(stdout).lines();
     let mut answer = None;
@@ -156,10 +177,10 @@ async fn attempt(
                     Some(making) => making.await,
                     None => Vec::new(),
                 };
+                let Some(stdin) = stdin.as_mut() else { continue };
                 tracing::debug!(bytes = bytes.len(), "sending what the program asked for");
                 stdin.write_all(&frame(&bytes)).await.map_err(lost)?;
                 stdin.flush().await.map_err(lost)?;
-                tracing::debug!("sent");
             }
         }
     }

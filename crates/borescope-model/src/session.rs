@@ -154,6 +154,9 @@ pub struct SessionInfo {
     /// How it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<ExitInfo>,
+    /// What ended it, when that is known and not an exit status (a pod deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_because: Option<String>,
     /// Number of breakpoints.
     pub breakpoints: usize,
 }

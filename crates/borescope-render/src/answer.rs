@@ -308,9 +308,10 @@ fn session_line(info: &SessionInfo, ctx: &RenderContext) -> String {
                 None => place,
             }
         }
-        SessionState::Exited => match info.exit {
-            Some(exit) => format!("exited ({})", exit.describe()),
-            None => "exited".to_string(),
+        SessionState::Exited => match (&info.ended_because, info.exit) {
+            (Some(why), _) => format!("ended: {why}"),
+            (None, Some(exit)) => format!("exited ({})", exit.describe()),
+            (None, None) => "exited".to_string(),
         },
     };
     let pid = info.pid.map(|p| format!(" pid {p}")).unwrap_or_default();

@@ -244,6 +244,7 @@ impl<P: Clone + Send + Sync + 'static> SessionCore<P> {
             location: stop.and_then(|s| s.location.clone()).filter(|_| state == SessionState::Paused),
             reason: stop.map(|s| s.reason.clone()).filter(|_| state == SessionState::Paused),
             exit,
+            ended_because: self.snapshot().ended_because,
             breakpoints,
         }
     }

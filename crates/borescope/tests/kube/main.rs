@@ -28,7 +28,7 @@ pub fn stable(ns: &TestNamespace, text: &str) -> String {
     let mut text = text.replace(&ns.name, "[NS]");
     for (pattern, replacement) in [
         (r"age \d+[smhd]", "age [AGE]"),
-        (r"(?m)^(\s+\S+\s+\S+\s+\S+\s+\S+\s+)\d+\.\d(\s+)\d+(\.\d+)? ?[KMG]?B", "$1[CPU]$2[RSS]"),
+        (r"\b\d+\.\d(\s+)\d+(\.\d+)?[KMG]\b", "[CPU]$1[RSS]"),
         (r"\d+\.\d% CPU  \d+ MB", "[CPU] [RSS]"),
     ] {
         text = regex::Regex::new(pattern).unwrap().replace_all(&text, replacement).into_owned();

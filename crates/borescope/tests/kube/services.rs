@@ -51,7 +51,7 @@ fn a_deployment_behind_a_service_from_listing_to_detach() {
     assert_eq!(ns.answer(request), "hello 1", "the request finishes once detached");
 
     // The pod as it was: no borescope files, no debugpy port, still serving.
-    let check = "import os; print(sorted(d for d in os.listdir('/tmp') if d.startswith('borescope') and not d.startswith('borescope-job')))";
+    let check = "import os; print(sorted(d for d in os.listdir('/tmp') if d.startswith('borescope') and not d.startswith('borescope-exec')))";
     kube(&ctx, &ns, ["exec", &format!("pod/{}", pods[0]), "-n", &ns.name, "-c", check]).expect_code(0).stdout_has("[]");
     let after = kube(&ctx, &ns, ["pods", "-n", &ns.name, "-s", "web", "--json"]).expect_code(0).json();
     assert_eq!(after["pods"][0]["containers"][0]["processes"][0]["ports"], json!([8080]), "debugpy stopped listening");

@@ -43,7 +43,7 @@ fn two_containers_and_exec_output_and_traceback() {
     assert!(containers[1]["error"].as_str().unwrap().contains("no Python interpreter"), "{listed}");
 
     kube(&ctx, &ns, ["exec", "pod/duo", "-n", &ns.name, "--container", "side", "-c", "print(1)"])
-        .expect_code(1)
+        .expect_code(2)
         .stderr_has("no Python interpreter to run borescope's program in pod");
     let printed = kube(&ctx, &ns, ["exec", "pod/duo", "-n", &ns.name, "-c", "import sys; print(6 * 7); print(sys.version_info[:2])"]);
     printed.expect_code(0).stdout_has("42").stdout_has("(3, 14)");
