@@ -81,9 +81,11 @@ pub struct AttachArgs {
     #[arg(long, value_enum, default_value_t = ExceptionsArg::Uncaught)]
     pub exceptions: ExceptionsArg,
     /// Only start debugpy in the process and print a VS Code `launch.json` configuration to
-    /// attach an editor; borescope does not connect.
-    #[arg(long)]
-    pub listen_only: bool,
+    /// attach an editor; borescope does not connect. With a Kubernetes target, borescope
+    /// holds a port-forward on 127.0.0.1:LOCAL_PORT (any free port when not given) until
+    /// interrupted, then detaches.
+    #[arg(long, value_name = "LOCAL_PORT", num_args = 0..=1)]
+    pub listen_only: Option<Option<u16>>,
     /// Never ship borescope's copy of debugpy into a process that lacks one.
     #[arg(long)]
     pub no_ship_debugpy: bool,

@@ -29,7 +29,12 @@ pub fn run(cli: &Cli, args: &AttachArgs) -> Result<ExitCode, Failure> {
             "--path-map applies to `attach HOST:PORT`; a process attached by pid has its files read through /proc/PID/root",
         ));
     }
-    if args.listen_only {
+    if let Some(local_port) = args.listen_only {
+        if local_port.is_some() {
+            return Err(Failure::input(
+                "--listen-only LOCAL_PORT applies to Kubernetes targets; a local process's debugpy is reached on its own port",
+            ));
+        }
         return listen_only(cli, args, pid);
     }
     let request = Request::Attach {
@@ -72,7 +77,7 @@ fn target(text: &str) -> Result<Target, Failure> {
 /// `attach HOST:PORT`: a session on a debug server that is already listening.
 fn connect(cli: &Cli, args: &AttachArgs, address: String) -> Result<ExitCode, Failure> {
     let pid_only = [
-        (args.listen_only, "--listen-only"),
+        (args.listen_only.is_some(), "--listen-only"),
         (args.no_ship_debugpy, "--no-ship-debugpy"),
         (args.inject.thread.is_some(), "--thread"),
     ];

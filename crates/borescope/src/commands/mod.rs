@@ -5,6 +5,7 @@ mod completions;
 mod daemon;
 mod exec;
 mod mcp;
+mod pod_listen;
 mod pod_target;
 mod pods;
 mod probe;

@@ -18,7 +18,7 @@ use std::time::Duration;
 const CHOICE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Finds the one process `spec` means.
-async fn find(kube: &KubeArgs, spec: &TargetSpec, container: Option<&str>) -> Result<(Cluster, String, Candidate), Failure> {
+pub(super) async fn find(kube: &KubeArgs, spec: &TargetSpec, container: Option<&str>) -> Result<(Cluster, String, Candidate), Failure> {
     let cluster = Cluster::connect(None, kube.context.as_deref()).await?;
     let namespace = cluster.namespace_or_default(kube.namespace.as_deref());
     let mut resolution = choose::resolve(&cluster, spec, &namespace, container, CHOICE_INTERVAL).await?;
@@ -54,11 +54,10 @@ pub fn attach(cli: &Cli, args: &AttachArgs, spec: TargetSpec) -> Result<ExitCode
     let misplaced = [
         (!args.path_maps.is_empty(), "--path-map"),
         (args.inject.thread.is_some(), "--thread"),
-        (args.listen_only, "--listen-only"),
     ];
     if let Some((_, flag)) = misplaced.iter().find(|(given, _)| *given) {
         return Err(Failure::input(format!(
-            "{flag} is not available for a Kubernetes target (a pod's injected code always runs in the main thread, and its files are copied to borescope)"
+            "{flag} is not available for a Kubernetes target (a pod's injected code always runs in the main thread, and its paths are the container's)"
         )));
     }
     let breakpoints = args
@@ -68,6 +67,12 @@ pub fn attach(cli: &Cli, args: &AttachArgs, spec: TargetSpec) -> Result<ExitCode
         .collect::<Result<Vec<_>, Failure>>()?;
     let timeout = settings::seconds(args.inject.timeout, "--timeout")?;
     let runtime = super::runtime()?;
+    if let Some(local_port) = args.listen_only {
+        if !breakpoints.is_empty() {
+            return Err(Failure::input("--listen-only sets no breakpoints; set them in your editor"));
+        }
+        return runtime.block_on(super::pod_listen::listen_only(cli, args, &spec, local_port.unwrap_or(0), timeout));
+    }
     let (cluster, namespace, candidate) = runtime.block_on(find(&args.kube, &spec, args.container.as_deref()))?;
     let mut command = vec![candidate.target()];
     command.extend(candidate.process.command.iter().cloned());

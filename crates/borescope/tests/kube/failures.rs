@@ -56,3 +56,38 @@ fn a_pod_deleted_mid_session_is_reported_by_the_next_command() {
     kube(&ctx, &ns, ["attach", &format!("pod/{}", replacement[0]), "-n", &ns.name]).expect_code(0);
     kube(&ctx, &ns, ["stop"]).expect_code(0);
 }
+
+#[test]
+fn ptrace_refused_by_the_containers_seccomp_profile_is_diagnosed() {
+    let ctx = ctx();
+    let ns = TestNamespace::new("seccomp");
+    let mut spec = pod_spec(&["python3", "/app/web.py", "8080"], Some(8080));
+    spec["securityContext"] = json!({"seccompProfile": {"type": "RuntimeDefault"}});
+    ns.create(pod("locked", "locked", spec));
+    ns.ready_pods("app=locked", 1);
+    let refused = kube(&ctx, &ns, ["attach", "pod/locked", "-n", &ns.name]);
+    refused.expect_code(1);
+    assert_snapshot!("seccomp_refused", stable(&ns, refused.snapshot()));
+    // Nothing was left in the pod.
+    let check = "import os; print(sorted(d for d in os.listdir('/tmp') if d.startswith('borescope') and not d.startswith('borescope-exec')))";
+    let listed = kube(&ctx, &ns, ["pods", "-n", &ns.name, "--json"]).expect_code(0).json();
+    assert_eq!(listed["pods"][0]["containers"][0]["processes"][0]["ports"], json!([8080]));
+    // exec needs the same access, and says so the same way.
+    kube(&ctx, &ns, ["exec", "pod/locked", "-n", &ns.name, "-c", check]).expect_code(1).stderr_has("seccomp profile");
+}
+
+#[test]
+fn remote_debugging_disabled_in_the_pod_is_shown_and_refused() {
+    let ctx = ctx();
+    let ns = TestNamespace::new("nodebug");
+    let mut spec = pod_spec(&["python3", "/app/web.py", "8080"], Some(8080));
+    spec["containers"][0]["env"] = json!([{"name": "PYTHON_DISABLE_REMOTE_DEBUG", "value": "1"}]);
+    ns.create(pod("closed", "closed", spec));
+    ns.ready_pods("app=closed", 1);
+    let listed = kube(&ctx, &ns, ["pods", "-n", &ns.name, "--json"]).expect_code(0).json();
+    let process = &listed["pods"][0]["containers"][0]["processes"][0];
+    assert_eq!(process["attachable"], false, "{listed}");
+    assert!(process["why_not"].as_str().unwrap().contains("PYTHON_DISABLE_REMOTE_DEBUG"), "{listed}");
+    let refused = kube(&ctx, &ns, ["attach", "pod/closed:1", "-n", &ns.name]);
+    refused.expect_code(2).stderr_has("remote debugging disabled");
+}
