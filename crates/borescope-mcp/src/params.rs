@@ -288,6 +288,41 @@ pub struct AttachParams {
     /// Base directory for relative breakpoint paths (default: the server's).
     #[serde(default)]
     pub cwd: Option<String>,
+    /// A process in Kubernetes instead: "svc/NAME" (a ready pod behind the Service) or
+    /// "pod/NAME[:PID]", reached through the Kubernetes API (kubeconfig of this server).
+    /// Breakpoint paths are the container's (relative ones from the app's working directory).
+    #[serde(default)]
+    pub kubernetes: Option<String>,
+    /// With `kubernetes`: the namespace (default: the kubeconfig context's).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// With `kubernetes`: the pod's container (default: every container is looked at).
+    #[serde(default)]
+    pub container: Option<String>,
+    /// With `kubernetes`: the kubeconfig context (default: the current one).
+    #[serde(default)]
+    pub context: Option<String>,
+}
+
+/// `list_pods`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PodsParams {
+    /// Namespace (default: the kubeconfig context's).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Only the pods behind this Service (Knative and ExternalName services too).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Only pods matching this label selector, e.g. "app=web".
+    #[serde(default)]
+    pub selector: Option<String>,
+    /// Pods of every namespace.
+    #[serde(default)]
+    pub all_namespaces: bool,
+    /// The kubeconfig context (default: the current one).
+    #[serde(default)]
+    pub context: Option<String>,
 }
 
 /// `source`.

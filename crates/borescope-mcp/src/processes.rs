@@ -1,5 +1,6 @@
-//! The tools for programs that are already running: list them, attach a session (by pid, or
-//! by the address of a debug server already listening), run code inside. `list_python_processes` and `exec_in_process` run here (no session involved);
+//! The tools for programs that are already running: list them (and Kubernetes pods), attach a
+//! session (by pid, by the address of a debug server already listening, or to a process in a
+//! pod), run code inside. `list_python_processes` and `exec_in_process` run here (no session involved);
 //! `attach` is a daemon request like `start_session`.
 
 use crate::params::*;
@@ -8,9 +9,11 @@ use crate::server::{BorescopeMcp, ToolResult};
 use borescope_attach::exec::{exec_code, ExecOptions};
 use borescope_attach::ps::{list, PsOptions};
 use borescope_attach::ThreadChoice;
-use borescope_ipc::{AttachRequest, ConnectRequest, Request};
+use borescope_ipc::{AttachRequest, ConnectRequest, PodAttachRequest, Request};
+use borescope_kube::pods::{self, PodSelection};
+use borescope_kube::{choose, Cluster, TargetSpec};
 use borescope_model::{BreakpointSpec, ExceptionMode, Location};
-use borescope_render::{render_exec, render_ps};
+use borescope_render::{render_exec, render_pods, render_ps};
 use std::time::Duration;
 
 /// Characters of exec output kept per stream (the response budget cuts further).
@@ -41,7 +44,13 @@ impl BorescopeMcp {
                 Err(e) => return Ok(error(e.to_string())),
             }
         }
-        let session = crate::tools::session_name(params.session);
+        let session = crate::tools::session_name(params.session.clone());
+        if let Some(target) = params.kubernetes.clone() {
+            if params.pid.is_some() || params.address.is_some() || params.thread.is_some() || !params.path_map.is_empty() {
+                return Ok(error("`kubernetes` goes alone: not with `pid`, `address`, `thread` or `path_map`"));
+            }
+            return self.attach_pod(session, &target, params, breakpoints).await;
+        }
         let pid = match (params.pid, params.address) {
             (Some(pid), None) => pid,
             (None, Some(address)) => {
@@ -65,7 +74,7 @@ impl BorescopeMcp {
                 };
                 return self.session_call(Request::Connect { session, spec: Box::new(spec) }).await;
             }
-            _ => return Ok(error("give either `pid` (a local Python 3.14+ process) or `address` (\"HOST:PORT\" where debugpy or Node listens)")),
+            _ => return Ok(error("give one of `pid` (a local Python 3.14+ process), `address` (\"HOST:PORT\" where debugpy or Node listens) or `kubernetes` (\"svc/NAME\", \"pod/NAME[:PID]\")")),
         };
         if !params.path_map.is_empty() {
             return Ok(error("`path_map` applies to attaching by `address`"));
@@ -88,6 +97,69 @@ impl BorescopeMcp {
             }),
         })
         .await
+    }
+
+    /// `attach` with `kubernetes`: the one process it means (several: the choices, as an
+    /// error naming the `pod/NAME:PID` that picks each), then a daemon session on it.
+    async fn attach_pod(&self, session: String, target: &str, params: AttachParams, breakpoints: Vec<BreakpointSpec>) -> ToolResult {
+        let timeout = match crate::tools::seconds(params.timeout_secs, 10.0) {
+            Ok(timeout) => timeout,
+            Err(message) => return Ok(error(message)),
+        };
+        let found = async {
+            let spec = TargetSpec::parse(target)?;
+            let cluster = Cluster::connect(None, params.context.as_deref()).await?;
+            let namespace = cluster.namespace_or_default(params.namespace.as_deref());
+            let mut resolution = choose::resolve(&cluster, &spec, &namespace, params.container.as_deref(), Duration::from_millis(100)).await?;
+            if resolution.candidates.len() != 1 {
+                return Err(choose::choice_error(&resolution.candidates, &namespace));
+            }
+            Ok((cluster, namespace, resolution.candidates.remove(0)))
+        };
+        let (cluster, namespace, candidate) = match found.await {
+            Ok(found) => found,
+            Err(e) => return Ok(error(e.to_string())),
+        };
+        let mut command = vec![candidate.target()];
+        command.extend(candidate.process.command.iter().cloned());
+        self.session_call(Request::AttachPod {
+            session,
+            spec: Box::new(PodAttachRequest {
+                kubeconfig: std::env::var("KUBECONFIG").ok(),
+                context: cluster.context.clone().filter(|c| !c.is_empty()),
+                namespace,
+                pod: candidate.pod.name.clone(),
+                pod_uid: candidate.pod_uid.clone(),
+                container: candidate.pod.container.clone(),
+                pid: candidate.process.pid,
+                executable: Some(candidate.executable.clone()),
+                command,
+                breakpoints,
+                exceptions: ExceptionMode::Uncaught,
+                timeout_ms: timeout.as_millis() as u64,
+                ship_debugpy: true,
+                budget: self.budget(),
+            }),
+        })
+        .await
+    }
+
+    pub(crate) async fn list_pods_tool(&self, params: PodsParams) -> ToolResult {
+        let selection = match (params.service, params.selector) {
+            (Some(_), Some(_)) => return Ok(error("give `service` or `selector`, not both")),
+            (Some(service), None) => PodSelection::Service(service),
+            (None, Some(labels)) => PodSelection::Labels(labels),
+            (None, None) => PodSelection::All,
+        };
+        let listed = async {
+            let cluster = Cluster::connect(None, params.context.as_deref()).await?;
+            let namespace = (!params.all_namespaces).then(|| cluster.namespace_or_default(params.namespace.as_deref()));
+            pods::list(&cluster, namespace.as_deref(), &selection, Duration::from_millis(200)).await
+        };
+        match listed.await {
+            Ok(list) => Ok(self.result(render_pods(&list), serde_json::to_value(&list).unwrap_or_default())),
+            Err(e) => Ok(error(e.to_string())),
+        }
     }
 
     pub(crate) async fn exec_tool(&self, params: ExecParams) -> ToolResult {

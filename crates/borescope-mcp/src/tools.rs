@@ -384,7 +384,17 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Attach a debug session to a running program without restarting it. With `pid`: a Python 3.14+ process, nothing installed in it (containers included); refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and which `thread` could take over. With `address` (\"HOST:PORT\"): debugpy (`python -m debugpy --listen`) or Node's inspector (`node --inspect`) already listening there, also in Docker or on another machine (`path_map` pairs local and remote directories). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running.",
+        description = "List Kubernetes pods (all of a namespace, the pods behind a Service, or a label selector) with phase, readiness, restarts and age, and the Python processes inside each container: pid, Python version, CPU, memory, ports, role (reloader/worker) and whether `attach` with `kubernetes` can work and why not. Uses this server's kubeconfig; no kubectl needed.",
+        input_schema = schema::<PodsParams>(),
+        annotations(read_only_hint = true)
+    )]
+    async fn list_pods(&self, arguments: JsonObject) -> ToolResult {
+        let params: PodsParams = arguments!("list_pods", arguments);
+        self.list_pods_tool(params).await
+    }
+
+    #[tool(
+        description = "Attach a debug session to a running program without restarting it. With `pid`: a Python 3.14+ process, nothing installed in it (containers included); refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and which `thread` could take over. With `address` (\"HOST:PORT\"): debugpy (`python -m debugpy --listen`) or Node's inspector (`node --inspect`) already listening there, also in Docker or on another machine (`path_map` pairs local and remote directories). With `kubernetes` (\"svc/NAME\" or \"pod/NAME[:PID]\", plus `namespace`, `container`): a Python 3.14+ process in a pod, through the Kubernetes API (no kubectl, nothing in the image; breakpoints use the container's paths). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running.",
         input_schema = schema::<AttachParams>()
     )]
     async fn attach(&self, arguments: JsonObject) -> ToolResult {

@@ -5,6 +5,7 @@
 
 mod cluster;
 mod failures;
+mod mcp;
 mod services;
 mod workers;
 
