@@ -193,8 +193,10 @@ pub struct SnapHitsArgs {
 /// `snap attach`.
 #[derive(Debug, Args)]
 pub struct SnapAttachArgs {
-    /// The process id (`borescope ps` lists them).
-    pub pid: u32,
+    /// The process id (`borescope ps` lists them), or `pod/NAME[:PID]` (`svc/NAME`) for a
+    /// process in Kubernetes (`borescope pods` lists them).
+    #[arg(value_name = "PID|pod/NAME[:PID]")]
+    pub target: String,
     /// The agent key (`bsk_...`) for --service.
     #[arg(long, value_name = "KEY", env = EnvVars::BORESCOPE_AGENT_KEY, hide_env_values = true, conflicts_with = "detach")]
     pub key: Option<String>,
@@ -210,6 +212,12 @@ pub struct SnapAttachArgs {
     /// Thread and pick-up timeout.
     #[command(flatten)]
     pub inject: InjectArgs,
+    /// Namespace and context of a Kubernetes target.
+    #[command(flatten)]
+    pub kube: crate::KubeArgs,
+    /// With a Kubernetes target: the pod's container (default: every container is looked at).
+    #[arg(long, value_name = "CONTAINER")]
+    pub container: Option<String>,
 }
 
 /// `borescope run`.

@@ -21,6 +21,8 @@ pub struct Candidate {
     pub process: PythonProcess,
     /// Its interpreter in the container.
     pub executable: String,
+    /// True when the pod uses the node's network (its 127.0.0.1 is the node's).
+    pub host_network: bool,
 }
 
 impl Candidate {
@@ -87,16 +89,17 @@ pub async fn resolve(cluster: &Cluster, spec: &TargetSpec, namespace: &str, cont
         for (container, command) in containers_of(pod, container)? {
             let pod_ref = PodRef { namespace: namespace.to_string(), name: pod.metadata.name.clone().unwrap_or_default(), container: Some(container) };
             let uid = pod.metadata.uid.clone().unwrap_or_default();
+            let host_network = pod.spec.as_ref().and_then(|s| s.host_network).unwrap_or(false);
             jobs.push(async move {
                 let listed = processes::list(cluster, &pod_ref, command.as_deref(), interval).await;
-                (pod_ref, uid, listed)
+                (pod_ref, uid, host_network, listed)
             });
         }
     }
     let mut listed = Vec::new();
     let mut candidates = Vec::new();
     let mut failures = Vec::new();
-    for (pod_ref, uid, result) in futures::future::join_all(jobs).await {
+    for (pod_ref, uid, host_network, result) in futures::future::join_all(jobs).await {
         match result {
             Ok(container) => {
                 for process in container.processes.iter().filter(|p| p.attachable) {
@@ -105,6 +108,7 @@ pub async fn resolve(cluster: &Cluster, spec: &TargetSpec, namespace: &str, cont
                         pod_uid: uid.clone(),
                         process: process.clone(),
                         executable: container.executable(process.pid).unwrap_or("python3").to_string(),
+                        host_network,
                     });
                 }
                 listed.push(container);

@@ -51,8 +51,10 @@ impl Cluster {
             Err(kubeconfig_error) => match Config::incluster() {
                 Ok(config) => (config, None),
                 Err(_) => {
+                    // kube quotes paths as '"PATH"'.
+                    let why = kubeconfig_error.to_string().replace("'\"", "`").replace("\"'", "`");
                     return Err(KubeError::Config(format!(
-                        "no Kubernetes configuration: {kubeconfig_error}\nhint: set KUBECONFIG to your kubeconfig file (or create ~/.kube/config), or run borescope inside the cluster"
+                        "no Kubernetes configuration: {why}\nhint: set KUBECONFIG to your kubeconfig file (or create ~/.kube/config), or run borescope inside the cluster"
                     )));
                 }
             },

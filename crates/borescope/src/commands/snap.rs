@@ -4,6 +4,7 @@
 
 mod attach;
 mod hits;
+mod pod_attach;
 
 use crate::failure::Failure;
 use crate::printer;
@@ -31,7 +32,7 @@ pub fn client(server: &ServerConnectionArgs) -> Result<Client, Failure> {
 async fn dispatch(cli: &Cli, server: &ServerConnectionArgs, command: &SnapCommand) -> Result<ExitCode, Failure> {
     let client = match command {
         // Runs jobs in a process, not requests: it needs no client (and `--detach` no server).
-        SnapCommand::Attach(attach) => return attach::run(cli, server, attach),
+        SnapCommand::Attach(attach) => return attach::run(cli, server, attach).await,
         _ => &client(server)?,
     };
     match command {

@@ -7,6 +7,7 @@ mod cluster;
 mod failures;
 mod mcp;
 mod services;
+mod snapshots;
 mod workers;
 
 use borescope_test::{Run, TestContext};

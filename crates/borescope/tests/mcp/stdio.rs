@@ -249,7 +249,7 @@ fn debugpy_by_address_function_breakpoints_and_source_through_mcp() {
     assert!(drive.ok_text(10).contains("(no breakpoints)"));
     assert!(drive.ok_text(11).contains("detached"));
     assert!(drive.error_text(12).contains("give either `location`"));
-    assert!(drive.error_text(13).contains("give either `pid`"));
+    assert!(drive.error_text(13).contains("give one of `pid`"));
     assert!(drive.error_text(14).contains("`path_map` applies to attaching by `address`"));
     assert!(drive.error_text(15).contains("no file `missing.py`"));
     assert!(drive.error_text(16).contains("give one of `location`"));

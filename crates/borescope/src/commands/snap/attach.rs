@@ -21,8 +21,19 @@ use std::time::Duration;
 /// first probe poll happen on the agent's own thread, not in the job).
 const JOB_RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn run(cli: &Cli, server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<ExitCode, Failure> {
-    let report = if args.detach { detach(args)? } else { attach(server, args)? };
+pub async fn run(cli: &Cli, server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<ExitCode, Failure> {
+    let report = if borescope_kube::TargetSpec::looks_like(&args.target) {
+        let spec = borescope_kube::TargetSpec::parse(&args.target)?;
+        super::pod_attach::run(server, args, &spec, JOB_RUN_TIMEOUT).await?
+    } else {
+        if args.container.is_some() || args.kube.namespace.is_some() || args.kube.context.is_some() {
+            return Err(Failure::input("--container, -n and --context apply to `snap attach pod/NAME`"));
+        }
+        let pid: u32 = args.target.parse().map_err(|_| {
+            Failure::input(format!("`{}` is neither a process id nor `pod/NAME[:PID]`; `borescope ps` lists local processes, `borescope pods` those in pods", args.target))
+        })?;
+        if args.detach { detach(args, pid)? } else { attach(server, args, pid)? }
+    };
     if cli.json {
         printer::json(&report);
     } else {
@@ -31,7 +42,7 @@ pub fn run(cli: &Cli, server: &ServerConnectionArgs, args: &SnapAttachArgs) -> R
     Ok(ExitCode::SUCCESS)
 }
 
-fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
+fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs, pid: u32) -> Result<SnapAttachReport, Failure> {
     let service = args.service.as_deref().unwrap_or_default();
     let job = AgentJob::new(&server.server, args.key.as_deref(), service, args.env.as_deref())?;
     let options = JobOptions {
@@ -40,23 +51,23 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<SnapAt
         run_timeout: JOB_RUN_TIMEOUT,
         withdraw: true,
     };
-    borescope_attach::roles::refuse_non_worker(args.pid)?;
-    let injector = Injector::open(args.pid)?;
+    borescope_attach::roles::refuse_non_worker(pid)?;
+    let injector = Injector::open(pid)?;
     let dir = injector.new_dir("snapshots")?;
-    let status = injector.run(&dir, job.start_job(args.pid), &options);
+    let status = injector.run(&dir, job.start_job(pid), &options);
     if !matches!(status, Err(AttachError::StillRunning { .. })) {
         dir.remove();
     }
     let status = status?;
     if status["state"] != "ok" {
-        return Err(Failure::failed(format!("the agent did not start in pid {}: {}", args.pid, said(&status))));
+        return Err(Failure::failed(format!("the agent did not start in pid {}: {}", pid, said(&status))));
     }
     let mut notices = Vec::new();
     if !injector.target.same_network && job.server().is_loopback() {
         notices.push(Notice::with_hint(
             format!(
                 "pid {} has its own network namespace: {} there is not this machine's, so the agent may not reach the server",
-                args.pid,
+                pid,
                 job.server()
             ),
             "give --server an address the process can reach (this machine's address on its network)",
@@ -65,7 +76,7 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<SnapAt
     let text = |key: &str| status[key].as_str().map(str::to_string);
     Ok(SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
-        pid: args.pid,
+        pid: pid,
         attached: true,
         changed: true,
         python: text("python"),
@@ -79,7 +90,7 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs) -> Result<SnapAt
     })
 }
 
-fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
+fn detach(args: &SnapAttachArgs, pid: u32) -> Result<SnapAttachReport, Failure> {
     let options = JobOptions {
         thread: settings::thread(args.inject.thread),
         pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
@@ -88,7 +99,7 @@ fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
         // out whenever the thread runs Python again.
         withdraw: false,
     };
-    let injector = Injector::open(args.pid)?;
+    let injector = Injector::open(pid)?;
     let dir = injector.new_dir("snapshots-stop")?;
     let status = match injector.run(&dir, stop_job(), &options) {
         Ok(status) => {
@@ -98,7 +109,7 @@ fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
         Err(error) => return Err(error.into()),
     };
     if status["state"] != "ok" {
-        return Err(Failure::failed(format!("the agent in pid {} was not taken out: {}", args.pid, said(&status))));
+        return Err(Failure::failed(format!("the agent in pid {} was not taken out: {}", pid, said(&status))));
     }
     let notices: Vec<Notice> = status["notes"]
         .as_array()
@@ -106,7 +117,7 @@ fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
         .unwrap_or_default();
     Ok(SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
-        pid: args.pid,
+        pid: pid,
         attached: false,
         changed: status["stopped"] != false,
         python: status["python"].as_str().map(str::to_string),
@@ -121,6 +132,6 @@ fn detach(args: &SnapAttachArgs) -> Result<SnapAttachReport, Failure> {
 }
 
 /// What a job's status says went wrong.
-fn said(status: &Value) -> String {
+pub(super) fn said(status: &Value) -> String {
     status["error"].as_str().map(str::to_string).unwrap_or_else(|| status.to_string())
 }

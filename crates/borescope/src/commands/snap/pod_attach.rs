@@ -1,0 +1,93 @@
+//! `borescope snap attach pod/NAME[:PID]`: the live-snapshot agent started (or, with
+//! `--detach`, taken out) in a process of a Kubernetes pod, through the same in-pod program and
+//! PEP 768 job as `attach pod/...`. `borescope-snapshots` says what the job is;
+//! `borescope-kube` runs it in the pod.
+
+use super::attach::said;
+use crate::failure::Failure;
+use crate::settings;
+use borescope_cli::{ServerConnectionArgs, SnapAttachArgs};
+use borescope_kube::inject::{self, JobOptions};
+use borescope_kube::TargetSpec;
+use borescope_model::{Notice, SnapAttachReport, SNAP_ATTACH_SCHEMA};
+use borescope_snapshots::job::stop_job;
+use borescope_snapshots::AgentJob;
+use serde_json::Value;
+use std::time::Duration;
+
+pub async fn run(server: &ServerConnectionArgs, args: &SnapAttachArgs, spec: &TargetSpec, run_timeout: Duration) -> Result<SnapAttachReport, Failure> {
+    if args.inject.thread.is_some() {
+        return Err(Failure::input("--thread is not available in a pod: injected code runs in the main thread there"));
+    }
+    let job = if args.detach {
+        None
+    } else {
+        let service = args.service.as_deref().unwrap_or_default();
+        Some(AgentJob::new(&server.server, args.key.as_deref(), service, args.env.as_deref())?)
+    };
+    let options = JobOptions {
+        pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
+        run_timeout,
+        // A stop that is not picked up in time stays queued (the agent leaves when the thread
+        // runs Python again); a start is withdrawn.
+        withdraw: !args.detach,
+        keep_dir: false,
+        sources: false,
+    };
+    {
+        let (cluster, _, candidate) = super::super::pod_target::find(&args.kube, spec, args.container.as_deref()).await?;
+        let pid = candidate.process.pid;
+        let request = match &job {
+            Some(job) => job.start_job(pid),
+            None => stop_job(),
+        };
+        let result = inject::run_job(&cluster, &candidate.pod, pid, Some(&candidate.executable), request, &options, None).await?;
+        let status = result.status;
+        if status["state"] != "ok" {
+            let what = if job.is_some() { "did not start" } else { "was not taken out" };
+            return Err(Failure::failed(format!("the agent {what} in pid {pid} of pod {}: {}", candidate.pod, said(&status))));
+        }
+        let text = |key: &str| status[key].as_str().map(str::to_string);
+        let Some(job) = job else {
+            let notices = status["notes"]
+                .as_array()
+                .map(|notes| notes.iter().filter_map(Value::as_str).map(Notice::plain).collect())
+                .unwrap_or_default();
+            return Ok(SnapAttachReport {
+                schema: SNAP_ATTACH_SCHEMA.into(),
+                pid,
+                attached: false,
+                changed: status["stopped"] != false,
+                python: text("python"),
+                instance_id: None,
+                engine: None,
+                tool_id: None,
+                service: None,
+                env: None,
+                server: None,
+                notices,
+            });
+        };
+        let mut notices = vec![Notice::plain(format!("in pod {} (pid {pid} there)", candidate.pod))];
+        if job.server().is_loopback() && !candidate.host_network {
+            notices.push(Notice::with_hint(
+                format!("pod {} has its own network: {} there is the pod's own loopback, so the agent may not reach the server", candidate.pod, job.server()),
+                "give --server an address the pod can reach (a Service in the cluster, or this machine's address on the pod network)",
+            ));
+        }
+        Ok(SnapAttachReport {
+            schema: SNAP_ATTACH_SCHEMA.into(),
+            pid,
+            attached: true,
+            changed: true,
+            python: text("python"),
+            instance_id: text("instance_id"),
+            engine: text("engine"),
+            tool_id: status["tool_id"].as_u64().and_then(|t| u32::try_from(t).ok()),
+            service: Some(job.service().to_string()),
+            env: job.env().map(str::to_string),
+            server: Some(job.server().to_string()),
+            notices,
+        })
+    }
+}
