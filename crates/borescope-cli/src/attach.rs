@@ -103,6 +103,11 @@ pub struct AttachArgs {
     /// With a Kubernetes target: the pod's container to look in (default: every container).
     #[arg(short = 'c', long, value_name = "CONTAINER")]
     pub container: Option<String>,
+    /// With a Kubernetes target: when the pod is replaced (rollout, crash, scale from zero),
+    /// wait for its successor and attach again with the session's breakpoints (its output says
+    /// so).
+    #[arg(long)]
+    pub follow: bool,
     /// The session.
     #[command(flatten)]
     pub session: crate::SessionArg,

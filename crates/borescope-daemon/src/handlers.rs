@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 /// Shared daemon state handed to every request.
 pub struct Context {
     /// The sessions.
-    pub registry: Mutex<Registry>,
+    pub registry: std::sync::Arc<Mutex<Registry>>,
     /// Cache directory (agent, debugpy).
     pub cache_dir: std::path::PathBuf,
     /// This daemon's paths (to find other builds' daemons next to it).

@@ -9,6 +9,7 @@
 //! * [`attach`]: `attach` and the detach half of `stop`, joining the attach capability
 //!   (debugpy started inside a running process) to the debugger's sessions.
 //! * [`connect`]: `attach HOST:PORT`, a session on a debug server the user started.
+//! * [`follow`]: `--follow`, attaching a pod session again to a replaced pod's successor.
 //! * [`pod`]: `attach pod/NAME`, a session on a process in a Kubernetes pod (the Kubernetes
 //!   capability starts debugpy there; the daemon holds the port-forward).
 //!
@@ -21,6 +22,7 @@
 
 mod attach;
 mod connect;
+mod follow;
 mod pod;
 mod handlers;
 mod registry;

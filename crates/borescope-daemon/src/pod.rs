@@ -17,10 +17,20 @@ use std::time::Duration;
 /// How long detach waits for the target to unload debugpy.
 const DETACH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Where the daemon keeps things: borescope's cache (debugpy) and its build directory (source
+/// mirrors).
+#[derive(Clone)]
+pub struct Places {
+    /// The cache directory.
+    pub cache: PathBuf,
+    /// This build's runtime directory.
+    pub build: PathBuf,
+}
+
 /// What a pod session set up, for undoing.
 pub struct PodAttachment {
-    cluster: Cluster,
-    listener: PodListener,
+    pub(crate) cluster: Cluster,
+    pub(crate) listener: PodListener,
     /// Kept open for the session's life.
     _forward: forward::Portforwarder,
     /// The copy of the program's sources.
@@ -35,14 +45,19 @@ pub async fn attach(ctx: &Context, name: &str, spec: PodAttachRequest) -> Respon
     if let Err(message) = ctx.registry.lock().await.reserve(name) {
         return Response::error(ErrorKind::Input, message);
     }
-    let result = attach_session(ctx, name, spec).await;
+    let places = Places { cache: ctx.cache_dir.clone(), build: ctx.runtime.build_dir() };
+    let result = attach_session(&places, name, spec.clone()).await;
     let mut registry = ctx.registry.lock().await;
     match result {
         Ok((session, attachment, report)) => {
             if let Some(old) = registry.remove(name) {
                 old.stop().await;
             }
+            let cluster = attachment.cluster.clone();
             registry.insert_attached(name, session, Attachment::Pod(Box::new(attachment)));
+            if spec.follow.is_some() {
+                tokio::spawn(crate::follow::follow(ctx.registry.clone(), places, name.to_string(), spec, cluster));
+            }
             Response::ok(Answer::Report(report))
         }
         Err(response) => {
@@ -57,11 +72,13 @@ fn kube_failure(error: KubeError) -> Response {
     Response::error(kind, error.to_string())
 }
 
-async fn attach_session(ctx: &Context, name: &str, spec: PodAttachRequest) -> Result<(Session, PodAttachment, SessionReport), Response> {
+/// Starts debugpy in the process of `spec`, connects a session `name` to it through a
+/// port-forward, and returns both (the registry is the caller's).
+pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachRequest) -> Result<(Session, PodAttachment, SessionReport), Response> {
     let cluster = Cluster::connect(spec.kubeconfig.as_deref(), spec.context.as_deref()).await.map_err(kube_failure)?;
     let pod = PodRef { namespace: spec.namespace.clone(), name: spec.pod.clone(), container: spec.container.clone() };
     let token = borescope_debugger::debugpy::random_token().map_err(crate::handlers::failure)?;
-    let cache = ctx.cache_dir.clone();
+    let cache = places.cache.clone();
     let copy: Option<inject::DebugpySource> = spec.ship_debugpy.then(|| {
         let source: inject::DebugpySource =
             Box::pin(async move { borescope_debugger::debugpy::provision(&cache).await.map_err(|e| e.to_string()) });
@@ -91,7 +108,7 @@ async fn attach_session(ctx: &Context, name: &str, spec: PodAttachRequest) -> Re
             return Err(kube_failure(error));
         }
     };
-    let mirror = ctx.runtime.build_dir().join("pods").join(format!("{name}-{}", std::process::id()));
+    let mirror = places.build.join("pods").join(format!("{name}-{}", listener.pod_uid));
     let _ = std::fs::remove_dir_all(&mirror);
     if let Err(error) = std::fs::create_dir_all(&mirror).map_err(|e| KubeError::Pod(e.to_string())).and_then(|_| inject::unpack_sources(&listener, &mirror)) {
         tracing::warn!(%error, "the program's sources are not available");
@@ -113,7 +130,14 @@ async fn attach_session(ctx: &Context, name: &str, spec: PodAttachRequest) -> Re
             bp
         })
         .collect();
-    let gone = watch::pod_gone(cluster.clone(), pod.clone(), spec.pod_uid.clone());
+    let following = spec.follow.is_some();
+    let gone = {
+        let (cluster, pod, uid) = (cluster.clone(), pod.clone(), spec.pod_uid.clone());
+        async move {
+            let reason = watch::pod_gone(cluster, pod, uid).await;
+            if following { format!("{reason}; --follow attaches to its successor once one is ready") } else { reason }
+        }
+    };
     let described = format!("pid {} in pod {}/{}", spec.pid, pod.namespace, pod.name);
     let attach = AttachSpec {
         pid: spec.pid,
@@ -152,6 +176,13 @@ async fn attach_session(ctx: &Context, name: &str, spec: PodAttachRequest) -> Re
             undo_on_error(cluster, listener).await;
             Err(crate::handlers::failure(error))
         }
+    }
+}
+
+impl PodAttachment {
+    /// Removes borescope's local copy of the program's sources (its pod is gone).
+    pub fn forget_sources(&self) {
+        let _ = std::fs::remove_dir_all(&self.mirror);
     }
 }
 

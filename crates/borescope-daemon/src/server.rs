@@ -58,7 +58,7 @@ pub async fn run(paths: RuntimePaths, idle: Duration) -> Result<(), DaemonError>
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "session daemon listening");
     let _ = std::fs::write(paths.pid(), std::process::id().to_string());
     let ctx = Arc::new(Context {
-        registry: Mutex::new(Registry::new(paths.sessions())),
+        registry: Arc::new(Mutex::new(Registry::new(paths.sessions()))),
         cache_dir: borescope_static::cache_dir(),
         runtime: paths.clone(),
     });

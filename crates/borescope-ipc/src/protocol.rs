@@ -192,6 +192,19 @@ pub struct PodAttachRequest {
     pub ship_debugpy: bool,
     /// Budget for the report.
     pub budget: Budget,
+    /// `--follow`: when the pod is replaced, attach again to its successor (a ready pod behind
+    /// this Service, or with the pod's own labels when `None`) with the session's breakpoints.
+    #[serde(default)]
+    pub follow: Option<FollowTarget>,
+}
+
+/// Where a followed session looks for a replaced pod's successor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum FollowTarget {
+    /// Any ready pod behind the Service.
+    Service(String),
+    /// A ready pod with the replaced pod's labels (less the ones a rollout changes).
+    SameLabels,
 }
 
 /// What `attach HOST:PORT` carries.

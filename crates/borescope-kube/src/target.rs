@@ -230,6 +230,34 @@ pub async fn list_pods(cluster: &Cluster, api: &Api<Pod>, namespace: &str, selec
     Ok(pods)
 }
 
+/// A pod's labels as a label selector, without the keys in `leave_out`; `None` when it has no
+/// other label (or is gone).
+pub async fn pod_selector(cluster: &Cluster, namespace: &str, name: &str, leave_out: &[&str]) -> Option<String> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
+    let pod = api.get_opt(name).await.ok().flatten()?;
+    let labels: Vec<String> = pod
+        .metadata
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !leave_out.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    (!labels.is_empty()).then(|| labels.join(","))
+}
+
+/// Names of the ready pods of `namespace` matching `selector`, except the one with uid `except`.
+pub async fn ready_pod_names(cluster: &Cluster, namespace: &str, selector: &str, except: &str) -> Vec<String> {
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), namespace);
+    list_pods(cluster, &api, namespace, Some(selector))
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| is_ready(p) && p.metadata.uid.as_deref() != Some(except))
+        .filter_map(|p| p.metadata.name.clone())
+        .collect()
+}
+
 /// True for a Running pod whose containers are all Ready and that is not being deleted.
 pub fn is_ready(pod: &Pod) -> bool {
     let Some(status) = &pod.status else { return false };

@@ -302,6 +302,10 @@ pub struct AttachParams {
     /// With `kubernetes`: the kubeconfig context (default: the current one).
     #[serde(default)]
     pub context: Option<String>,
+    /// With `kubernetes`: when the pod is replaced (rollout, crash), attach again to its
+    /// successor with the same breakpoints (the session's output says so).
+    #[serde(default)]
+    pub follow: bool,
 }
 
 /// `list_pods`.

@@ -9,7 +9,7 @@ use crate::server::{BorescopeMcp, ToolResult};
 use borescope_attach::exec::{exec_code, ExecOptions};
 use borescope_attach::ps::{list, PsOptions};
 use borescope_attach::ThreadChoice;
-use borescope_ipc::{AttachRequest, ConnectRequest, PodAttachRequest, Request};
+use borescope_ipc::{AttachRequest, ConnectRequest, FollowTarget, PodAttachRequest, Request};
 use borescope_kube::pods::{self, PodSelection};
 use borescope_kube::{choose, Cluster, TargetSpec};
 use borescope_model::{BreakpointSpec, ExceptionMode, Location};
@@ -106,8 +106,11 @@ impl BorescopeMcp {
             Ok(timeout) => timeout,
             Err(message) => return Ok(error(message)),
         };
+        let spec = match TargetSpec::parse(target) {
+            Ok(spec) => spec,
+            Err(e) => return Ok(error(e.to_string())),
+        };
         let found = async {
-            let spec = TargetSpec::parse(target)?;
             let cluster = Cluster::connect(None, params.context.as_deref()).await?;
             let namespace = cluster.namespace_or_default(params.namespace.as_deref());
             let mut resolution = choose::resolve(&cluster, &spec, &namespace, params.container.as_deref(), Duration::from_millis(100)).await?;
@@ -139,6 +142,10 @@ impl BorescopeMcp {
                 timeout_ms: timeout.as_millis() as u64,
                 ship_debugpy: true,
                 budget: self.budget(),
+                follow: params.follow.then(|| match &spec {
+                    TargetSpec::Service(service) => FollowTarget::Service(service.clone()),
+                    TargetSpec::Pod { .. } => FollowTarget::SameLabels,
+                }),
             }),
         })
         .await

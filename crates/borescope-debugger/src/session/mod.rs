@@ -106,6 +106,16 @@ impl Session {
         }
     }
 
+    /// Adds a line from borescope itself to the session's output (shown with the program's
+    /// output by the next command), e.g. that a pod was replaced and attached again.
+    pub fn say(&self, line: String) {
+        let output = match self {
+            Session::Python(s) => &s.core.output,
+            Session::Node(s) => &s.core().output,
+        };
+        output.push(borescope_model::OutputStream::Stderr, format!("[borescope] {line}"));
+    }
+
     /// True while the program has not ended.
     pub fn is_alive(&self) -> bool {
         match self {

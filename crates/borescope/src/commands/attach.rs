@@ -17,8 +17,8 @@ pub fn run(cli: &Cli, args: &AttachArgs) -> Result<ExitCode, Failure> {
         let spec = borescope_kube::TargetSpec::parse(&args.target)?;
         return super::pod_target::attach(cli, args, spec);
     }
-    if args.container.is_some() || args.kube.namespace.is_some() || args.kube.context.is_some() {
-        return Err(Failure::input("-c, -n and --context apply to Kubernetes targets (`svc/NAME`, `pod/NAME`)"));
+    if args.container.is_some() || args.kube.namespace.is_some() || args.kube.context.is_some() || args.follow {
+        return Err(Failure::input("-c, -n, --context and --follow apply to Kubernetes targets (`svc/NAME`, `pod/NAME`)"));
     }
     let pid = match target(&args.target)? {
         Target::Pid(pid) => pid,

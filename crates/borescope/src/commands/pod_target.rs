@@ -5,7 +5,7 @@
 use crate::failure::Failure;
 use crate::{printer, settings};
 use borescope_cli::{AttachArgs, Cli, ExecArgs, KubeArgs};
-use borescope_ipc::{PodAttachRequest, Request};
+use borescope_ipc::{FollowTarget, PodAttachRequest, Request};
 use borescope_kube::choose::{self, Candidate};
 use borescope_kube::inject::{self, JobOptions};
 use borescope_kube::{Cluster, TargetSpec};
@@ -68,6 +68,9 @@ pub fn attach(cli: &Cli, args: &AttachArgs, spec: TargetSpec) -> Result<ExitCode
     let timeout = settings::seconds(args.inject.timeout, "--timeout")?;
     let runtime = super::runtime()?;
     if let Some(local_port) = args.listen_only {
+        if args.follow {
+            return Err(Failure::input("--follow applies to sessions, not --listen-only"));
+        }
         if !breakpoints.is_empty() {
             return Err(Failure::input("--listen-only sets no breakpoints; set them in your editor"));
         }
@@ -93,6 +96,10 @@ pub fn attach(cli: &Cli, args: &AttachArgs, spec: TargetSpec) -> Result<ExitCode
             timeout_ms: timeout.as_millis() as u64,
             ship_debugpy: !args.no_ship_debugpy,
             budget: settings::budget(&cli.budget),
+            follow: args.follow.then(|| match &spec {
+                TargetSpec::Service(service) => FollowTarget::Service(service.clone()),
+                TargetSpec::Pod { .. } => FollowTarget::SameLabels,
+            }),
         }),
     };
     let answer = super::session::call(&request)?;

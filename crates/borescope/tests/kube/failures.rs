@@ -91,3 +91,36 @@ fn remote_debugging_disabled_in_the_pod_is_shown_and_refused() {
     let refused = kube(&ctx, &ns, ["attach", "pod/closed:1", "-n", &ns.name]);
     refused.expect_code(2).stderr_has("remote debugging disabled");
 }
+
+#[test]
+fn follow_attaches_again_to_the_replacement_pod_with_the_breakpoints() {
+    use crate::cluster::{handler_line, service};
+    let ctx = ctx();
+    let ns = TestNamespace::new("follow");
+    ns.create(deployment("web", 1, pod_spec(&["python3", "/app/web.py", "8080"], Some(8080))));
+    ns.create(service("web", "web", 8080));
+    let first = ns.ready_pods("app=web", 1);
+    let line = handler_line("web.py");
+    kube(&ctx, &ns, ["attach", "svc/web", "-n", &ns.name, "--follow", "--break", &format!("web.py:{line}")])
+        .expect_code(0)
+        .stdout_has(&format!("in pod {}/{}", ns.name, first[0]));
+    ns.delete_pod(&first[0]);
+    let second = ns.ready_pods("app=web", 1);
+    assert_ne!(second, first);
+    let started = Instant::now();
+    loop {
+        let sessions = kube(&ctx, &ns, ["sessions"]);
+        if sessions.stdout.contains(&format!("pod/{}:", second[0])) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never attached to the successor:\n{}", sessions.stdout);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let request = ns.get(&second[0], 8080, "/");
+    let hit = kube(&ctx, &ns, ["continue"]);
+    hit.expect_code(0)
+        .stdout_has(&format!("web.py:{line} in handle"))
+        .stdout_has(&format!("attached again to pid 1 in pod {}/{} (--follow), 1 breakpoint set again", ns.name, second[0]));
+    kube(&ctx, &ns, ["stop"]).expect_code(0);
+    assert_eq!(ns.answer(request), "hello 1");
+}
