@@ -31,7 +31,7 @@ pub async fn attach(ctx: &Context, name: &str, spec: AttachRequest) -> Response 
             if let Some(old) = registry.remove(name) {
                 old.stop().await;
             }
-            registry.insert_attached(name, session, crate::registry::Attachment::Local(listener));
+            registry.insert_attached(name, session, crate::registry::Attachment::Local(Box::new(listener)));
             Response::ok(Answer::Report(report))
         }
         Err(response) => {

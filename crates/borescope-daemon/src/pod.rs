@@ -87,7 +87,6 @@ pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachR
     let listener = inject::start_debugpy(
         &cluster,
         &pod,
-        &spec.pod_uid,
         spec.pid,
         spec.executable.as_deref(),
         Some(&token),
@@ -108,7 +107,7 @@ pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachR
             return Err(kube_failure(error));
         }
     };
-    let mirror = places.build.join("pods").join(format!("{name}-{}", listener.pod_uid));
+    let mirror = places.build.join("pods").join(format!("{name}-{}", spec.pod_uid));
     let _ = std::fs::remove_dir_all(&mirror);
     if let Err(error) = std::fs::create_dir_all(&mirror).map_err(|e| KubeError::Pod(e.to_string())).and_then(|_| inject::unpack_sources(&listener, &mirror)) {
         tracing::warn!(%error, "the program's sources are not available");
@@ -197,7 +196,7 @@ fn absolute_in(location: &mut Location, cwd: &str) {
 /// could not finish.
 pub async fn undo_any(attachment: Attachment, answer: &mut Answer) {
     match attachment {
-        Attachment::Local(listener) => undo_local(listener, answer).await,
+        Attachment::Local(listener) => undo_local(*listener, answer).await,
         Attachment::Pod(pod) => {
             let PodAttachment { cluster, listener, _forward, mirror } = *pod;
             drop(_forward);

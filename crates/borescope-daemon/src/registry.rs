@@ -31,7 +31,7 @@ pub struct SessionRecord {
 /// What attach set up inside a process, undone when its session stops.
 pub enum Attachment {
     /// debugpy in a process of this machine.
-    Local(DebugpyListener),
+    Local(Box<DebugpyListener>),
     /// debugpy in a pod's process, and the port-forward to it.
     Pod(Box<PodAttachment>),
 }

@@ -233,8 +233,6 @@ pub async fn exec_code(cluster: &Cluster, pod: &PodRef, pid: u32, code: &str, fi
 pub struct PodListener {
     /// The pod and container.
     pub pod: PodRef,
-    /// The pod's uid.
-    pub pod_uid: String,
     /// The process, as the container sees it.
     pub pid: u32,
     /// debugpy's port inside the pod (on its 127.0.0.1).
@@ -253,7 +251,6 @@ pub struct PodListener {
 pub async fn start_debugpy(
     cluster: &Cluster,
     pod: &PodRef,
-    pod_uid: &str,
     pid: u32,
     executable: Option<&str>,
     token: Option<&str>,
@@ -268,7 +265,6 @@ pub async fn start_debugpy(
     let port = result.status["port"].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
     Ok(PodListener {
         pod: pod.clone(),
-        pod_uid: pod_uid.to_string(),
         pid,
         port,
         status: result.status,

@@ -26,7 +26,7 @@ pub async fn listen_only(cli: &Cli, args: &AttachArgs, spec: &TargetSpec, local_
     });
     // Editors cannot send debugpy's access token: the port is reachable only through this
     // command's forward, on this machine's loopback.
-    let listener = inject::start_debugpy(&cluster, &candidate.pod, &candidate.pod_uid, candidate.process.pid, Some(&candidate.executable), None, timeout, debugpy).await?;
+    let listener = inject::start_debugpy(&cluster, &candidate.pod, candidate.process.pid, Some(&candidate.executable), None, timeout, debugpy).await?;
     let text = |key: &str| listener.status[key].as_str().unwrap_or_default().to_string();
     let cwd = text("cwd");
     let mut launch = json!({

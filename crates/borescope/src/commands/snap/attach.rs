@@ -76,7 +76,7 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs, pid: u32) -> Res
     let text = |key: &str| status[key].as_str().map(str::to_string);
     Ok(SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
-        pid: pid,
+        pid,
         attached: true,
         changed: true,
         python: text("python"),
@@ -117,7 +117,7 @@ fn detach(args: &SnapAttachArgs, pid: u32) -> Result<SnapAttachReport, Failure> 
         .unwrap_or_default();
     Ok(SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
-        pid: pid,
+        pid,
         attached: false,
         changed: status["stopped"] != false,
         python: status["python"].as_str().map(str::to_string),
