@@ -503,17 +503,16 @@ class Job(object):
 
     def run_in_dir(self):
         extract_tar(self.payload, self.dir, "agent", self.owner)
+        shipped = False
+        wants_debugpy = self.job.get("kind") == "listen" and self.request.get("debugpy_on_request")
+        if wants_debugpy and not debugpy_visible(self.pid):
+            # Ship it with the first job: a second one would wait for the thread again.
+            shipped = self.receive_debugpy()
         failed = self.write_and_inject()
         if failed:
             return failed
-        shipped = False
-        if self.status.get("state") == "no_debugpy" and self.request.get("debugpy_on_request"):
-            emit({"need": "debugpy"})
-            archive = read_frame(self.stdin)
-            if archive:
-                make_dirs(self.dir, ["lib"], self.owner)
-                extract_tar(archive, self.path("lib"), "debugpy", self.owner)
-                self.job["debugpy_path"] = self.path("lib")
+        if self.status.get("state") == "no_debugpy" and wants_debugpy and not shipped:
+            if self.receive_debugpy():
                 os.unlink(self.path("status.json"))
                 failed = self.write_and_inject()
                 if failed:
@@ -525,6 +524,17 @@ class Job(object):
         if not self.request.get("keep_dir"):
             remove_tree(self.dir)
         return result
+
+    def receive_debugpy(self):
+        """Asks borescope for its copy of debugpy and unpacks it for the job; False if none."""
+        emit({"need": "debugpy"})
+        archive = read_frame(self.stdin)
+        if not archive:
+            return False
+        make_dirs(self.dir, ["lib"], self.owner)
+        extract_tar(archive, self.path("lib"), "debugpy", self.owner)
+        self.job["debugpy_path"] = self.path("lib")
+        return True
 
     def make_dir(self):
         bases = ["/tmp", "/dev/shm"]
@@ -644,6 +654,33 @@ class Job(object):
             write_file(self.path(marker), b"", self.owner)
         except OSError:
             pass
+
+
+def debugpy_visible(pid):
+    """Whether the target can likely import debugpy: a `debugpy` package in its script's or
+    working directory, its PYTHONPATH, its virtualenv, or this interpreter's (its own binary's)
+    site directories. A wrong guess costs only time: the job then reports `no_debugpy`."""
+    env = environ(pid) or {}
+    command = (read_text("/proc/%d/cmdline" % pid) or "").rstrip("\0").split("\0")
+    places = [read_link("/proc/%d/cwd" % pid)]
+    places.extend(os.path.dirname(arg) for arg in command[1:] if arg.endswith(".py"))
+    places.extend(env.get("PYTHONPATH", "").split(":"))
+    version = "python%d.%d" % sys.version_info[:2]
+    venvs = [env.get("VIRTUAL_ENV")]
+    if command and command[0].startswith("/"):
+        venvs.append(os.path.dirname(os.path.dirname(command[0])))
+    for venv in venvs:
+        if venv and os.path.exists(os.path.join(venv, "pyvenv.cfg")):
+            places.append(os.path.join(venv, "lib", version, "site-packages"))
+    if env.get("HOME"):
+        places.append(os.path.join(env["HOME"], ".local", "lib", version, "site-packages"))
+    try:
+        import site
+
+        places.extend(site.getsitepackages())
+    except Exception:
+        pass
+    return any(p and os.path.isfile(os.path.join(p, "debugpy", "__init__.py")) for p in places)
 
 
 def collect_sources(status, own_dir):
