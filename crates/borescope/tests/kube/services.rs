@@ -86,3 +86,36 @@ fn external_name_and_knative_services_lead_to_their_pods() {
     missing.expect_code(2);
     assert_snapshot!("no_such_service", stable(&ns, missing.snapshot()));
 }
+
+#[test]
+fn on_a_terminal_the_choice_is_asked() {
+    use std::io::{Read, Write};
+    let ctx = ctx();
+    let ns = TestNamespace::new("ask");
+    ns.create(deployment("web", 2, pod_spec(&["python3", "/app/web.py", "8080"], Some(8080))));
+    ns.create(service("web", "web", 8080));
+    let pods = ns.ready_pods("app=web", 2);
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut terminal = std::fs::File::from(pty.master);
+    let stdin = pty.slave.try_clone().unwrap();
+    let mut command = ctx.command();
+    command
+        .env("KUBECONFIG", &ns.kubeconfig)
+        .args(["attach", "svc/web", "-n", &ns.name])
+        .stdin(std::process::Stdio::from(stdin))
+        .stderr(std::process::Stdio::from(pty.slave))
+        .stdout(std::process::Stdio::piped());
+    let child = command.spawn().expect("borescope");
+    terminal.write_all(b"2\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("attached to pid 1 in pod {}/{}", ns.name, pods[1])), "the second choice:\n{stdout}");
+    drop(command);
+    let mut asked = vec![0u8; 4096];
+    let n = terminal.read(&mut asked).unwrap_or(0);
+    let asked = String::from_utf8_lossy(&asked[..n]);
+    assert!(asked.contains("2 processes qualify:") && asked.contains("attach to which one? [1-2]"), "{asked}");
+    assert!(asked.contains(&format!("2) pod/{}:1 -c app", pods[1])), "{asked}");
+    kube(&ctx, &ns, ["stop"]).expect_code(0);
+}
