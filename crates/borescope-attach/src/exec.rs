@@ -4,7 +4,7 @@
 
 use crate::job::{Injector, JobOptions};
 use crate::{AttachError, ThreadChoice};
-use borescope_model::{ExecReport, EXEC_SCHEMA};
+use borescope_model::ExecReport;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -37,17 +37,5 @@ pub fn exec_code(pid: u32, code: &str, filename: &str, options: &ExecOptions) ->
     if !matches!(status, Err(AttachError::StillRunning { .. })) {
         dir.remove();
     }
-    let status = status?;
-    let text = |key: &str| status[key].as_str().unwrap_or_default().to_string();
-    Ok(ExecReport {
-        schema: EXEC_SCHEMA.into(),
-        pid,
-        thread: text("thread"),
-        python: text("python"),
-        stdout: text("stdout"),
-        stderr: text("stderr"),
-        error: status["error"].as_str().map(str::to_string),
-        dropped: status["dropped"].as_u64().unwrap_or(0),
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    })
+    Ok(ExecReport::from_status(pid, &status?, started.elapsed().as_millis() as u64))
 }

@@ -7,7 +7,7 @@
 
 use crate::podexec::{self, Exchange};
 use crate::{payload, Cluster, KubeError, PodRef};
-use borescope_model::{ExecReport, EXEC_SCHEMA};
+use borescope_model::ExecReport;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -213,19 +213,7 @@ pub async fn exec_code(cluster: &Cluster, pod: &PodRef, pid: u32, code: &str, fi
     let started = Instant::now();
     let job = json!({"kind": "exec", "code": code, "filename": filename, "max_output": max_output});
     let result = run_job(cluster, pod, pid, None, job, options, None).await?;
-    let status = result.status;
-    let text = |key: &str| status[key].as_str().unwrap_or_default().to_string();
-    Ok(ExecReport {
-        schema: EXEC_SCHEMA.into(),
-        pid,
-        thread: text("thread"),
-        python: text("python"),
-        stdout: text("stdout"),
-        stderr: text("stderr"),
-        error: status["error"].as_str().map(str::to_string),
-        dropped: status["dropped"].as_u64().unwrap_or(0),
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    })
+    Ok(ExecReport::from_status(pid, &result.status, started.elapsed().as_millis() as u64))
 }
 
 /// debugpy listening inside a pod's process.

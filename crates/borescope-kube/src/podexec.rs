@@ -89,7 +89,7 @@ pub async fn run(cluster: &Cluster, pod: &PodRef, interpreters: &[String], excha
         }
     }
     Err(KubeError::Pod(format!(
-        "no Python interpreter to run borescope's program in pod {pod} (tried {})\nhint: borescope runs a Python already in the container; name the container that runs Python with `-c`",
+        "no Python interpreter to run borescope's program in pod {pod} (tried {})\nhint: borescope runs a Python already in the container; name the container that runs Python (`-c CONTAINER`, or `--container` with exec)",
         missing.join(", ")
     )))
 }

@@ -110,6 +110,25 @@ pub struct ExecReport {
     pub elapsed_ms: u64,
 }
 
+impl ExecReport {
+    /// The report of an `exec` job from the status the agent wrote (`borescope_agent.remote`),
+    /// wherever it ran (a local process, a pod).
+    pub fn from_status(pid: u32, status: &serde_json::Value, elapsed_ms: u64) -> ExecReport {
+        let text = |key: &str| status[key].as_str().unwrap_or_default().to_string();
+        ExecReport {
+            schema: EXEC_SCHEMA.into(),
+            pid,
+            thread: text("thread"),
+            python: text("python"),
+            stdout: text("stdout"),
+            stderr: text("stderr"),
+            error: status["error"].as_str().map(str::to_string),
+            dropped: status["dropped"].as_u64().unwrap_or(0),
+            elapsed_ms,
+        }
+    }
+}
+
 /// What `borescope attach --listen-only` set up, for an editor to connect to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListenReport {

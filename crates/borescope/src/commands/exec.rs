@@ -36,12 +36,17 @@ pub fn run(cli: &Cli, args: &ExecArgs) -> Result<ExitCode, Failure> {
         max_output: MAX_OUTPUT,
     };
     let report = exec_code(pid, &code, &filename, &options)?;
+    Ok(print(cli, &report))
+}
+
+/// Prints what the code printed (or the report as JSON); exit 1 when it raised.
+pub(super) fn print(cli: &Cli, report: &borescope_model::ExecReport) -> ExitCode {
     if cli.json {
-        printer::json(&report);
+        printer::json(report);
     } else {
-        let (out, err) = borescope_render::render_exec(&report);
+        let (out, err) = borescope_render::render_exec(report);
         printer::text(&out);
         printer::error_text(&err);
     }
-    Ok(if report.error.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    if report.error.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -3,7 +3,7 @@
 //! or run the code (exec).
 
 use crate::failure::Failure;
-use crate::{printer, settings};
+use crate::settings;
 use borescope_cli::{AttachArgs, Cli, ExecArgs, KubeArgs};
 use borescope_ipc::{FollowTarget, PodAttachRequest, Request};
 use borescope_kube::choose::{self, Candidate};
@@ -129,12 +129,5 @@ pub fn exec(cli: &Cli, args: &ExecArgs, spec: TargetSpec, code: &str, filename: 
             .await
             .map_err(Failure::from)
     })?;
-    if cli.json {
-        printer::json(&report);
-    } else {
-        let (out, err) = borescope_render::render_exec(&report);
-        printer::text(&out);
-        printer::error_text(&err);
-    }
-    Ok(if report.error.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(super::exec::print(cli, &report))
 }

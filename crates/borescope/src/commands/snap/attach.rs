@@ -73,8 +73,13 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs, pid: u32) -> Res
             "give --server an address the process can reach (this machine's address on its network)",
         ));
     }
+    Ok(started(pid, &status, &job, notices))
+}
+
+/// The report of an agent that started in `pid` (its status from the job).
+pub(super) fn started(pid: u32, status: &Value, job: &AgentJob, notices: Vec<Notice>) -> SnapAttachReport {
     let text = |key: &str| status[key].as_str().map(str::to_string);
-    Ok(SnapAttachReport {
+    SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
         pid,
         attached: true,
@@ -87,7 +92,7 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs, pid: u32) -> Res
         env: job.env().map(str::to_string),
         server: Some(job.server().to_string()),
         notices,
-    })
+    }
 }
 
 fn detach(args: &SnapAttachArgs, pid: u32) -> Result<SnapAttachReport, Failure> {
@@ -111,11 +116,16 @@ fn detach(args: &SnapAttachArgs, pid: u32) -> Result<SnapAttachReport, Failure> 
     if status["state"] != "ok" {
         return Err(Failure::failed(format!("the agent in pid {} was not taken out: {}", pid, said(&status))));
     }
+    Ok(stopped(pid, &status))
+}
+
+/// The report of an agent taken out of `pid` (its status from the job).
+pub(super) fn stopped(pid: u32, status: &Value) -> SnapAttachReport {
     let notices: Vec<Notice> = status["notes"]
         .as_array()
         .map(|notes| notes.iter().filter_map(Value::as_str).map(Notice::plain).collect())
         .unwrap_or_default();
-    Ok(SnapAttachReport {
+    SnapAttachReport {
         schema: SNAP_ATTACH_SCHEMA.into(),
         pid,
         attached: false,
@@ -128,7 +138,7 @@ fn detach(args: &SnapAttachArgs, pid: u32) -> Result<SnapAttachReport, Failure> 
         env: None,
         server: None,
         notices,
-    })
+    }
 }
 
 /// What a job's status says went wrong.

@@ -9,10 +9,9 @@ use crate::settings;
 use borescope_cli::{ServerConnectionArgs, SnapAttachArgs};
 use borescope_kube::inject::{self, JobOptions};
 use borescope_kube::TargetSpec;
-use borescope_model::{Notice, SnapAttachReport, SNAP_ATTACH_SCHEMA};
+use borescope_model::{Notice, SnapAttachReport};
 use borescope_snapshots::job::stop_job;
 use borescope_snapshots::AgentJob;
-use serde_json::Value;
 use std::time::Duration;
 
 pub async fn run(server: &ServerConnectionArgs, args: &SnapAttachArgs, spec: &TargetSpec, run_timeout: Duration) -> Result<SnapAttachReport, Failure> {
@@ -47,26 +46,8 @@ pub async fn run(server: &ServerConnectionArgs, args: &SnapAttachArgs, spec: &Ta
             let what = if job.is_some() { "did not start" } else { "was not taken out" };
             return Err(Failure::failed(format!("the agent {what} in pid {pid} of pod {}: {}", candidate.pod, said(&status))));
         }
-        let text = |key: &str| status[key].as_str().map(str::to_string);
         let Some(job) = job else {
-            let notices = status["notes"]
-                .as_array()
-                .map(|notes| notes.iter().filter_map(Value::as_str).map(Notice::plain).collect())
-                .unwrap_or_default();
-            return Ok(SnapAttachReport {
-                schema: SNAP_ATTACH_SCHEMA.into(),
-                pid,
-                attached: false,
-                changed: status["stopped"] != false,
-                python: text("python"),
-                instance_id: None,
-                engine: None,
-                tool_id: None,
-                service: None,
-                env: None,
-                server: None,
-                notices,
-            });
+            return Ok(super::attach::stopped(pid, &status));
         };
         let mut notices = vec![Notice::plain(format!("in pod {} (pid {pid} there)", candidate.pod))];
         if job.server().is_loopback() && !candidate.host_network {
@@ -75,19 +56,6 @@ pub async fn run(server: &ServerConnectionArgs, args: &SnapAttachArgs, spec: &Ta
                 "give --server an address the pod can reach (a Service in the cluster, or this machine's address on the pod network)",
             ));
         }
-        Ok(SnapAttachReport {
-            schema: SNAP_ATTACH_SCHEMA.into(),
-            pid,
-            attached: true,
-            changed: true,
-            python: text("python"),
-            instance_id: text("instance_id"),
-            engine: text("engine"),
-            tool_id: status["tool_id"].as_u64().and_then(|t| u32::try_from(t).ok()),
-            service: Some(job.service().to_string()),
-            env: job.env().map(str::to_string),
-            server: Some(job.server().to_string()),
-            notices,
-        })
+        Ok(super::attach::started(pid, &status, &job, notices))
     }
 }
