@@ -6,11 +6,11 @@
 use crate::pod::{attach_session, Places};
 use crate::registry::{Attachment, Registry};
 use borescope_debugger::session::BreakOp;
-use borescope_ipc::{FollowTarget, PodAttachRequest};
+use borescope_ipc::PodAttachRequest;
 use borescope_kube::choose::{self, Candidate};
 use borescope_kube::target::{self, TargetSpec};
 use borescope_kube::{watch, Cluster, PodRef};
-use borescope_model::Answer;
+use borescope_model::{Answer, FollowTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -25,12 +25,13 @@ pub async fn follow(registry: Arc<Mutex<Registry>>, places: Places, name: String
     let Some(target) = spec.follow.clone() else { return };
     let mut labels = match &target {
         FollowTarget::Service(_) => None,
-        FollowTarget::SameLabels => pod_labels(&cluster, &spec.namespace, &spec.pod).await,
+        FollowTarget::SameLabels => pod_labels(&cluster, &spec.process.namespace, &spec.process.pod).await,
     };
     loop {
         let Some(session) = registry.lock().await.get(&name) else { return };
-        let pod = PodRef { namespace: spec.namespace.clone(), name: spec.pod.clone(), container: spec.container.clone() };
-        let gone = watch::pod_gone(cluster.clone(), pod, spec.pod_uid.clone()).await;
+        let process = &spec.process;
+        let pod = PodRef::from(process);
+        let gone = watch::pod_gone(cluster.clone(), pod, process.pod_uid.clone()).await;
         tracing::info!(session = %name, %gone, "following the pod's successor");
         let started = Instant::now();
         let candidate = loop {
@@ -51,21 +52,10 @@ pub async fn follow(registry: Arc<Mutex<Registry>>, places: Places, name: String
             Ok(Answer::Breakpoints { breakpoints, .. }) => breakpoints.into_iter().map(|b| b.spec).collect(),
             _ => spec.breakpoints.clone(),
         };
-        let old_pod = spec.pod.clone();
-        let mut command = vec![candidate.target()];
-        command.extend(candidate.process.command.iter().cloned());
-        spec = PodAttachRequest {
-            pod: candidate.pod.name.clone(),
-            pod_uid: candidate.pod_uid.clone(),
-            container: candidate.pod.container.clone(),
-            pid: candidate.process.pid,
-            executable: Some(candidate.executable.clone()),
-            command,
-            breakpoints: current,
-            ..spec
-        };
+        let old_pod = spec.process.pod.clone();
+        spec = PodAttachRequest { process: candidate.reference(), breakpoints: current, ..spec };
         if labels.is_none() && matches!(target, FollowTarget::SameLabels) {
-            labels = pod_labels(&cluster, &spec.namespace, &spec.pod).await;
+            labels = pod_labels(&cluster, &spec.process.namespace, &spec.process.pod).await;
         }
         match attach_session(&places, &name, spec.clone()).await {
             Ok((replacement, attachment, _)) => {
@@ -82,9 +72,9 @@ pub async fn follow(registry: Arc<Mutex<Registry>>, places: Places, name: String
                 held.remove(&name);
                 replacement.say(format!(
                     "{gone}; attached again to pid {} in pod {}/{} (--follow), {count} breakpoint{} set again",
-                    spec.pid,
-                    spec.namespace,
-                    spec.pod,
+                    spec.process.pid,
+                    spec.process.namespace,
+                    spec.process.pod,
                     if count == 1 { "" } else { "s" }
                 ));
                 held.insert_attached(&name, replacement, Attachment::Pod(Box::new(attachment)));
@@ -94,10 +84,10 @@ pub async fn follow(registry: Arc<Mutex<Registry>>, places: Places, name: String
                     // Its pod is gone: only borescope's local copy of its sources is left.
                     previous.forget_sources();
                 }
-                tracing::info!(session = %name, from = %old_pod, to = %spec.pod, "followed");
+                tracing::info!(session = %name, from = %old_pod, to = %spec.process.pod, "followed");
             }
             Err(response) => {
-                session.say(format!("{gone}; attaching to its successor pod {} failed: {response:?}", spec.pod));
+                session.say(format!("{gone}; attaching to its successor pod {} failed: {response:?}", spec.process.pod));
                 return;
             }
         }
@@ -116,6 +106,7 @@ async fn pod_labels(cluster: &Cluster, namespace: &str, name: &str) -> Option<St
 /// another pod (not the one that went away), its process with the same command when several
 /// qualify.
 async fn successor(cluster: &Cluster, spec: &PodAttachRequest, target: &FollowTarget, labels: Option<&str>) -> Option<Candidate> {
+    let spec = &spec.process;
     let specs: Vec<TargetSpec> = match target {
         FollowTarget::Service(service) => vec![TargetSpec::Service(service.clone())],
         FollowTarget::SameLabels => target::ready_pod_names(cluster, &spec.namespace, labels?, &spec.pod_uid)

@@ -76,7 +76,8 @@ fn kube_failure(error: KubeError) -> Response {
 /// port-forward, and returns both (the registry is the caller's).
 pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachRequest) -> Result<(Session, PodAttachment, SessionReport), Response> {
     let cluster = Cluster::connect(spec.kubeconfig.as_deref(), spec.context.as_deref()).await.map_err(kube_failure)?;
-    let pod = PodRef { namespace: spec.namespace.clone(), name: spec.pod.clone(), container: spec.container.clone() };
+    let process = &spec.process;
+    let pod = PodRef::from(process);
     let token = borescope_debugger::debugpy::random_token().map_err(crate::handlers::failure)?;
     let cache = places.cache.clone();
     let copy: Option<inject::DebugpySource> = spec.ship_debugpy.then(|| {
@@ -87,8 +88,8 @@ pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachR
     let listener = inject::start_debugpy(
         &cluster,
         &pod,
-        spec.pid,
-        spec.executable.as_deref(),
+        process.pid,
+        process.executable.as_deref(),
         Some(&token),
         Duration::from_millis(spec.timeout_ms),
         copy,
@@ -107,7 +108,7 @@ pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachR
             return Err(kube_failure(error));
         }
     };
-    let mirror = places.build.join("pods").join(format!("{name}-{}", spec.pod_uid));
+    let mirror = places.build.join("pods").join(format!("{name}-{}", process.pod_uid));
     let _ = std::fs::remove_dir_all(&mirror);
     if let Err(error) = std::fs::create_dir_all(&mirror).map_err(|e| KubeError::Pod(e.to_string())).and_then(|_| inject::unpack_sources(&listener, &mirror)) {
         tracing::warn!(%error, "the program's sources are not available");
@@ -131,17 +132,17 @@ pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachR
         .collect();
     let following = spec.follow.is_some();
     let gone = {
-        let (cluster, pod, uid) = (cluster.clone(), pod.clone(), spec.pod_uid.clone());
+        let (cluster, pod, uid) = (cluster.clone(), pod.clone(), process.pod_uid.clone());
         async move {
             let reason = watch::pod_gone(cluster, pod, uid).await;
             if following { format!("{reason}; --follow attaches to its successor once one is ready") } else { reason }
         }
     };
-    let described = format!("pid {} in pod {}/{}", spec.pid, pod.namespace, pod.name);
+    let described = format!("pid {} in pod {}/{}", process.pid, pod.namespace, pod.name);
     let attach = AttachSpec {
-        pid: spec.pid,
+        pid: process.pid,
         watch: ExitWatch::External(Box::pin(gone)),
-        command: spec.command.clone(),
+        command: process.command.clone(),
         described,
         stream: DebugStream::Other(Box::new(forward.stream)),
         token,

@@ -21,7 +21,7 @@ pub mod protocol;
 pub mod runtime;
 
 pub use client::{call, call_once, call_with_fd, ensure_daemon};
-pub use protocol::{AttachRequest, BreakRequest, FollowTarget, PodAttachRequest, ConnectRequest, Envelope, ErrorKind, Request, Response, RunActionArg, StartRequest, StdinSource};
+pub use protocol::{AttachRequest, BreakRequest, PodAttachRequest, ConnectRequest, Envelope, ErrorKind, Request, Response, RunActionArg, StartRequest, StdinSource};
 
 /// Errors reaching the daemon.
 #[derive(Debug, thiserror::Error)]

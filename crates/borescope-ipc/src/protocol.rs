@@ -2,7 +2,7 @@
 //! version, so a daemon left over from another borescope version answers with a clear error
 //! instead of misreading fields.
 
-use borescope_model::{Answer, Budget, BreakpointSpec, ExceptionMode, Language, Location};
+use borescope_model::{Answer, Budget, BreakpointSpec, ExceptionMode, FollowTarget, Language, Location, PodProcessRef};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -166,21 +166,8 @@ pub struct PodAttachRequest {
     /// The kubeconfig context (`None`: the current one).
     #[serde(default)]
     pub context: Option<String>,
-    /// Namespace.
-    pub namespace: String,
-    /// Pod name.
-    pub pod: String,
-    /// The pod's uid (to notice a replacement).
-    pub pod_uid: String,
-    /// Container name.
-    pub container: Option<String>,
-    /// The process, as the container sees it.
-    pub pid: u32,
-    /// Its interpreter's path in the container.
-    #[serde(default)]
-    pub executable: Option<String>,
-    /// Its command line (what `sessions` shows).
-    pub command: Vec<String>,
+    /// The process.
+    pub process: PodProcessRef,
     /// Breakpoints to set at once (paths in the container; relative ones against its working
     /// directory).
     pub breakpoints: Vec<BreakpointSpec>,
@@ -196,15 +183,6 @@ pub struct PodAttachRequest {
     /// this Service, or with the pod's own labels when `None`) with the session's breakpoints.
     #[serde(default)]
     pub follow: Option<FollowTarget>,
-}
-
-/// Where a followed session looks for a replaced pod's successor.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum FollowTarget {
-    /// Any ready pod behind the Service.
-    Service(String),
-    /// A ready pod with the replaced pod's labels (less the ones a rollout changes).
-    SameLabels,
 }
 
 /// What `attach HOST:PORT` carries.

@@ -5,7 +5,7 @@
 use crate::processes::{self, ContainerProcesses};
 use crate::target::{self, TargetSpec};
 use crate::{Cluster, KubeError, PodRef};
-use borescope_model::PythonProcess;
+use borescope_model::{PodProcessRef, PythonProcess};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::Api;
 use std::time::Duration;
@@ -29,6 +29,21 @@ impl Candidate {
     /// `pod/NAME:PID`, the argument that picks this candidate.
     pub fn target(&self) -> String {
         format!("pod/{}:{}", self.pod.name, self.process.pid)
+    }
+
+    /// The candidate as requests name it.
+    pub fn reference(&self) -> PodProcessRef {
+        let mut command = vec![self.target()];
+        command.extend(self.process.command.iter().cloned());
+        PodProcessRef {
+            namespace: self.pod.namespace.clone(),
+            pod: self.pod.name.clone(),
+            pod_uid: self.pod_uid.clone(),
+            container: self.pod.container.clone(),
+            pid: self.process.pid,
+            executable: Some(self.executable.clone()),
+            command,
+        }
     }
 
     /// One line for a choice: target, container, CPU, memory, command.

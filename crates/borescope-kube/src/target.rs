@@ -8,6 +8,7 @@
 //! whose containers are Ready are candidates.
 
 use crate::{Cluster, KubeError};
+use borescope_model::FollowTarget;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams};
@@ -34,6 +35,14 @@ impl TargetSpec {
     /// True when `text` is meant as a Kubernetes target (`svc/`, `service/`, `pod/`, `po/`).
     pub fn looks_like(text: &str) -> bool {
         ["svc/", "service/", "services/", "pod/", "pods/", "po/"].iter().any(|p| text.starts_with(p))
+    }
+
+    /// Where `--follow` looks for a successor: the Service, or a pod's own labels.
+    pub fn follow_target(&self) -> FollowTarget {
+        match self {
+            TargetSpec::Service(service) => FollowTarget::Service(service.clone()),
+            TargetSpec::Pod { .. } => FollowTarget::SameLabels,
+        }
     }
 
     /// Parses `svc/NAME` or `pod/NAME[:PID]`.
@@ -80,6 +89,12 @@ pub struct PodRef {
     pub name: String,
     /// Container name (`None`: the pod's only or default container).
     pub container: Option<String>,
+}
+
+impl From<&borescope_model::PodProcessRef> for PodRef {
+    fn from(process: &borescope_model::PodProcessRef) -> PodRef {
+        PodRef { namespace: process.namespace.clone(), name: process.pod.clone(), container: process.container.clone() }
+    }
 }
 
 impl std::fmt::Display for PodRef {

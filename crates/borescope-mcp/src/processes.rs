@@ -9,7 +9,7 @@ use crate::server::{BorescopeMcp, ToolResult};
 use borescope_attach::exec::{exec_code, ExecOptions};
 use borescope_attach::ps::{list, PsOptions};
 use borescope_attach::ThreadChoice;
-use borescope_ipc::{AttachRequest, ConnectRequest, FollowTarget, PodAttachRequest, Request};
+use borescope_ipc::{AttachRequest, ConnectRequest, PodAttachRequest, Request};
 use borescope_kube::pods::{self, PodSelection};
 use borescope_kube::{choose, Cluster, TargetSpec};
 use borescope_model::{BreakpointSpec, ExceptionMode, Location};
@@ -117,35 +117,24 @@ impl BorescopeMcp {
             if resolution.candidates.len() != 1 {
                 return Err(choose::choice_error(&resolution.candidates, &namespace));
             }
-            Ok((cluster, namespace, resolution.candidates.remove(0)))
+            Ok((cluster, resolution.candidates.remove(0)))
         };
-        let (cluster, namespace, candidate) = match found.await {
+        let (cluster, candidate) = match found.await {
             Ok(found) => found,
             Err(e) => return Ok(error(e.to_string())),
         };
-        let mut command = vec![candidate.target()];
-        command.extend(candidate.process.command.iter().cloned());
         self.session_call(Request::AttachPod {
             session,
             spec: Box::new(PodAttachRequest {
                 kubeconfig: std::env::var("KUBECONFIG").ok(),
                 context: cluster.context.clone().filter(|c| !c.is_empty()),
-                namespace,
-                pod: candidate.pod.name.clone(),
-                pod_uid: candidate.pod_uid.clone(),
-                container: candidate.pod.container.clone(),
-                pid: candidate.process.pid,
-                executable: Some(candidate.executable.clone()),
-                command,
+                process: candidate.reference(),
                 breakpoints,
                 exceptions: ExceptionMode::Uncaught,
                 timeout_ms: timeout.as_millis() as u64,
                 ship_debugpy: true,
                 budget: self.budget(),
-                follow: params.follow.then(|| match &spec {
-                    TargetSpec::Service(service) => FollowTarget::Service(service.clone()),
-                    TargetSpec::Pod { .. } => FollowTarget::SameLabels,
-                }),
+                follow: params.follow.then(|| spec.follow_target()),
             }),
         })
         .await

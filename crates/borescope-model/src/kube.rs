@@ -1,4 +1,5 @@
-//! What `borescope pods` prints: pods, their containers, and the Python processes inside.
+//! What `borescope pods` prints (pods, their containers, and the Python processes inside),
+//! and how one process in a pod is named between processes (CLI, MCP, daemon).
 
 use crate::{Notice, PythonProcess};
 use serde::{Deserialize, Serialize};
@@ -61,4 +62,33 @@ pub struct PodContainer {
     /// Why its processes could not be listed (no Python in it, not running, not allowed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// One process in one container of one pod, as chosen for an attach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PodProcessRef {
+    /// Namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub pod: String,
+    /// The pod's uid (to notice a replacement with the same name).
+    pub pod_uid: String,
+    /// Container name.
+    pub container: Option<String>,
+    /// The process, as the container sees it.
+    pub pid: u32,
+    /// Its interpreter's path in the container.
+    #[serde(default)]
+    pub executable: Option<String>,
+    /// `pod/NAME:PID` then its command line (what `sessions` shows).
+    pub command: Vec<String>,
+}
+
+/// Where a followed pod session (`--follow`) looks for a replaced pod's successor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FollowTarget {
+    /// Any ready pod behind the Service.
+    Service(String),
+    /// A ready pod with the replaced pod's labels (less the ones a rollout changes).
+    SameLabels,
 }

@@ -31,7 +31,7 @@ pub use attach::{
     LISTEN_SCHEMA, PS_SCHEMA, SNAP_ATTACH_SCHEMA,
 };
 pub use budget::Budget;
-pub use kube::{PodContainer, PodEntry, PodList, PODS_SCHEMA};
+pub use kube::{FollowTarget, PodContainer, PodEntry, PodList, PodProcessRef, PODS_SCHEMA};
 pub use location::{Location, LocationError};
 pub use probe::{ProbeOutcome, ProbeReport, ThreadSnapshot, PROBE_SCHEMA};
 pub use report::{

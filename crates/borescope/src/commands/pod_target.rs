@@ -5,7 +5,7 @@
 use crate::failure::Failure;
 use crate::settings;
 use borescope_cli::{AttachArgs, Cli, ExecArgs, KubeArgs};
-use borescope_ipc::{FollowTarget, PodAttachRequest, Request};
+use borescope_ipc::{PodAttachRequest, Request};
 use borescope_kube::choose::{self, Candidate};
 use borescope_kube::inject::{self, JobOptions};
 use borescope_kube::{Cluster, TargetSpec};
@@ -76,30 +76,19 @@ pub fn attach(cli: &Cli, args: &AttachArgs, spec: TargetSpec) -> Result<ExitCode
         }
         return runtime.block_on(super::pod_listen::listen_only(cli, args, &spec, local_port.unwrap_or(0), timeout));
     }
-    let (cluster, namespace, candidate) = runtime.block_on(find(&args.kube, &spec, args.container.as_deref()))?;
-    let mut command = vec![candidate.target()];
-    command.extend(candidate.process.command.iter().cloned());
+    let (cluster, _, candidate) = runtime.block_on(find(&args.kube, &spec, args.container.as_deref()))?;
     let request = Request::AttachPod {
         session: args.session.session.clone(),
         spec: Box::new(PodAttachRequest {
             kubeconfig: std::env::var("KUBECONFIG").ok(),
             context: cluster.context.clone().filter(|c| !c.is_empty()),
-            namespace,
-            pod: candidate.pod.name.clone(),
-            pod_uid: candidate.pod_uid.clone(),
-            container: candidate.pod.container.clone(),
-            pid: candidate.process.pid,
-            executable: Some(candidate.executable.clone()),
-            command,
+            process: candidate.reference(),
             breakpoints,
             exceptions: settings::exceptions(args.exceptions),
             timeout_ms: timeout.as_millis() as u64,
             ship_debugpy: !args.no_ship_debugpy,
             budget: settings::budget(&cli.budget),
-            follow: args.follow.then(|| match &spec {
-                TargetSpec::Service(service) => FollowTarget::Service(service.clone()),
-                TargetSpec::Pod { .. } => FollowTarget::SameLabels,
-            }),
+            follow: args.follow.then(|| spec.follow_target()),
         }),
     };
     let answer = super::session::call(&request)?;
