@@ -6,6 +6,7 @@
 mod attach;
 mod budget;
 mod completions;
+mod lambda;
 mod server;
 mod session;
 mod snap;
@@ -14,6 +15,7 @@ mod source;
 pub use attach::{AttachArgs, ExecArgs, InjectArgs, KubeArgs, PodsArgs, PsArgs};
 pub use budget::BudgetArgs;
 pub use completions::{CompletionShell, CompletionsArgs};
+pub use lambda::{AwsArgs, LambdaArgs, LambdaAttachArgs, LambdaCommand, LambdaDetachArgs, LambdaInvokeArgs, LambdaStatusArgs};
 pub use server::ServerArgs;
 pub use session::*;
 pub use snap::{
@@ -92,6 +94,7 @@ impl Cli {
             | Commands::Exec(_)
             | Commands::Mcp(_)
             | Commands::Snap(_)
+            | Commands::Lambda(_)
             | Commands::Run(_)
             | Commands::Completions(_)
             | Commands::Server(_)
@@ -176,6 +179,9 @@ pub enum Commands {
     /// Live snapshots of running services: probes that record locals and stacks without
     /// stopping anything, stored on a `borescope server`.
     Snap(SnapArgs),
+    /// Live-debug AWS Lambda functions: their invocations in AWS run on this machine under a
+    /// borescope session (attach, detach, status), or run one locally with an event (invoke).
+    Lambda(LambdaArgs),
     /// Run a program with the live-snapshot agent in every Python process it starts (any
     /// Python 3.9+ command); it reports to a `borescope server` as an instance of --service.
     Run(AgentRunArgs),

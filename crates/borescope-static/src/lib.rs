@@ -32,6 +32,9 @@ impl EnvVars {
     /// Live snapshots: the agent key (`bsk_...`, from `borescope snap key add`) that
     /// `borescope run` and `snap attach` give the agent (`--key`).
     pub const BORESCOPE_AGENT_KEY: &'static str = "BORESCOPE_AGENT_KEY";
+    /// Lambda live debugging: the relay's MQTT-over-WebSocket URL (`lambda attach --relay`).
+    /// Default: the account's AWS IoT Core data endpoint.
+    pub const BORESCOPE_LAMBDA_RELAY: &'static str = "BORESCOPE_LAMBDA_RELAY";
     /// Log filter (tracing `EnvFilter` syntax); overrides `-v`.
     pub const RUST_LOG: &'static str = "RUST_LOG";
     /// Read by the Python agent in a probed program on Python 3.9-3.11: `settrace` forces the
