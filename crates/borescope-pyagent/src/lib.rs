@@ -26,6 +26,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/boot.py", include_str!("../../../python/borescope_agent/boot.py")),
     ("borescope_agent/capture.py", include_str!("../../../python/borescope_agent/capture.py")),
     ("borescope_agent/channel.py", include_str!("../../../python/borescope_agent/channel.py")),
+    ("borescope_agent/lambda_relay.py", include_str!("../../../python/borescope_agent/lambda_relay.py")),
+    ("borescope_agent/lambda_shim.py", include_str!("../../../python/borescope_agent/lambda_shim.py")),
+    ("borescope_agent/lambda_worker.py", include_str!("../../../python/borescope_agent/lambda_worker.py")),
+    ("borescope_agent/lambda_wrapper.sh", include_str!("../../../python/borescope_agent/lambda_wrapper.sh")),
     ("borescope_agent/lines.py", include_str!("../../../python/borescope_agent/lines.py")),
     ("borescope_agent/listen.py", include_str!("../../../python/borescope_agent/listen.py")),
     ("borescope_agent/pod.py", include_str!("../../../python/borescope_agent/pod.py")),
@@ -159,11 +163,11 @@ mod tests {
     }
 
     #[test]
-    fn every_python_file_in_the_package_is_embedded() {
+    fn every_python_and_shell_file_in_the_package_is_embedded() {
         let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/borescope_agent");
         for entry in fs::read_dir(package).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
-            if name.ends_with(".py") {
+            if name.ends_with(".py") || name.ends_with(".sh") {
                 let rel = format!("borescope_agent/{name}");
                 assert!(FILES.iter().any(|(p, _)| *p == rel), "{rel} is not embedded");
             }
