@@ -23,6 +23,8 @@ PYTHON_DIR = os.path.dirname(TESTS)
 REPO = os.path.dirname(PYTHON_DIR)
 AGENT = os.path.join(PYTHON_DIR, "borescope_agent")
 LAMBDA_PYTHON = os.path.join(REPO, "scripts", "lambda-python")
+SID_ROOT = os.environ.get("BORESCOPE_SID_ROOT") or os.path.join(
+    os.environ.get("BORESCOPE_TEST_CACHE") or os.path.expanduser("~/.cache/borescope"), "sid-rootfs")
 
 
 def agent_path(directory):
@@ -322,6 +324,7 @@ def start_runtime(runtime, opt, api, task_root, config, output, extra_env=None):
         "TEST_LAMBDA_PYTHON": LAMBDA_PYTHON,
         "TEST_RUNTIME_DIR": runtime,
         "TEST_OPT": opt,
+        "BORESCOPE_SID_ROOT": SID_ROOT,
     }
     env.update(extra_env or {})
     return subprocess.Popen([os.path.join(runtime, "bootstrap")], env=env, cwd=task_root, stdout=output, stderr=subprocess.STDOUT)
