@@ -6,7 +6,6 @@ the loopback Runtime API; the relay is a real mosquitto, the developer's side a 
 import json
 import os
 import subprocess
-import textwrap
 import threading
 
 import pytest

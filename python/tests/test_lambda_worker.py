@@ -3,7 +3,6 @@ concurrency and environment isolation, hot reload, the context's countdown, the 
 types for import and marshalling failures, the handler's errors with their stack, `bye`."""
 
 import os
-import textwrap
 import time
 
 import pytest
