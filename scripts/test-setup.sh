@@ -7,7 +7,8 @@
 #   npm/         the MCP Inspector (a second, independent MCP client)
 #   venv-web/    host Python with Flask, FastAPI, uvicorn and gunicorn (the live-snapshot apps)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in), with
-#                Flask, FastAPI, uvicorn and gunicorn for 3.14
+#                Flask, FastAPI, uvicorn and gunicorn for 3.14, and AWS's Lambda runtime
+#                interface client for 3.13 in opt/lambda-runtime (the Lambda tests)
 #   kube/        Kubernetes v1.20.2 binaries built from Debian's source package and the OCI
 #                images of the Kubernetes tests (scripts/kube-cluster setup)
 # The tests themselves add venv-bare/ (host Python without debugpy) on first use.
@@ -26,6 +27,7 @@ command -v setpriv >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 [ -x /usr/bin/zsh ] || need_apt+=(zsh)     # completion scripts are loaded by the real shells
 [ -x /usr/bin/fish ] || need_apt+=(fish)
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)   # the Lambda relay's stand-in broker
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }
@@ -101,6 +103,18 @@ if [ ! -f "$SID_WEB_STAMP" ]; then
   BORESCOPE_SID_ROOT="$CACHE/sid-rootfs" scripts/in-sid sh -c \
     'apt-get install -y --no-install-recommends python3-fastapi python3-gunicorn >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y --no-install-recommends python3-fastapi python3-gunicorn >/dev/null; }'
   touch "$SID_WEB_STAMP"
+fi
+# AWS's Lambda runtime interface client for the rootfs's Python 3.13, in the role of a managed
+# runtime's /var/runtime (scripts/lambda-python puts it on the path). Installed by the host's pip
+# for the 3.13 ABI (the rootfs's Python has no pip), from PyPI's binary wheels.
+LAMBDA_RIC=(awslambdaric==4.2.2)
+LAMBDA_STAMP="$CACHE/sid-rootfs/.borescope-lambda-v1"
+if [ ! -f "$LAMBDA_STAMP" ]; then
+  echo "setup: ${LAMBDA_RIC[*]} for the sid rootfs's Python 3.13"
+  rm -rf "$CACHE/sid-rootfs/opt/lambda-runtime"
+  "$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --only-binary=:all: --python-version 3.13 \
+    --implementation cp --platform manylinux2014_x86_64 --target "$CACHE/sid-rootfs/opt/lambda-runtime" "${LAMBDA_RIC[@]}"
+  touch "$LAMBDA_STAMP"
 fi
 # The Kubernetes tests' cluster: packages, binaries (minutes, once) and images (needs the sid rootfs).
 BORESCOPE_TEST_CACHE="$CACHE" scripts/kube-cluster setup

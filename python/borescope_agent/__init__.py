@@ -19,6 +19,9 @@ Modules:
     snapshot_capture -- what one snapshot records, within its byte and time budget
     snapshot_transport -- the background thread talking to the server
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates
+    lambda_relay -- Lambda relay wire: WebSocket + MQTT client, SigV4 presign, sealed chunks
+    lambda_shim -- the handler borescope's Lambda layer runs in AWS (never in a local target)
+    lambda_worker -- runs relayed Lambda invocations from the local code (developer's side)
 
 Live snapshots from the application itself (``pip install`` this package)::
 

@@ -284,6 +284,10 @@ class MqttClient(object):
             raise
         return client
 
+    @property
+    def closed(self):
+        return self._ws.closed
+
     def _send(self, data):
         self._ws.send(data)
         self._last_sent = time.monotonic()

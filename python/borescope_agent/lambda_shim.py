@@ -27,7 +27,6 @@ import urllib.parse
 from borescope_agent import lambda_relay
 
 HANDLER = "borescope_agent.lambda_shim.handler"
-WORKER_ID = os.urandom(8).hex()
 ACK_RETRY_S = 1.5
 ACK_GIVE_UP_S = 5.0
 IDLE_RECONNECT_S = 60.0
@@ -64,9 +63,13 @@ class Link(object):
             self.sealer = lambda_relay.Sealer(lambda_relay.decode_secret(config["secret"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ShimError("BORESCOPE_LAMBDA is malformed (%s: %s)" % (type(exc).__name__, exc))
+        # Chosen per process at its first invocation: runtimes that fork workers after importing
+        # the handler get one id (one MQTT client id, one down topic) each.
+        self.worker_id = os.urandom(8).hex()
+        self.pid = os.getpid()
         self.up = "borescope/%s/up" % prefix
-        self.down = "borescope/%s/down/%s" % (prefix, WORKER_ID)
-        self.client_id = "borescope-%s-%s" % (prefix, WORKER_ID)
+        self.down = "borescope/%s/down/%s" % (prefix, self.worker_id)
+        self.client_id = "borescope-%s-%s" % (prefix, self.worker_id)
         self.mqtt = None
         self.reassembler = lambda_relay.Reassembler()
         self.last_activity = 0.0
@@ -94,7 +97,7 @@ class Link(object):
 
     def ensure(self):
         """Connected, and not after a long silence (a frozen environment's socket is likely dead)."""
-        if self.mqtt is None or self.mqtt._ws.closed or time.monotonic() - self.last_activity > IDLE_RECONNECT_S:
+        if self.mqtt is None or self.mqtt.closed or time.monotonic() - self.last_activity > IDLE_RECONNECT_S:
             self.connect()
 
     def publish(self, message):
@@ -129,6 +132,8 @@ _LINK = None
 
 def _link():
     global _LINK
+    if _LINK is not None and _LINK.pid != os.getpid():
+        _LINK = None
     if _LINK is None:
         try:
             config = json.loads(os.environ.get("BORESCOPE_LAMBDA", ""))
@@ -182,7 +187,7 @@ def _context_message(context):
     }
 
 
-def invoke_message(event, context):
+def invoke_message(event, context, worker_id):
     env = {
         k: v for k, v in os.environ.items()
         if k not in ENV_LEFT_OUT and not k.startswith("BORESCOPE_LAMBDA")
@@ -194,7 +199,7 @@ def invoke_message(event, context):
     return {
         "t": "invoke",
         "id": context.aws_request_id,
-        "w": WORKER_ID,
+        "w": worker_id,
         "fn": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
         "handler": os.environ.get("BORESCOPE_LAMBDA_HANDLER", ""),
         "event": event_text,
@@ -211,7 +216,7 @@ def relay(event, context):
     """The answer (`result` or `error` message) from the developer's machine, or None when the
     function's own handler must run (nobody answered the `invoke` in time)."""
     link = _link()
-    message = invoke_message(event, context)
+    message = invoke_message(event, context, link.worker_id)
     ident = message["id"]
     start = time.monotonic()
     acked = None

@@ -15,6 +15,8 @@ import pytest
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(PYTHON_DIR)
 SID_PYTHON = os.path.join(REPO, "scripts", "sid-python")
+# The sid rootfs's 3.13 with awslambdaric (the Lambda tests; see lambda_support.py).
+LAMBDA_PYTHON = os.path.join(REPO, "scripts", "lambda-python")
 
 if PYTHON_DIR not in sys.path:
     sys.path.insert(0, PYTHON_DIR)

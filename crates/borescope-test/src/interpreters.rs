@@ -107,6 +107,20 @@ pub fn sid_python() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sid-python")
 }
 
+/// Python 3.13 from the sid rootfs with AWS's Lambda runtime interface client (`awslambdaric`)
+/// importable (`scripts/lambda-python`, a plain process of this machine like [`sid_python`]):
+/// the interpreter a managed runtime's bootstrap would exec in the Lambda tests.
+pub fn lambda_python() -> PathBuf {
+    require(shared_cache().join("sid-rootfs/opt/lambda-runtime/awslambdaric"), "awslambdaric for the sid rootfs's Python 3.13");
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lambda-python")
+}
+
+/// The loopback Lambda Runtime API test server (`python python/tests/lambda_runtime_api.py
+/// --port-file FILE`; stdlib only, any Python 3.9+ runs it).
+pub fn lambda_runtime_api_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../python/tests/lambda_runtime_api.py")
+}
+
 /// `node`.
 pub fn node() -> PathBuf {
     PathBuf::from("node")
