@@ -324,11 +324,22 @@ def serve(frames, loader):
         try:
             frames.send(answer)
         except OSError:
-            pass
+            # Nobody listens any more (`lambda invoke --break` returned at the stop): the
+            # session's output carries the answer instead.
+            if answer.get("t") == "result":
+                line = "[borescope] invocation %s returned %s\n" % (answer.get("id"), answer.get("body"))
+            else:
+                line = "[borescope] invocation %s raised %s: %s\n" % (answer.get("id"), answer.get("type"), answer.get("message"))
+            sys.stdout.write(line)
+            sys.stdout.flush()
 
     while True:
         message = frames.receive()
         if message is None:
+            # The CLI went away: invocations still running (perhaps paused at a breakpoint)
+            # finish and print their answers; then the worker ends.
+            for thread in running:
+                thread.join()
             return 1
         kind = message.get("t")
         if kind == "invoke":
@@ -354,6 +365,13 @@ def main():
     for name in ("BORESCOPE_LAMBDA_WORKER_SOCKET", "BORESCOPE_LAMBDA_CODE"):
         os.environ.pop(name, None)
     install_environ()
+    listen = os.environ.pop("BORESCOPE_LAMBDA_LISTEN", None)
+    if listen:
+        host, _, port = listen.rpartition(":")
+        import debugpy  # borescope puts its cached copy on PYTHONPATH for --listen
+
+        debugpy.listen((host or "127.0.0.1", int(port)))
+        sys.stderr.write("lambda_worker: debugpy listens on %s:%s; attach your editor\n" % (host or "127.0.0.1", port))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)

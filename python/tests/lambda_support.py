@@ -254,30 +254,12 @@ class RelayPeer(object):
 # ---------------------------------------------------------------------------------------------
 # The Lambda side
 
-# The managed Python runtime's /var/runtime/bootstrap, reduced to what matters here: it checks
-# AWS_LAMBDA_EXEC_WRAPPER and execs it with the interpreter and bootstrap.py as arguments.
-BOOTSTRAP_SH = """#!/bin/bash
-if [ -n "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
-  if [ ! -f "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
-    echo "$(basename "$AWS_LAMBDA_EXEC_WRAPPER"): does not exist" >&2
-    exit 127
-  fi
-  if [ ! -x "$AWS_LAMBDA_EXEC_WRAPPER" ]; then
-    echo "$(basename "$AWS_LAMBDA_EXEC_WRAPPER"): is not an executable" >&2
-    exit 126
-  fi
-  exec -- "$AWS_LAMBDA_EXEC_WRAPPER" "$TEST_LAMBDA_PYTHON" "$TEST_RUNTIME_DIR/bootstrap.py"
-fi
-exec "$TEST_LAMBDA_PYTHON" "$TEST_RUNTIME_DIR/bootstrap.py"
-"""
+# The managed Python runtime's /var/runtime/bootstrap (reduced to what matters here: it checks
+# AWS_LAMBDA_EXEC_WRAPPER and execs it with the interpreter and bootstrap.py as arguments) and
+# bootstrap.py (the task root and the layers' python/ directory on sys.path, then awslambdaric's
+# main with the handler from _HANDLER): files in lambda_runtime/, shared with the Rust tests.
+RUNTIME_FILES = os.path.join(TESTS, "lambda_runtime")
 
-# /var/runtime/bootstrap.py: the task root and the layers' python/ directory on sys.path, then
-# awslambdaric's main with the handler from _HANDLER.
-BOOTSTRAP_PY = """import os, sys
-sys.path[0:0] = [os.environ["LAMBDA_TASK_ROOT"], os.environ["TEST_OPT"] + "/python"]
-from awslambdaric.__main__ import main
-main([sys.argv[0], os.environ["_HANDLER"]])
-"""
 
 
 def make_runtime(directory):
@@ -288,11 +270,9 @@ def make_runtime(directory):
     runtime = os.path.join(directory, "var-runtime")
     opt = os.path.join(directory, "opt")
     os.makedirs(runtime)
-    with open(os.path.join(runtime, "bootstrap"), "w") as f:
-        f.write(BOOTSTRAP_SH)
+    for name in ("bootstrap", "bootstrap.py"):
+        shutil.copy(os.path.join(RUNTIME_FILES, name), os.path.join(runtime, name))
     os.chmod(os.path.join(runtime, "bootstrap"), 0o755)
-    with open(os.path.join(runtime, "bootstrap.py"), "w") as f:
-        f.write(BOOTSTRAP_PY)
     os.makedirs(os.path.join(opt, "borescope"))
     shutil.copy(os.path.join(AGENT, "lambda_wrapper.sh"), os.path.join(opt, "borescope", "wrapper"))
     os.chmod(os.path.join(opt, "borescope", "wrapper"), 0o755)

@@ -20,6 +20,7 @@
 pub mod http;
 pub mod interpreters;
 pub mod kube_cluster;
+pub mod mosquitto;
 pub mod targets;
 
 use regex::Regex;

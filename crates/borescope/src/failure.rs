@@ -95,3 +95,24 @@ impl From<borescope_snapshots::SnapError> for Failure {
         }
     }
 }
+
+impl From<borescope_lambda::template::TemplateError> for Failure {
+    fn from(error: borescope_lambda::template::TemplateError) -> Failure {
+        Failure::input(error.to_string())
+    }
+}
+
+impl From<borescope_lambda::worker::WorkerError> for Failure {
+    fn from(error: borescope_lambda::worker::WorkerError) -> Failure {
+        Failure::failed(error.to_string())
+    }
+}
+
+impl From<borescope_lambda::relay::RelayError> for Failure {
+    fn from(error: borescope_lambda::relay::RelayError) -> Failure {
+        match error {
+            borescope_lambda::relay::RelayError::BadUrl(_) => Failure::input(error.to_string()),
+            _ => Failure::failed(error.to_string()),
+        }
+    }
+}

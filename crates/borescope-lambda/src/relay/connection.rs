@@ -206,9 +206,18 @@ impl Relay {
                     };
                     match serde_json::from_slice::<Invoke>(&plain) {
                         Ok(invoke) if self.guard.accept(&invoke.t, &invoke.id, invoke.ts, now_ms()) => return Ok(invoke),
-                        Ok(_) => {
-                            self.refused += 1;
-                            tracing::warn!("dropped a replayed or stale relay message");
+                        Ok(invoke) => {
+                            // A shim publishes an invocation again when its `ack` did not come:
+                            // it is running here already, so only the `ack` is repeated.
+                            if (now_ms() - invoke.ts).abs() <= super::seal::CLOCK_WINDOW_MS {
+                                let ack = super::messages::ack(&invoke.id);
+                                if let Err(e) = self.publisher().send(&invoke.w, &ack).await {
+                                    tracing::warn!("cannot acknowledge {} again: {e}", invoke.id);
+                                }
+                            } else {
+                                self.refused += 1;
+                                tracing::warn!("dropped a stale relay message");
+                            }
                         }
                         Err(e) => {
                             self.refused += 1;

@@ -4,6 +4,7 @@ mod attach;
 mod completions;
 mod daemon;
 mod exec;
+mod lambda;
 mod mcp;
 mod pod_listen;
 mod pod_target;
@@ -35,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Commands::Server(args) => server::run(&cli, args),
         Commands::Snap(args) => snap::run(&cli, args),
         Commands::Run(args) => run::run(&cli, args),
+        Commands::Lambda(args) => lambda::run(&cli, args),
         _ => session::run(&cli),
     }
 }

@@ -133,6 +133,7 @@ fn request_for(cli: &Cli) -> Result<Request, Failure> {
         | Commands::Exec(_)
         | Commands::Server(_)
         | Commands::Snap(_)
+        | Commands::Lambda(_)
         | Commands::Run(_)
         | Commands::Completions(_) => {
             return Err(Failure::input("not a session command"));

@@ -1,0 +1,188 @@
+//! `lambda attach` end to end: a stack in moto, the relay through mosquitto, a Lambda execution
+//! environment under awslambdaric, and the developer's side under a borescope session: a
+//! relayed invocation, a breakpoint hit with `vars`/`eval`/`continue`, a raised error with its
+//! type, `status`, and Ctrl-C restoring the function byte for byte; then a CLI killed mid-run
+//! and `detach` restoring.
+
+use super::lambda_side::{LambdaSide, config, moto_stack};
+use super::{ctx, example, venv_python};
+use borescope_test::TestContext;
+use borescope_test::moto::MotoServer;
+use borescope_test::mosquitto::Broker;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `borescope lambda attach`, its stdout lines collected.
+struct Attached {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Attached {
+    fn start(ctx: &TestContext, moto: &MotoServer, app: &Path, args: &[&str]) -> Attached {
+        let mut command = ctx.command();
+        command
+            .current_dir(app)
+            .args(["lambda", "attach", "--code", "src", "--python", &venv_python(), "--heartbeat", "1"])
+            .args(args)
+            .envs(moto.env())
+            .env("XDG_STATE_HOME", ctx.root.join("state"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(ctx.root.join("attach.err")).expect("stderr file")));
+        let mut child = command.spawn().expect("start lambda attach");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Attached { child, lines, seen: Vec::new() }
+    }
+
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        panic!("lambda attach exited ({status}) before `{needle}`; stdout: {:?}", self.seen);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no `{needle}` from lambda attach; stdout so far: {:?}", self.seen);
+    }
+}
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const EVENT: &str = r#"{"httpMethod": "POST", "path": "/orders", "body": "{\"customer\": \"ada\", \"items\": [{\"sku\": \"tea\", \"price\": 4.5, \"qty\": 2}, {\"sku\": \"cake\", \"price\": 3.0, \"qty\": 1}]}"}"#;
+
+/// The deployed code (what Lambda runs without borescope): answers `{"where": "lambda"}`.
+fn deployed(ctx: &TestContext) -> std::path::PathBuf {
+    let dir = ctx.root.join("deployed");
+    std::fs::create_dir_all(dir.join("orders")).expect("dir");
+    std::fs::write(dir.join("orders/__init__.py"), "").expect("write");
+    std::fs::write(dir.join("orders/app.py"), "def create_order(event, context):\n    return {\"where\": \"lambda\"}\n").expect("write");
+    dir
+}
+
+#[test]
+fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
+    let ctx = ctx();
+    let app = example(&ctx);
+    let moto = MotoServer::start();
+    let broker = Broker::start(&ctx.root.join("broker"));
+    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
+    let function = names["python"].as_str().expect("python function").to_string();
+    let before = config(&moto, &function);
+
+    let mut attach = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &broker.url(), "--session", "lam"]);
+    let attached = attach.wait_for("Ctrl-C restores every function");
+    assert!(attach.seen.iter().any(|l| l.starts_with("attached 1 function of stack orders-api")), "{:?} {attached}", attach.seen);
+    let stderr = std::fs::read_to_string(ctx.root.join("attach.err")).unwrap_or_default();
+    assert!(stderr.contains(&format!("skipped {}: ", names["node"].as_str().unwrap_or_default())), "{stderr}");
+
+    let during = config(&moto, &function);
+    assert_eq!(during["Timeout"], 300, "the timeout is extended while attached");
+    let side = LambdaSide::start(&ctx.root.join("lambda"), &during, &deployed(&ctx));
+
+    // 1. Relayed: the local code answers (the deployed code would say "where": "lambda").
+    let (error, body) = LambdaSide::invoke(&side.api_address, EVENT, 60_000);
+    assert_eq!(error, None, "{body}\nlambda log:\n{}", side.log());
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+    assert_eq!(answer["statusCode"], 201, "{body}");
+    assert!(answer["body"].as_str().unwrap_or_default().contains("\"total\": 14.4"), "{body}");
+    attach.wait_for(&format!("{function} "));
+
+    // 2. A breakpoint in the local code, hit by an invocation from Lambda.
+    let mut command = ctx.command();
+    command.current_dir(&app).args(["break", "src/orders/pricing.py:6", "--session", "lam"]);
+    ctx.run_command(command).expect_code(0);
+    let address = side.api_address.clone();
+    let pending = std::thread::spawn(move || LambdaSide::invoke(&address, EVENT, 120_000));
+    let stop = ctx.run(["continue", "--session", "lam"]);
+    stop.expect_code(0).stdout_has("Stopped at breakpoint src/orders/pricing.py:6 in total");
+    ctx.run(["eval", "subtotal", "--session", "lam"]).expect_code(0).stdout_has("12.0");
+    ctx.run(["frame", "1", "--session", "lam"]).expect_code(0);
+    ctx.run(["eval", "event['path']", "--session", "lam"]).expect_code(0).stdout_has("/orders");
+    ctx.run(["eval", "context.function_name", "--session", "lam"]).expect_code(0).stdout_has(&function);
+    let mut command = ctx.command();
+    command.current_dir(&app).args(["break", "--clear", "src/orders/pricing.py:6", "--session", "lam"]);
+    ctx.run_command(command).expect_code(0);
+    ctx.run(["continue", "--session", "lam", "--timeout", "1"]);
+    let (error, body) = pending.join().expect("invocation thread");
+    assert_eq!(error, None, "{body}");
+    assert!(body.contains("14.4"), "{body}");
+
+    // 3. A raised error reaches Lambda with its type.
+    let (error, body) = LambdaSide::invoke(&side.api_address, r#"{"body": "{}"}"#, 60_000);
+    assert_eq!(error.as_deref(), Some("KeyError"), "{body}");
+    assert!(body.contains("items"), "{body}");
+    attach.wait_for("error KeyError");
+
+    // 4. status names the holder.
+    let mut status = ctx.command();
+    status.args(["lambda", "status", "--stack", "orders-api", "--json"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
+    let status = ctx.run_command(status);
+    status.expect_code(0);
+    let report = status.json();
+    let entry = report["functions"].as_array().and_then(|f| f.iter().find(|f| f["name"] == function.as_str())).expect("function in status");
+    assert_eq!(entry["instrumented"], true, "{report}");
+
+    // 5. Ctrl-C: the function is back exactly as it was, the session is gone.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(attach.child.id() as i32), nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    attach.wait_for("restored 1 function of stack orders-api");
+    let status = attach.child.wait().expect("attach exits");
+    assert!(status.success(), "{status}");
+    assert_eq!(config(&moto, &function), before, "the function is restored byte for byte");
+    assert_eq!(moto_stack(&moto, &["policy", "orders-api-role"]), "[]", "the relay policy is gone");
+    ctx.run(["sessions"]).stdout_has("no sessions");
+}
+
+#[test]
+fn detach_restores_after_the_attach_was_killed() {
+    let ctx = ctx();
+    let app = example(&ctx);
+    let moto = MotoServer::start();
+    let broker = Broker::start(&ctx.root.join("broker"));
+    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
+    let function = names["python"].as_str().expect("python function").to_string();
+    let before = config(&moto, &function);
+    let mut attach = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &broker.url(), "--session", "lam2"]);
+    attach.wait_for("Ctrl-C restores every function");
+    attach.child.kill().expect("kill -9");
+    let _ = attach.child.wait();
+    assert_ne!(config(&moto, &function), before, "a killed attach cannot restore by itself");
+
+    let mut detach = ctx.command();
+    detach.args(["lambda", "detach", "--stack", "orders-api"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
+    let run = ctx.run_command(detach);
+    run.expect_code(0);
+    insta::assert_snapshot!(super::filtered(&ctx, &run.stdout));
+    assert_eq!(config(&moto, &function), before);
+    // Idempotent.
+    let mut again = ctx.command();
+    again.args(["lambda", "detach", "--stack", "orders-api"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
+    ctx.run_command(again).expect_code(0).stdout_has("nothing to restore");
+    ctx.run(["stop", "--session", "lam2"]);
+}
