@@ -21,7 +21,7 @@ pub const MAX_TIMEOUT: i32 = 900;
 pub const MAX_LAYERS: usize = 5;
 
 /// Where the shims meet the relay client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RelaySettings {
     /// The broker's WebSocket URL, unsigned (`wss://ENDPOINT/mqtt`, `ws://127.0.0.1:P/mqtt`).
     pub url: String,
@@ -29,6 +29,17 @@ pub struct RelaySettings {
     pub prefix: String,
     /// The message secret: 32 random bytes, base64url without padding.
     pub secret_b64: String,
+}
+
+impl std::fmt::Debug for RelaySettings {
+    /// The secret never appears in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelaySettings")
+            .field("url", &self.url)
+            .field("prefix", &self.prefix)
+            .field("secret_b64", &"[redacted]")
+            .finish()
+    }
 }
 
 /// What to attach.
@@ -394,4 +405,16 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_stays_out_of_debug_output() {
+        let relay = RelaySettings { url: "ws://x/mqtt".into(), prefix: "a".repeat(32), secret_b64: "s3cr3t".into() };
+        let text = format!("{relay:?}");
+        assert!(!text.contains("s3cr3t") && text.contains("[redacted]"), "{text}");
+    }
 }

@@ -31,10 +31,16 @@ pub const WRAPPER_ZIP_PATH: &str = "borescope/wrapper";
 const EXCLUDED: &[&str] = &["borescope_agent/pod.py"];
 
 /// A built layer zip.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LayerZip {
     bytes: Vec<u8>,
     sha256: String,
+}
+
+impl std::fmt::Debug for LayerZip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerZip").field("bytes", &self.bytes.len()).field("sha256", &self.sha256).finish()
+    }
 }
 
 impl LayerZip {

@@ -425,3 +425,34 @@ async fn another_holder_is_refused_and_force_takes_over_keeping_the_originals() 
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detach_restores_from_the_state_file_when_a_record_was_removed_by_hand() {
+    let world = World::new().await;
+    let before = world.configs().await;
+    let report = attach_as(&world, "alice@laptop", false).await.expect("attach");
+    // Someone deletes BORESCOPE_LAMBDA in the console; the wrapper and the layer stay.
+    let wrapped = report.functions.iter().find(|f| f.logical_id == "Wrapped").expect("wrapped");
+    let mut env: std::collections::HashMap<String, String> =
+        serde_json::from_value(world.env(&wrapped.name)).expect("env");
+    env.remove("BORESCOPE_LAMBDA");
+    let lambda = aws_sdk_lambda::Client::new(world.aws.sdk_config());
+    lambda
+        .update_function_configuration()
+        .function_name(&wrapped.name)
+        .environment(aws_sdk_lambda::types::Environment::builder().set_variables(Some(env)).build())
+        .send()
+        .await
+        .expect("edit the environment");
+
+    let detached = aws::detach(&world.aws, STACK, world.state_dir.path(), &mut |_| {}).await.expect("detach");
+    let from_state: Vec<&str> = detached
+        .functions
+        .iter()
+        .filter(|f| f.restored_from == Some(RestoreSource::StateFile))
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(from_state, [wrapped.name.as_str()]);
+    assert_eq!(detached.restored(), 3);
+    assert_eq!(world.configs().await, before);
+}
