@@ -304,3 +304,30 @@ async fn an_empty_or_bad_plan_is_refused() {
         .expect_err("bad prefix");
     assert!(matches!(err, AwsError::BadPlan(_)), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_shared_with_another_attached_stack_keeps_its_statement() {
+    let world = World::new().await;
+    let loose = loose_function(&world, "billing", &[], Vec::new()).await;
+    let role = loose.role.rsplit('/').next().unwrap_or_default().to_string();
+    let original = world.config("billing");
+    let mut other = loose_plan(loose);
+    other.stack = "billing-stack".into();
+    aws::attach(&world.aws, &other, world.state_dir.path(), &mut |_| {}).await.expect("attach billing");
+    super::attach_as(&world, "alice@laptop", false).await.expect("attach orders");
+    let policy = world.relay_policy(&role).await.expect("policy");
+    assert_eq!(policy["Statement"].as_array().map(Vec::len), Some(2), "{policy}");
+
+    aws::detach(&world.aws, STACK, world.state_dir.path(), &mut |_| {}).await.expect("detach orders");
+    let policy = world.relay_policy(&role).await.expect("billing's statement stays");
+    let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+    assert_eq!(statements.len(), 1, "{policy}");
+    assert_eq!(statements[0]["Sid"], format!("Borescope{}", "c".repeat(32)));
+
+    // billing-stack is not in CloudFormation: its detach works from its state file alone.
+    let detached = aws::detach(&world.aws, "billing-stack", world.state_dir.path(), &mut |_| {}).await.expect("detach billing");
+    assert_eq!(detached.restored(), 1);
+    assert!(world.relay_policy(&role).await.is_none(), "the last statement takes the policy with it");
+    assert!(world.env("billing").get("BORESCOPE_LAMBDA").is_none());
+    assert_eq!(world.config("billing"), original);
+}
