@@ -5,6 +5,7 @@
 #                and the official MCP SDK (a client for the MCP server tests)
 #   pkgtools/    maturin, uv and pipx: build and install the Python wheel (the install test)
 #   npm/         the MCP Inspector (a second, independent MCP client)
+#   venv-moto/   moto in server mode (an AWS stand-in for the Lambda control-plane tests)
 #   venv-web/    host Python with Flask, FastAPI, uvicorn and gunicorn (the live-snapshot apps)
 #   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in), with
 #                Flask, FastAPI, uvicorn and gunicorn for 3.14, and AWS's Lambda runtime
@@ -80,6 +81,18 @@ if [ ! -f "$PKGTOOLS_STAMP" ]; then
   "$PY" -m venv "$PKGTOOLS_VENV"
   "$PKGTOOLS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PKGTOOLS[@]}"
   touch "$PKGTOOLS_STAMP"
+fi
+# moto in server mode stands in for AWS in the Lambda control-plane tests
+# (crates/borescope-lambda/tests: CloudFormation, Lambda, IAM, STS, IoT, S3 on loopback).
+MOTO=("moto[server,cloudformation]==5.2.5")
+MOTO_VENV="$CACHE/venv-moto"
+MOTO_STAMP="$MOTO_VENV/.borescope-moto-5.2.5"
+if [ ! -f "$MOTO_STAMP" ]; then
+  echo "setup: ${MOTO[*]} at $MOTO_VENV"
+  rm -rf "$MOTO_VENV"
+  "$PY" -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${MOTO[@]}"
+  touch "$MOTO_STAMP"
 fi
 # Every crate Cargo.lock names, for every platform: the install test builds with --offline, and
 # maturin's `cargo metadata` reads them all (a no-op once they are in ~/.cargo).

@@ -9,6 +9,7 @@
 //!   the host's older Python), killed on drop.
 //! * [`kube_cluster`]: a real single-node Kubernetes shared by a test run ([`kube_cluster::shared`];
 //!   `BORESCOPE_TEST_KUBECONFIG` points the tests at a cluster started by hand instead).
+//! * [`moto`]: moto in server mode on loopback, the AWS stand-in of the Lambda tests.
 //! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for
 //!   temporary paths, pids, times and versions, for insta snapshots.
 //!
@@ -21,6 +22,7 @@ pub mod http;
 pub mod interpreters;
 pub mod kube_cluster;
 pub mod mosquitto;
+pub mod moto;
 pub mod targets;
 
 use regex::Regex;
