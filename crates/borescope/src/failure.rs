@@ -116,3 +116,13 @@ impl From<borescope_lambda::relay::RelayError> for Failure {
         }
     }
 }
+
+impl From<borescope_lambda::aws::AwsError> for Failure {
+    fn from(error: borescope_lambda::aws::AwsError) -> Failure {
+        if error.is_input_error() {
+            Failure::input(error.to_string())
+        } else {
+            Failure::failed(error.to_string())
+        }
+    }
+}

@@ -226,7 +226,25 @@ pub enum AwsError {
     },
 }
 
+
 impl AwsError {
+    /// Whether the caller can fix this by changing the command (exit code 2): a missing
+    /// region, an unknown stack or function, a stack without Python functions, another
+    /// holder (`--force`), or Lambda's limits.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            AwsError::NoRegion
+                | AwsError::StackNotFound { .. }
+                | AwsError::UnknownFunctions { .. }
+                | AwsError::NothingToAttach { .. }
+                | AwsError::HeldByOther { .. }
+                | AwsError::EnvTooLarge { .. }
+                | AwsError::TooManyLayers { .. }
+                | AwsError::BadPlan(_)
+        )
+    }
+
     /// True for a conflict or throttling that a later attempt may not meet.
     pub fn is_busy(&self) -> bool {
         matches!(self, AwsError::Api { code, .. } if is_busy_code(code))

@@ -121,7 +121,7 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
     let address = side.api_address.clone();
     let pending = std::thread::spawn(move || LambdaSide::invoke(&address, EVENT, 120_000));
     let stop = ctx.run(["continue", "--session", "lam"]);
-    stop.expect_code(0).stdout_has("Stopped at breakpoint src/orders/pricing.py:6 in total");
+    stop.expect_code(0).stdout_has("src/orders/pricing.py:6 in total");
     ctx.run(["eval", "subtotal", "--session", "lam"]).expect_code(0).stdout_has("12.0");
     ctx.run(["frame", "1", "--session", "lam"]).expect_code(0);
     ctx.run(["eval", "event['path']", "--session", "lam"]).expect_code(0).stdout_has("/orders");

@@ -93,6 +93,8 @@ impl LambdaSide {
         let log = std::fs::File::create(&output).expect("log");
         let runtime = command
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+            .envs(std::env::var("BORESCOPE_TEST_CACHE").map(|c| ("BORESCOPE_TEST_CACHE", c)))
             .env("AWS_LAMBDA_EXEC_WRAPPER", opt.join("borescope/wrapper"))
             .env("AWS_LAMBDA_RUNTIME_API", &api_address)
             .env("_HANDLER", function["Handler"].as_str().expect("handler"))

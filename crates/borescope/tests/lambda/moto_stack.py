@@ -28,7 +28,10 @@ def code_zip():
 
 def create(stack):
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="code", CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+    if s3.meta.region_name == "us-east-1":
+        s3.create_bucket(Bucket="code")
+    else:
+        s3.create_bucket(Bucket="code", CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
     s3.put_object(Bucket="code", Key="orders.zip", Body=code_zip())
     role = {
         "Type": "AWS::IAM::Role",

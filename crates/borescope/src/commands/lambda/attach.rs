@@ -149,7 +149,7 @@ fn progress_printer(json: bool) -> impl FnMut(aws::Progress) + Send {
 }
 
 async fn attach(cli: &Cli, args: &LambdaAttachArgs, code: &Path, python: &Path, listen: Option<(String, u16)>) -> Result<ExitCode, Failure> {
-    let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone() }).await?;
+    let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone(), ..AwsOptions::default() }).await?;
     let functions = aws::stack_functions(&aws, &args.stack, &args.functions).await?;
     for refused in &functions.refused {
         printer::error_text(&format!("skipped {}: {}\n", refused.name, refused.reason));

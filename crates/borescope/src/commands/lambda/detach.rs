@@ -13,7 +13,7 @@ use std::process::ExitCode;
 pub fn run(cli: &Cli, args: &LambdaDetachArgs) -> Result<ExitCode, Failure> {
     let runtime = super::super::runtime()?;
     let report = runtime.block_on(async {
-        let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone() }).await?;
+        let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone(), ..AwsOptions::default() }).await?;
         let mut progress = |step: aws::Progress| tracing::info!("{step:?}");
         aws::detach(&aws, &args.stack, &state_dir(), &mut progress).await
     })?;
@@ -29,7 +29,7 @@ pub fn run(cli: &Cli, args: &LambdaDetachArgs) -> Result<ExitCode, Failure> {
 pub fn status(cli: &Cli, args: &LambdaStatusArgs) -> Result<ExitCode, Failure> {
     let runtime = super::super::runtime()?;
     let report = runtime.block_on(async {
-        let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone() }).await?;
+        let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone(), ..AwsOptions::default() }).await?;
         aws::status(&aws, args.stack.as_deref(), &state_dir()).await
     })?;
     if cli.json {
