@@ -44,7 +44,7 @@ pub enum RelayError {
     #[error("the relay {0} is AWS IoT Core, which needs signed URLs, but no AWS credentials were found")]
     NoSigner(String),
     /// The first connection failed.
-    #[error("cannot reach the relay at {url}: {reason}")]
+    #[error("cannot reach the relay at {url}: {reason}; check --relay (or BORESCOPE_LAMBDA_RELAY) and that this machine can reach it")]
     Unreachable {
         /// The URL, without a signature.
         url: String,

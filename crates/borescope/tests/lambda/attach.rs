@@ -104,7 +104,7 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
 
     let during = config(&moto, &function);
     assert_eq!(during["Timeout"], 300, "the timeout is extended while attached");
-    let side = LambdaSide::start(&ctx.root.join("lambda"), &during, &deployed(&ctx));
+    let mut side = LambdaSide::start(&ctx.root.join("lambda"), &during, &deployed(&ctx));
 
     // 1. Relayed: the local code answers (the deployed code would say "where": "lambda").
     let (error, body) = LambdaSide::invoke(&side.api_address, EVENT, 60_000);
@@ -114,15 +114,22 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
     assert!(answer["body"].as_str().unwrap_or_default().contains("\"total\": 14.4"), "{body}");
     attach.wait_for(&format!("{function} "));
 
-    // 2. A breakpoint in the local code, hit by an invocation from Lambda.
+    // 2. A breakpoint in the local code, hit by an invocation from Lambda (only the big
+    // order stops there), while a second execution environment's invocation runs through:
+    // invocations paused at a breakpoint hold no other.
     let mut command = ctx.command();
-    command.current_dir(&app).args(["break", "src/orders/pricing.py:6", "--session", "lam"]);
+    command.current_dir(&app).args(["break", "src/orders/pricing.py:6", "--if", "subtotal > 100", "--session", "lam"]);
     ctx.run_command(command).expect_code(0);
+    side.add_environment();
     let address = side.api_address.clone();
-    let pending = std::thread::spawn(move || LambdaSide::invoke(&address, EVENT, 120_000));
+    let big = EVENT.replace(r#"\"qty\": 2"#, r#"\"qty\": 200"#);
+    let pending = std::thread::spawn(move || LambdaSide::invoke(&address, &big, 120_000));
     let stop = ctx.run(["continue", "--session", "lam"]);
     stop.expect_code(0).stdout_has("src/orders/pricing.py:6 in total");
-    ctx.run(["eval", "subtotal", "--session", "lam"]).expect_code(0).stdout_has("12.0");
+    ctx.run(["eval", "subtotal", "--session", "lam"]).expect_code(0).stdout_has("903.0");
+    let (error, body) = LambdaSide::invoke(&side.api_address, EVENT, 60_000);
+    assert_eq!(error, None, "{body}\nlambda log:\n{}", side.log());
+    assert!(body.contains("14.4"), "the small order ran while the big one was paused: {body}");
     ctx.run(["frame", "1", "--session", "lam"]).expect_code(0);
     ctx.run(["eval", "event['path']", "--session", "lam"]).expect_code(0).stdout_has("/orders");
     ctx.run(["eval", "context.function_name", "--session", "lam"]).expect_code(0).stdout_has(&function);
@@ -132,7 +139,7 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
     ctx.run(["continue", "--session", "lam", "--timeout", "1"]);
     let (error, body) = pending.join().expect("invocation thread");
     assert_eq!(error, None, "{body}");
-    assert!(body.contains("14.4"), "{body}");
+    assert!(body.contains("1083.6"), "{body}");
 
     // 3. A raised error reaches Lambda with its type.
     let (error, body) = LambdaSide::invoke(&side.api_address, r#"{"body": "{}"}"#, 60_000);
@@ -157,6 +164,23 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
     assert_eq!(config(&moto, &function), before, "the function is restored byte for byte");
     assert_eq!(moto_stack(&moto, &["policy", "orders-api-role"]), "[]", "the relay policy is gone");
     ctx.run(["sessions"]).stdout_has("no sessions");
+
+    // 6. An execution environment that still carries the attach (Lambda replaces them after a
+    // configuration change; this one was not) finds nobody and runs the deployed handler.
+    let (error, body) = LambdaSide::invoke(&side.api_address, EVENT, 60_000);
+    assert_eq!((error, body.as_str()), (None, r#"{"where": "lambda"}"#), "lambda log:\n{}", side.log());
+    assert!(side.log().contains("[borescope] no answer from the developer's machine within 5 s"), "{}", side.log());
+
+    // What attach printed, start to end.
+    let clock = regex::Regex::new(r"^\d\d:\d\d:\d\d ").expect("regex");
+    let ms = regex::Regex::new(r" \d+ ms ").expect("regex");
+    let printed: Vec<String> = attach
+        .seen
+        .iter()
+        .filter(|line| !line.contains(" idle "))
+        .map(|line| ms.replace(&clock.replace(line, "[HH:MM:SS] "), " [MS] ms ").into_owned())
+        .collect();
+    insta::assert_snapshot!(super::filtered(&ctx, &printed.join("\n")));
 }
 
 #[test]
@@ -185,4 +209,61 @@ fn detach_restores_after_the_attach_was_killed() {
     again.args(["lambda", "detach", "--stack", "orders-api"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
     ctx.run_command(again).expect_code(0).stdout_has("nothing to restore");
     ctx.run(["stop", "--session", "lam2"]);
+}
+
+#[test]
+fn attach_refuses_bad_input_and_changes_nothing() {
+    let ctx = ctx();
+    let app = example(&ctx);
+    let moto = MotoServer::start();
+    let broker = Broker::start(&ctx.root.join("broker"));
+    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
+    let function = names["python"].as_str().expect("python function").to_string();
+    let before = config(&moto, &function);
+    let relay = broker.url();
+    let mut out = String::new();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--stack", "nope", "--relay", &relay, "--code", "src"],
+        vec!["--stack", "orders-api", "--function", "Missing", "--relay", &relay, "--code", "src"],
+        vec!["--stack", "orders-api", "--relay", "ws://127.0.0.1:1/mqtt", "--code", "src"],
+        vec!["--stack", "orders-api", "--relay", "http://127.0.0.1:1/mqtt", "--code", "src"],
+        vec!["--stack", "orders-api", "--relay", &relay, "--listen", "nine", "--code", "src"],
+        vec!["--stack", "orders-api", "--relay", &relay, "--timeout", "901", "--code", "src"],
+        vec!["--stack", "orders-api", "--relay", &relay, "--code", "nowhere"],
+    ];
+    for args in cases {
+        let mut command = ctx.command();
+        command
+            .current_dir(&app)
+            .args(["lambda", "attach", "--python", &venv_python()])
+            .args(&args)
+            .envs(moto.env())
+            .env("XDG_STATE_HOME", ctx.root.join("state"));
+        let run = ctx.run_command(command);
+        let first = run.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or_default().to_string();
+        out.push_str(&super::filtered(&ctx, &format!("$ lambda attach {}\nexit {}\n{first}\n", args.join(" "), run.code)));
+        out.push('\n');
+    }
+    insta::assert_snapshot!(out);
+    assert_eq!(config(&moto, &function), before, "a refused attach changes nothing");
+    ctx.run(["sessions"]).stdout_has("no sessions");
+
+    // Another developer's attach is refused with who holds it; --force takes over.
+    let mut alice = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &relay, "--session", "alice"]);
+    alice.wait_for("Ctrl-C restores every function");
+    let mut command = ctx.command();
+    command
+        .current_dir(&app)
+        .args(["lambda", "attach", "--code", "src", "--python", &venv_python(), "--stack", "orders-api", "--relay", &relay, "--session", "bob"])
+        .envs(moto.env())
+        .env("USER", "bob")
+        .env("XDG_STATE_HOME", ctx.root.join("state-bob"));
+    let run = ctx.run_command(command);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    ctx.run(["sessions"]).stdout_has("alice");
+    assert_ne!(config(&moto, &function), before, "bob's refused attach left alice's in place");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(alice.child.id() as i32), nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    alice.wait_for("restored 1 function");
+    assert_eq!(config(&moto, &function), before);
 }

@@ -187,16 +187,23 @@ async fn attach(cli: &Cli, args: &LambdaAttachArgs, code: &Path, python: &Path, 
     };
     let report = match attached {
         Some(Ok(report)) => report,
-        failed => {
-            // A failed attach puts back what it changed itself; an interrupted one (Ctrl-C while
-            // functions were being changed) left its state file, which detach restores from.
+        Some(Err(e)) => {
+            // attach puts back what it changed itself before it fails; the functions may be
+            // someone else's attach (a refusal), so nothing else is touched here.
+            worker.end().await;
+            return Err(e.into());
+        }
+        None => {
+            // Ctrl-C while functions were being changed: the state file says what to restore.
             let mut progress = progress_printer(cli.json);
             let undone = aws::detach(&aws, &args.stack, &state_dir, &mut progress).await;
             worker.end().await;
-            return Err(match (failed, undone) {
-                (Some(Err(e)), _) => e.into(),
-                (_, Err(e)) => Failure::failed(format!("interrupted while attaching, and restoring failed: {e}; run `borescope lambda detach --stack {}`", args.stack)),
-                _ => Failure::failed("interrupted while attaching; every function is restored"),
+            return Err(match undone {
+                Ok(_) => Failure::failed("interrupted while attaching; every function is restored"),
+                Err(e) => Failure::failed(format!(
+                    "interrupted while attaching, and restoring failed: {e}; run `borescope lambda detach --stack {}`",
+                    args.stack
+                )),
             });
         }
     };
