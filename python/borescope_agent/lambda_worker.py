@@ -20,6 +20,7 @@ import decimal
 import importlib
 import json
 import os
+import queue
 import socket
 import struct
 import sys
@@ -173,13 +174,22 @@ class HandlerLoader(object):
         self.code_dir = os.path.realpath(code_dir)
         self._stamps = {}
         self._lock = threading.Lock()
+        # name -> (module, its file when under the code directory): each module's path is
+        # resolved once. Resolving every module's path on every invocation cost ~30 ms under a
+        # debugger (each os.path call is a traced Python call).
+        self._where = {}
 
     def _local_modules(self):
         found = {}
+        where = self._where
         for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None)
-            if path and os.path.realpath(path).startswith(self.code_dir + os.sep):
-                found[name] = path
+            known = where.get(name)
+            if known is None or known[0] is not module:
+                path = getattr(module, "__file__", None)
+                local = path if path and os.path.realpath(path).startswith(self.code_dir + os.sep) else None
+                known = where[name] = (module, local)
+            if known[1]:
+                found[name] = known[1]
         return found
 
     @staticmethod
@@ -314,9 +324,55 @@ class Frames(object):
         return message if isinstance(message, dict) else {}
 
 
+class InvocationThreads(object):
+    """Threads that run invocations: an idle one is reused, a new one started when all are busy,
+    so no invocation waits for another. Reuse matters under a debugger: a new thread costs
+    tens of milliseconds of debugger bookkeeping, a reused one nothing. A thread is named after
+    the invocation it runs (`lambda-REQUEST_ID`), which is what a stop report shows."""
+
+    KEEP_IDLE = 8
+
+    def __init__(self):
+        self._lock = threading.Condition()
+        self._idle = []
+        self._busy = 0
+
+    def submit(self, work, message):
+        name = "lambda-%s" % message.get("id")
+        with self._lock:
+            self._busy += 1
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=self._loop, args=(inbox,), name=name, daemon=True).start()
+        inbox.put((work, message, name))
+
+    def _loop(self, inbox):
+        while True:
+            work, message, name = inbox.get()
+            threading.current_thread().name = name
+            try:
+                work(message)
+            finally:
+                with self._lock:
+                    self._busy -= 1
+                    self._lock.notify_all()
+                    keep = len(self._idle) < self.KEEP_IDLE
+                    if keep:
+                        self._idle.append(inbox)
+            if not keep:
+                return
+
+    def wait_idle(self):
+        """Returns once no invocation runs (one paused at a breakpoint still runs)."""
+        with self._lock:
+            while self._busy:
+                self._lock.wait()
+
+
 def serve(frames, loader):
     """Answers invocations until `bye` (returns 0 once running ones finished) or EOF (1)."""
-    running = []
+    threads = InvocationThreads()
     frames.send({"t": "hello", "pid": os.getpid(), "python": "%d.%d.%d" % sys.version_info[:3]})
 
     def run(message):
@@ -338,17 +394,13 @@ def serve(frames, loader):
         if message is None:
             # The CLI went away: invocations still running (perhaps paused at a breakpoint)
             # finish and print their answers; then the worker ends.
-            for thread in running:
-                thread.join()
+            threads.wait_idle()
             return 1
         kind = message.get("t")
         if kind == "invoke":
-            thread = threading.Thread(target=run, args=(message,), name="lambda-%s" % message.get("id"), daemon=True)
-            thread.start()
-            running = [t for t in running if t.is_alive()] + [thread]
+            threads.submit(run, message)
         elif kind == "bye":
-            for thread in running:
-                thread.join()
+            threads.wait_idle()
             return 0
 
 
