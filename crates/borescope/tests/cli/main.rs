@@ -1,6 +1,7 @@
 //! The command line itself: help text, usage errors and exit codes.
 
 mod completions;
+mod lambda;
 mod server;
 mod snap;
 

@@ -84,8 +84,14 @@ async fn start_worker(
             let debugpy = borescope_debugger::debugpy::provision(&cache).await?;
             let agent = borescope_pyagent::materialize(&cache).map_err(|e| Failure::failed(e.to_string()))?;
             let command = local::plain_worker_command(python, &agent);
+            // Frozen standard-library modules hide their source from debuggers; the editor's
+            // breakpoints need it. Its own process group: the terminal's Ctrl-C is attach's to
+            // handle, not the worker's.
             let child = tokio::process::Command::new(&command[0])
+                .arg("-Xfrozen_modules=off")
                 .args(&command[1..])
+                .process_group(0)
+                .env("PYDEVD_DISABLE_FILE_VALIDATION", "1")
                 .current_dir(code)
                 .env("PYTHONPATH", &debugpy)
                 .env(local::WORKER_SOCKET, listener.path())
