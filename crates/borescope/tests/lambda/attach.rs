@@ -197,6 +197,12 @@ fn detach_restores_after_the_attach_was_killed() {
     attach.child.kill().expect("kill -9");
     let _ = attach.child.wait();
     assert_ne!(config(&moto, &function), before, "a killed attach cannot restore by itself");
+    let mut status = ctx.command();
+    status.args(["lambda", "status", "--stack", "orders-api"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
+    let status = ctx.run_command(status);
+    status.expect_code(0);
+    let holder = regex::Regex::new(r"attached by \S+ since \S+").expect("regex");
+    insta::assert_snapshot!("status_while_attached", holder.replace_all(&super::filtered(&ctx, &status.stdout), "attached by [HOLDER] since [TIME]"));
 
     let mut detach = ctx.command();
     detach.args(["lambda", "detach", "--stack", "orders-api"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));

@@ -135,9 +135,7 @@ fn launch_json(host: &str, port: u16, code: &Path) -> String {
 fn progress_printer(json: bool) -> impl FnMut(aws::Progress) + Send {
     move |step| {
         if json {
-            if let Ok(line) = serde_json::to_string(&step) {
-                printer::text(&format!("{line}\n"));
-            }
+            printer::text(&super::detach::attach_line(&step));
             return;
         }
         let line = match step {
@@ -215,7 +213,7 @@ async fn attach(cli: &Cli, args: &LambdaAttachArgs, code: &Path, python: &Path, 
     };
     if cli.json {
         let line = serde_json::json!({"event": "attached", "session": args.session, "relay": relay.url(), "report": report});
-        printer::text(&format!("{line}\n"));
+        printer::text(&super::detach::attach_line(&line));
     } else {
         let session = match &worker {
             LocalWorker::Session(name) => Some(name.as_str()),
@@ -239,7 +237,7 @@ async fn attach(cli: &Cli, args: &LambdaAttachArgs, code: &Path, python: &Path, 
     worker.end().await;
     let restored = restored?;
     if json {
-        printer::text(&format!("{}\n", serde_json::json!({"event": "detached", "report": restored})));
+        printer::text(&super::detach::attach_line(&serde_json::json!({"event": "detached", "report": restored})));
     } else {
         printer::text(&super::detach::render_detached(&args.stack, &restored));
     }

@@ -18,7 +18,7 @@ pub fn run(cli: &Cli, args: &LambdaDetachArgs) -> Result<ExitCode, Failure> {
         aws::detach(&aws, &args.stack, &state_dir(), &mut progress).await
     })?;
     if cli.json {
-        printer::json(&report);
+        printer::json(&with_schema("borescope.lambda-detach/1", &report));
     } else {
         printer::text(&render_detached(&args.stack, &report));
     }
@@ -33,11 +33,26 @@ pub fn status(cli: &Cli, args: &LambdaStatusArgs) -> Result<ExitCode, Failure> {
         aws::status(&aws, args.stack.as_deref(), &state_dir()).await
     })?;
     if cli.json {
-        printer::json(&report);
+        printer::json(&with_schema("borescope.lambda-status/1", &report));
     } else {
         printer::text(&render_status(&report));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `report` as a JSON object with `schema` first.
+pub fn with_schema<T: serde::Serialize>(schema: &str, report: &T) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("schema".into(), schema.into());
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(report) {
+        object.extend(fields);
+    }
+    serde_json::Value::Object(object)
+}
+
+/// One JSON line of `lambda attach --json`.
+pub fn attach_line<T: serde::Serialize>(event: &T) -> String {
+    format!("{}\n", with_schema("borescope.lambda-attach/1", event))
 }
 
 /// What `attach` prints once the functions are instrumented.
@@ -106,7 +121,8 @@ pub fn render_status(report: &StatusReport) -> String {
         }
     }
     for local in &report.local {
-        let _ = writeln!(out, "this machine: {} ({:?}) recorded in {}", local.stack, local.phase, local.state_file.display());
+        let phase = serde_json::to_value(local.phase).ok().and_then(|p| p.as_str().map(str::to_string)).unwrap_or_default();
+        let _ = writeln!(out, "this machine: {} ({phase}) recorded in {}", local.stack, local.state_file.display());
     }
     out
 }

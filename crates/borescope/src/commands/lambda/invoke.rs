@@ -209,6 +209,7 @@ fn print_answer(cli: &Cli, message: &serde_json::Value, answer: &serde_json::Val
     let body = answer.get("body").and_then(|b| b.as_str()).unwrap_or("null");
     if cli.json {
         let mut report = serde_json::json!({
+            "schema": "borescope.lambda-invoke/1",
             "function": message["fn"], "handler": message["handler"], "request_id": message["id"],
             "duration_ms": took.as_millis() as u64, "outcome": if ok { "ok" } else { "error" },
         });

@@ -12,9 +12,7 @@ fn clock() -> String {
 /// Prints one event.
 pub fn print(json: bool, event: &ServeEvent) {
     if json {
-        if let Ok(line) = serde_json::to_string(event) {
-            printer::text(&format!("{line}\n"));
-        }
+        printer::text(&super::detach::attach_line(event));
         return;
     }
     match event {
