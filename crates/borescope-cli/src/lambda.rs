@@ -39,9 +39,9 @@ pub enum LambdaCommand {
     Detach(LambdaDetachArgs),
     /// Show which functions are attached, by whom and since when.
     Status(LambdaStatusArgs),
-    /// Run one function locally with an event, no AWS needed (handler, code and environment
-    /// from a SAM or CloudFormation template, or --code and --handler), optionally under the
-    /// debugger.
+    /// Run one function locally with an event (handler, code and environment from a SAM or
+    /// CloudFormation template, no AWS needed; or from the deployed function with --stack; or
+    /// --code and --handler), optionally under the debugger.
     Invoke(LambdaInvokeArgs),
 }
 
@@ -131,8 +131,12 @@ pub struct LambdaInvokeArgs {
     pub event: PathBuf,
     /// The SAM or CloudFormation template (default: template.yaml or template.yml here, when
     /// there is one).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "stack")]
     pub template: Option<PathBuf>,
+    /// Take the handler, timeout, memory and environment from the function as deployed in this
+    /// stack (its code from --code); the run uses your own AWS credentials, not its role's.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
     /// The code directory (default: the template's CodeUri).
     #[arg(long, value_name = "DIR")]
     pub code: Option<PathBuf>,
@@ -155,4 +159,7 @@ pub struct LambdaInvokeArgs {
     /// Seconds to wait for the first stop, or for the result.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     pub timeout: f64,
+    /// Account and region (with --stack).
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

@@ -3,7 +3,8 @@
 //! - [`account`]: connecting (region, credentials, who the caller is) and the service clients;
 //! - [`stack`]: a stack's functions, nested stacks included, non-Python ones refused;
 //! - [`attach`] / [`detach`] / [`status`]: instrumenting functions, restoring them exactly,
-//!   and saying what is instrumented by whom;
+//!   and saying what is instrumented by whom; [`deployed`]: a function's handler and
+//!   environment for a local run;
 //! - [`record`]: the `BORESCOPE_LAMBDA` record each instrumented function carries
 //!   (docs/lambda-relay.md §1), [`state`]: the local state file;
 //! - [`layer`]: borescope's layer zip and its publication, [`policy`]: the relay policy on
@@ -14,6 +15,7 @@
 
 pub mod account;
 pub mod attach;
+pub mod deployed;
 pub mod detach;
 pub mod error;
 mod functions;
@@ -28,6 +30,7 @@ pub mod status;
 
 pub use account::{Aws, AwsOptions};
 pub use attach::{AttachPlan, RelaySettings, attach};
+pub use deployed::{DeployedFunction, deployed_function};
 pub use detach::detach;
 pub use error::AwsError;
 pub use layer::LayerZip;

@@ -273,3 +273,32 @@ fn attach_refuses_bad_input_and_changes_nothing() {
     alice.wait_for("restored 1 function");
     assert_eq!(config(&moto, &function), before);
 }
+
+#[test]
+fn invoke_with_stack_takes_the_deployed_handler_and_environment() {
+    let ctx = ctx();
+    let app = example(&ctx);
+    let moto = MotoServer::start();
+    moto_stack(&moto, &["create", "orders-api"]);
+    let mut command = ctx.command();
+    command
+        .current_dir(&app)
+        .args(["lambda", "invoke", "CreateOrder", "--stack", "orders-api", "--code", "src", "--event", "events/create.json", "--json"])
+        .args(["--python", &venv_python()])
+        .envs(moto.env());
+    let run = ctx.run_command(command);
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(report["function"], "orders-api-create", "{report}");
+    assert_eq!(report["handler"], "orders.app.create_order", "{report}");
+    assert!(report["result"]["body"].as_str().unwrap_or_default().contains(r#""stage": "dev""#), "{report}");
+    // A Node.js function of the stack cannot run here.
+    let mut command = ctx.command();
+    command
+        .current_dir(&app)
+        .args(["lambda", "invoke", "Thumbnails", "--stack", "orders-api", "--code", "src", "--event", "events/create.json"])
+        .envs(moto.env());
+    let run = ctx.run_command(command);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    insta::assert_snapshot!(super::filtered(&ctx, run.stderr.trim()));
+}

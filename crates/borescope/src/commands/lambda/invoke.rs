@@ -1,7 +1,8 @@
-//! `borescope lambda invoke`: one function run locally with an event, no AWS needed. The
-//! handler, code directory and environment come from a SAM or CloudFormation template (or
-//! --handler and --code); the worker that runs deployed invocations under `lambda attach` runs
-//! this one too, as a plain child process, or with --break as a session's program.
+//! `borescope lambda invoke`: one function run locally with an event. The handler, code
+//! directory and environment come from a SAM or CloudFormation template (no AWS needed), from
+//! the deployed function (`--stack`), or from --handler and --code; the worker that runs
+//! deployed invocations under `lambda attach` runs this one too, as a plain child process, or
+//! with --break as a session's program.
 
 use super::local::{self, WorkerSession};
 use crate::failure::Failure;
@@ -21,7 +22,12 @@ const WORKER_CONNECT: Duration = Duration::from_secs(30);
 
 pub fn run(cli: &Cli, args: &LambdaInvokeArgs) -> Result<ExitCode, Failure> {
     let breakpoints = args.breakpoints.iter().map(|b| local::breakpoint(b)).collect::<Result<Vec<_>, _>>()?;
-    let function = function(args)?;
+    let runtime = super::super::runtime()?;
+    let _in_runtime = runtime.enter();
+    let function = match &args.stack {
+        Some(stack) => runtime.block_on(deployed(args, stack))?,
+        None => function(args)?,
+    };
     let event = read_event(&args.event)?;
     let code = local::code_dir(args.code.as_deref().or(function.code_dir.as_deref()).unwrap_or(Path::new(".")))?;
     let mut env = function.env.clone();
@@ -36,8 +42,6 @@ pub fn run(cli: &Cli, args: &LambdaInvokeArgs) -> Result<ExitCode, Failure> {
     let timeout = crate::settings::seconds(args.timeout, "--timeout")?;
     let dir = local::private_dir()?;
     let python = local::python(args.python.as_deref());
-    let runtime = super::super::runtime()?;
-    let _in_runtime = runtime.enter();
     if breakpoints.is_empty() {
         runtime.block_on(run_plain(cli, &python, &code, dir.path(), &message, timeout))
     } else {
@@ -79,6 +83,29 @@ fn function(args: &LambdaInvokeArgs) -> Result<TemplateFunction, Failure> {
             "no template here to find the function in; pass --template FILE, or --handler MODULE.FUNC with --code DIR",
         )),
     }
+}
+
+/// The function as deployed in `stack`: handler, timeout, memory and environment from AWS.
+async fn deployed(args: &LambdaInvokeArgs, stack: &str) -> Result<TemplateFunction, Failure> {
+    use borescope_lambda::aws::{self, Aws, AwsOptions};
+    let aws = Aws::connect(&AwsOptions { region: args.aws.region.clone(), profile: args.aws.profile.clone(), ..AwsOptions::default() }).await?;
+    let found = aws::stack_functions(&aws, stack, std::slice::from_ref(&args.function)).await?;
+    let Some(function) = found.functions.first() else {
+        let why = found.refused.first().map(|r| r.reason.clone()).unwrap_or_else(|| "not a Python function".into());
+        return Err(Failure::input(format!("cannot run {} locally: {why}", args.function)));
+    };
+    let deployed = aws::deployed_function(&aws, &function.name).await?;
+    Ok(TemplateFunction {
+        logical_id: function.logical_id.clone(),
+        function_name: Some(deployed.name),
+        handler: args.handler.clone().unwrap_or(deployed.handler),
+        runtime: deployed.runtime,
+        code_dir: None,
+        timeout_secs: deployed.timeout.max(1) as u64,
+        memory_mb: deployed.memory_mb.max(128) as u64,
+        env: deployed.env,
+        unresolved: Vec::new(),
+    })
 }
 
 fn read_event(path: &Path) -> Result<String, Failure> {
