@@ -147,6 +147,13 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
     assert!(body.contains("items"), "{body}");
     attach.wait_for("error KeyError");
 
+    // A 1 MB event: chunked under IoT's 128 KB limit on the way out, put together here.
+    let padding = "x".repeat(1024 * 1024);
+    let large = EVENT.replacen(r#""path": "/orders""#, &format!(r#""path": "/orders", "padding": "{padding}""#), 1);
+    let (error, body) = LambdaSide::invoke(&side.api_address, &large, 120_000);
+    assert_eq!(error, None, "{body}");
+    assert!(body.contains("14.4"), "{body}");
+
     // 4. status names the holder.
     let mut status = ctx.command();
     status.args(["lambda", "status", "--stack", "orders-api", "--json"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
