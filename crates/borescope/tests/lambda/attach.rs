@@ -276,8 +276,24 @@ fn attach_refuses_bad_input_and_changes_nothing() {
     assert!(run.stderr.contains("--force"), "{}", run.stderr);
     ctx.run(["sessions"]).stdout_has("alice");
     assert_ne!(config(&moto, &function), before, "bob's refused attach left alice's in place");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(alice.child.id() as i32), nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    alice.wait_for("restored 1 function");
+    // `lambda detach` in another terminal ends the running attach.
+    let mut detach = ctx.command();
+    detach.args(["lambda", "detach", "--stack", "orders-api"]).envs(moto.env()).env("XDG_STATE_HOME", ctx.root.join("state"));
+    ctx.run_command(detach).expect_code(0).stdout_has("restored 1 function");
+    alice.wait_for("nothing to restore");
+    assert!(alice.child.wait().expect("alice exits").success());
+    assert_eq!(config(&moto, &function), before);
+    ctx.run(["sessions"]).stdout_has("no sessions");
+
+    // The session stopped under a running attach: it ends too, and restores.
+    let mut carol = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &relay, "--session", "carol"]);
+    carol.wait_for("Ctrl-C restores every function");
+    ctx.run(["stop", "--session", "carol"]).expect_code(0);
+    carol.wait_for("restored 1 function");
+    let status = carol.child.wait().expect("carol exits");
+    assert_eq!(status.code(), Some(1));
+    let stderr = std::fs::read_to_string(ctx.root.join("attach.err")).unwrap_or_default();
+    assert!(stderr.contains("the local worker ended (session `carol`)"), "{stderr}");
     assert_eq!(config(&moto, &function), before);
 }
 
