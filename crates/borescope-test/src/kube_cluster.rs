@@ -58,6 +58,9 @@ pub fn script() -> PathBuf {
 /// The test run's cluster, started on first use (see the module docs). Panics with the
 /// script's error output if the cluster cannot be started.
 pub fn shared() -> &'static KubeCluster {
+    // The tests' own Kubernetes clients: ring, as in the binary (the workspace also builds
+    // rustls with aws-lc-rs, so it cannot choose by itself).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     static CLUSTER: OnceLock<KubeCluster> = OnceLock::new();
     CLUSTER.get_or_init(|| {
         if let Some(kubeconfig) = std::env::var_os("BORESCOPE_TEST_KUBECONFIG") {

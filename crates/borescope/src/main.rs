@@ -11,6 +11,9 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // kube-rs speaks TLS with ring, the AWS SDK and the Lambda relay with aws-lc-rs: with both
+    // in the binary, rustls needs to be told which one serves clients that do not choose.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = borescope_cli::Cli::parse();
     logging::init(cli.verbose);
     match commands::run(cli) {

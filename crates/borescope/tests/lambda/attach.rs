@@ -234,12 +234,22 @@ fn attach_refuses_bad_input_and_changes_nothing() {
     let function = names["python"].as_str().expect("python function").to_string();
     let before = config(&moto, &function);
     let relay = broker.url();
+    // A TLS relay that hangs up at once: the TLS client is built (with the process's crypto
+    // provider) and the failure is reported, not a crash.
+    let hangup = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let tls_relay = format!("wss://127.0.0.1:{}/mqtt", hangup.local_addr().expect("addr").port());
+    std::thread::spawn(move || {
+        for stream in hangup.incoming() {
+            drop(stream);
+        }
+    });
     let mut out = String::new();
     let cases: Vec<Vec<&str>> = vec![
         vec!["--stack", "nope", "--relay", &relay, "--code", "src"],
         vec!["--stack", "orders-api", "--function", "Missing", "--relay", &relay, "--code", "src"],
         vec!["--stack", "orders-api", "--relay", "ws://127.0.0.1:1/mqtt", "--code", "src"],
         vec!["--stack", "orders-api", "--relay", "http://127.0.0.1:1/mqtt", "--code", "src"],
+        vec!["--stack", "orders-api", "--relay", &tls_relay, "--code", "src"],
         vec!["--stack", "orders-api", "--relay", &relay, "--listen", "nine", "--code", "src"],
         vec!["--stack", "orders-api", "--relay", &relay, "--timeout", "901", "--code", "src"],
         vec!["--stack", "orders-api", "--relay", &relay, "--code", "nowhere"],
