@@ -335,3 +335,49 @@ fn invoke_with_stack_takes_the_deployed_handler_and_environment() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     insta::assert_snapshot!(super::filtered(&ctx, run.stderr.trim()));
 }
+
+#[test]
+fn attach_listen_serves_an_editor_through_debugpy() {
+    let ctx = ctx();
+    let app = example(&ctx);
+    let moto = MotoServer::start();
+    let broker = Broker::start(&ctx.root.join("broker"));
+    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
+    let function = names["python"].as_str().expect("python function").to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+    let mut attach = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &broker.url(), "--listen", &port.to_string()]);
+    attach.wait_for("invocations run here under debugpy");
+    attach.wait_for("Ctrl-C restores every function");
+    let stderr = std::fs::read_to_string(ctx.root.join("attach.err")).unwrap_or_default();
+    assert!(stderr.contains(&format!(r#""port": {port}"#)), "the launch.json entry is printed: {stderr}");
+
+    // An editor's part, played by borescope's own DAP client: connect to the worker's debugpy.
+    let address = format!("127.0.0.1:{port}");
+    let mut connect = ctx.command();
+    connect.current_dir(&app).args(["attach", &address, "--session", "editor", "--break", "src/orders/pricing.py:6"]);
+    ctx.run_command(connect).expect_code(0);
+    let during = config(&moto, &function);
+    let side = LambdaSide::start(&ctx.root.join("lambda"), &during, &deployed(&ctx));
+    let api = side.api_address.clone();
+    let pending = std::thread::spawn(move || LambdaSide::invoke(&api, EVENT, 120_000));
+    ctx.run(["continue", "--session", "editor"]).expect_code(0).stdout_has("pricing.py:6 in total");
+    ctx.run(["eval", "subtotal", "--session", "editor"]).expect_code(0).stdout_has("12.0");
+    let mut clear = ctx.command();
+    clear.current_dir(&app).args(["break", "--clear", "src/orders/pricing.py:6", "--session", "editor"]);
+    ctx.run_command(clear).expect_code(0);
+    ctx.run(["continue", "--session", "editor", "--timeout", "1"]);
+    let (error, body) = pending.join().expect("invocation thread");
+    assert_eq!(error, None, "{body}");
+    assert!(body.contains("14.4"), "{body}");
+    ctx.run(["stop", "--session", "editor"]).expect_code(0);
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(attach.child.id() as i32), nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    attach.wait_for("restored 1 function");
+    assert!(attach.child.wait().expect("attach exits").success());
+    let leftover = std::process::Command::new("pgrep").args(["-f", "lambda_worker"]).output().expect("pgrep");
+    let worker_pids = String::from_utf8_lossy(&leftover.stdout).to_string();
+    for pid in worker_pids.lines() {
+        let cmdline = std::fs::read_to_string(format!("/proc/{pid}/environ")).unwrap_or_default();
+        assert!(!cmdline.contains(&ctx.root.display().to_string()), "the editor's worker {pid} outlived attach");
+    }
+}
