@@ -234,13 +234,19 @@ fn attach_refuses_bad_input_and_changes_nothing() {
     let function = names["python"].as_str().expect("python function").to_string();
     let before = config(&moto, &function);
     let relay = broker.url();
-    // A TLS relay that hangs up at once: the TLS client is built (with the process's crypto
-    // provider) and the failure is reported, not a crash.
-    let hangup = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let tls_relay = format!("wss://127.0.0.1:{}/mqtt", hangup.local_addr().expect("addr").port());
+    // A "TLS" relay that answers the client's hello with plain HTTP: the TLS client is built
+    // (with the process's crypto provider) and the failure is reported, not a crash. It reads
+    // the hello and closes gently, so the client always meets the same bytes (never a reset).
+    let not_tls = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let tls_relay = format!("wss://127.0.0.1:{}/mqtt", not_tls.local_addr().expect("addr").port());
     std::thread::spawn(move || {
-        for stream in hangup.incoming() {
-            drop(stream);
+        use std::io::{Read, Write};
+        for mut stream in not_tls.incoming().map_while(Result::ok) {
+            let mut hello = [0u8; 4096];
+            let _ = stream.read(&mut hello);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            let _ = std::io::copy(&mut stream, &mut std::io::sink());
         }
     });
     let mut out = String::new();

@@ -13,7 +13,7 @@ use borescope_lambda::relay::seal::{new_prefix, new_secret};
 use borescope_lambda::relay::{Relay, RelayConfig, ServeEnd, serve};
 use borescope_lambda::worker::{WorkerLink, WorkerListener};
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Duration;
 
 const RELAY_CONNECT: Duration = Duration::from_secs(15);
@@ -83,22 +83,14 @@ async fn start_worker(
             let cache = borescope_static::cache_dir();
             let debugpy = borescope_debugger::debugpy::provision(&cache).await?;
             let agent = borescope_pyagent::materialize(&cache).map_err(|e| Failure::failed(e.to_string()))?;
-            let command = local::plain_worker_command(python, &agent);
             // Frozen standard-library modules hide their source from debuggers; the editor's
             // breakpoints need it. Its own process group: the terminal's Ctrl-C is attach's to
             // handle, not the worker's.
-            let child = tokio::process::Command::new(&command[0])
-                .arg("-Xfrozen_modules=off")
-                .args(&command[1..])
+            let child = local::plain_worker(python, &agent, code, listener.path(), &["-Xfrozen_modules=off"])
                 .process_group(0)
                 .env("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-                .current_dir(code)
                 .env("PYTHONPATH", &debugpy)
-                .env(local::WORKER_SOCKET, listener.path())
-                .env(local::WORKER_CODE, code)
                 .env(local::WORKER_LISTEN, format!("{host}:{port}"))
-                .stdin(Stdio::null())
-                .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| Failure::input(format!("cannot run {}: {e}; pass --python PATH", python.display())))?;
             printer::error_text(&launch_json(&host, port, code));

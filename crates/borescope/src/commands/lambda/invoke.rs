@@ -164,15 +164,8 @@ async fn run_plain(cli: &Cli, python: &Path, code: &Path, dir: &Path, message: &
     // The handler's own output goes to stderr, so stdout carries only the result.
     let stderr = std::io::stderr();
     let out = std::os::fd::AsFd::as_fd(&stderr).try_clone_to_owned().map(Stdio::from).unwrap_or_else(|_| Stdio::inherit());
-    let command = local::plain_worker_command(python, &agent);
-    let mut child = tokio::process::Command::new(&command[0])
-        .args(&command[1..])
-        .current_dir(code)
-        .env(local::WORKER_SOCKET, listener.path())
-        .env(local::WORKER_CODE, code)
-        .stdin(Stdio::null())
+    let mut child = local::plain_worker(python, &agent, code, listener.path(), &[])
         .stdout(out)
-        .kill_on_drop(true)
         .spawn()
         .map_err(|e| Failure::input(format!("cannot run {}: {e}; pass --python PATH", python.display())))?;
     let started = Instant::now();

@@ -39,16 +39,23 @@ pub fn worker_command(python: &Path) -> Vec<String> {
     vec![python.display().to_string(), "-m".into(), "borescope_agent.lambda_worker".into()]
 }
 
-/// The worker's command line as a plain child process: the agent directory goes on `sys.path`
-/// by hand, not through `PYTHONPATH` (its `sitecustomize` would take it off again without a
-/// job).
-pub fn plain_worker_command(python: &Path, agent_dir: &Path) -> Vec<String> {
+/// The worker as a plain child process (not a session's program), with interpreter options
+/// before the program: the agent directory goes on `sys.path` by hand, not through
+/// `PYTHONPATH` (its `sitecustomize` would take it off again without a job). Its standard input
+/// is closed and it dies with the command.
+pub fn plain_worker(python: &Path, agent_dir: &Path, code: &Path, socket: &Path, python_flags: &[&str]) -> tokio::process::Command {
     let dir = agent_dir.display().to_string().replace('\\', "\\\\").replace('\'', "\\'");
-    vec![
-        python.display().to_string(),
-        "-c".into(),
-        format!("import sys; sys.path.insert(0, '{dir}'); from borescope_agent.lambda_worker import main; sys.exit(main())"),
-    ]
+    let mut command = tokio::process::Command::new(python);
+    command
+        .args(python_flags)
+        .arg("-c")
+        .arg(format!("import sys; sys.path.insert(0, '{dir}'); from borescope_agent.lambda_worker import main; sys.exit(main())"))
+        .current_dir(code)
+        .env(WORKER_SOCKET, socket)
+        .env(WORKER_CODE, code)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
 }
 
 /// The code directory as an absolute path, checked.
