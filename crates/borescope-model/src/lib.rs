@@ -18,6 +18,7 @@
 
 mod attach;
 mod budget;
+pub mod calendar;
 mod kube;
 mod location;
 mod probe;
