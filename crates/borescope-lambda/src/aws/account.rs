@@ -58,17 +58,7 @@ impl Aws {
             .region()
             .map(|r| r.to_string())
             .ok_or(AwsError::NoRegion)?;
-        let provider = config
-            .credentials_provider()
-            .ok_or_else(|| AwsError::NoCredentials {
-                detail: "no credential provider is configured".into(),
-            })?;
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| AwsError::NoCredentials {
-                detail: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-            })?;
+        credentials_of(&config).await?;
         let sts = aws_sdk_sts::Client::new(&config);
         let identity = sts
             .get_caller_identity()
@@ -124,18 +114,7 @@ impl Aws {
 
     /// Fresh credentials from the chain (for presigning the relay's WebSocket URL).
     pub async fn credentials(&self) -> Result<Credentials, AwsError> {
-        let provider =
-            self.config
-                .credentials_provider()
-                .ok_or_else(|| AwsError::NoCredentials {
-                    detail: "no credential provider is configured".into(),
-                })?;
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| AwsError::NoCredentials {
-                detail: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-            })
+        credentials_of(&self.config).await
     }
 
     /// The account's IoT Core data endpoint (`DescribeEndpoint`, `iot:Data-ATS`), a host name.
@@ -170,4 +149,14 @@ impl Aws {
             self.partition, self.region, self.account
         )
     }
+}
+
+/// Credentials from a configuration's chain, or why there are none.
+async fn credentials_of(config: &SdkConfig) -> Result<Credentials, AwsError> {
+    let provider = config.credentials_provider().ok_or_else(|| AwsError::NoCredentials {
+        detail: "no credential provider is configured".into(),
+    })?;
+    provider.provide_credentials().await.map_err(|e| AwsError::NoCredentials {
+        detail: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+    })
 }

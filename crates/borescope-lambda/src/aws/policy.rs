@@ -83,6 +83,22 @@ async fn current(aws: &Aws, role: &str) -> Result<Option<Value>, AwsError> {
     }
 }
 
+/// Writes the role's relay policy document (retrying conflicts and throttling).
+async fn put(aws: &Aws, role: &str, text: &str, progress: &mut ProgressFn<'_>) -> Result<(), AwsError> {
+    retrying(progress, || async {
+        aws.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(POLICY_NAME)
+            .policy_document(text)
+            .send()
+            .await
+            .map_err(|e| sdk(e, "iam:PutRolePolicy", format!("role {role}")))
+    })
+    .await
+    .map(|_| ())
+}
+
 /// Adds (or refreshes) the statement of `prefix` in `role`'s relay policy.
 pub(crate) async fn grant(
     aws: &Aws,
@@ -96,17 +112,7 @@ pub(crate) async fn grant(
     };
     statements.push(statement(aws, prefix));
     let text = document(statements);
-    retrying(progress, || async {
-        aws.iam
-            .put_role_policy()
-            .role_name(role)
-            .policy_name(POLICY_NAME)
-            .policy_document(text.clone())
-            .send()
-            .await
-            .map_err(|e| sdk(e, "iam:PutRolePolicy", format!("role {role}")))
-    })
-    .await?;
+    put(aws, role, &text, progress).await?;
     progress(Progress::PolicyPut {
         role: role.to_string(),
     });
@@ -145,17 +151,7 @@ pub(crate) async fn revoke(
         }
     } else {
         let text = document(others);
-        retrying(progress, || async {
-            aws.iam
-                .put_role_policy()
-                .role_name(role)
-                .policy_name(POLICY_NAME)
-                .policy_document(text.clone())
-                .send()
-                .await
-                .map_err(|e| sdk(e, "iam:PutRolePolicy", format!("role {role}")))
-        })
-        .await?;
+        put(aws, role, &text, progress).await?;
     }
     progress(Progress::PolicyRemoved {
         role: role.to_string(),

@@ -75,6 +75,29 @@ impl Drop for Attached {
     }
 }
 
+/// What every attach test starts from: the example app, moto with stack `orders-api` (a Python
+/// and a Node.js function), a broker, and the Python function's configuration before attach.
+struct World {
+    app: std::path::PathBuf,
+    moto: MotoServer,
+    broker: Broker,
+    names: serde_json::Value,
+    function: String,
+    before: serde_json::Value,
+}
+
+impl World {
+    fn new(ctx: &TestContext) -> World {
+        let app = example(ctx);
+        let moto = MotoServer::start();
+        let broker = Broker::start(&ctx.root.join("broker"));
+        let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
+        let function = names["python"].as_str().expect("python function").to_string();
+        let before = config(&moto, &function);
+        World { app, moto, broker, names, function, before }
+    }
+}
+
 const EVENT: &str = r#"{"httpMethod": "POST", "path": "/orders", "body": "{\"customer\": \"ada\", \"items\": [{\"sku\": \"tea\", \"price\": 4.5, \"qty\": 2}, {\"sku\": \"cake\", \"price\": 3.0, \"qty\": 1}]}"}"#;
 
 /// The deployed code (what Lambda runs without borescope): answers `{"where": "lambda"}`.
@@ -89,12 +112,7 @@ fn deployed(ctx: &TestContext) -> std::path::PathBuf {
 #[test]
 fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
     let ctx = ctx();
-    let app = example(&ctx);
-    let moto = MotoServer::start();
-    let broker = Broker::start(&ctx.root.join("broker"));
-    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
-    let function = names["python"].as_str().expect("python function").to_string();
-    let before = config(&moto, &function);
+    let World { app, moto, broker, names, function, before } = World::new(&ctx);
 
     let mut attach = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &broker.url(), "--session", "lam"]);
     let attached = attach.wait_for("Ctrl-C restores every function");
@@ -193,12 +211,7 @@ fn attach_runs_invocations_here_and_ctrl_c_restores_the_function() {
 #[test]
 fn detach_restores_after_the_attach_was_killed() {
     let ctx = ctx();
-    let app = example(&ctx);
-    let moto = MotoServer::start();
-    let broker = Broker::start(&ctx.root.join("broker"));
-    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
-    let function = names["python"].as_str().expect("python function").to_string();
-    let before = config(&moto, &function);
+    let World { app, moto, broker, function, before, .. } = World::new(&ctx);
     let mut attach = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &broker.url(), "--session", "lam2"]);
     attach.wait_for("Ctrl-C restores every function");
     attach.child.kill().expect("kill -9");
@@ -227,12 +240,7 @@ fn detach_restores_after_the_attach_was_killed() {
 #[test]
 fn attach_refuses_bad_input_and_changes_nothing() {
     let ctx = ctx();
-    let app = example(&ctx);
-    let moto = MotoServer::start();
-    let broker = Broker::start(&ctx.root.join("broker"));
-    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
-    let function = names["python"].as_str().expect("python function").to_string();
-    let before = config(&moto, &function);
+    let World { app, moto, broker, function, before, .. } = World::new(&ctx);
     let relay = broker.url();
     // A "TLS" relay that answers the client's hello with plain HTTP: the TLS client is built
     // (with the process's crypto provider) and the failure is reported, not a crash. It reads
@@ -345,11 +353,7 @@ fn invoke_with_stack_takes_the_deployed_handler_and_environment() {
 #[test]
 fn attach_listen_serves_an_editor_through_debugpy() {
     let ctx = ctx();
-    let app = example(&ctx);
-    let moto = MotoServer::start();
-    let broker = Broker::start(&ctx.root.join("broker"));
-    let names: serde_json::Value = serde_json::from_str(&moto_stack(&moto, &["create", "orders-api"])).expect("names");
-    let function = names["python"].as_str().expect("python function").to_string();
+    let World { app, moto, broker, function, .. } = World::new(&ctx);
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
     let mut attach = Attached::start(&ctx, &moto, &app, &["--stack", "orders-api", "--relay", &broker.url(), "--listen", &port.to_string()]);
     attach.wait_for("invocations run here under debugpy");
