@@ -10,7 +10,8 @@
 //! | `POST /api/v1/agent/bye` | [`Bye`] | 204 |
 //!
 //! `GET .../probes` is a long poll and the agent's heartbeat: it answers at once when the
-//! service's probe set (or redaction list) changed after `since`, otherwise as soon as it does,
+//! service's probe set (or redaction list, or its exception-snapshot setting) changed after
+//! `since`, otherwise as soon as it does,
 //! or unchanged after `wait` seconds (at most 30). Every call marks the instance as seen.
 
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,49 @@ pub struct ProbeSet {
     pub redact: Vec<String>,
     /// Process-wide snapshot limit per second.
     pub global_rate: f64,
+    /// The service's exception-snapshot setting and its limits (off when absent).
+    #[serde(default)]
+    pub exceptions: ExceptionSettings,
+}
+
+/// Exception snapshots as an agent applies them: hooks installed only while `enabled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionSettings {
+    /// Take exception snapshots (`borescope snap exceptions --service NAME on`).
+    pub enabled: bool,
+    /// At most one snapshot per (type, location) in this many seconds; later occurrences are
+    /// counted (`occurrences`).
+    pub every_secs: u32,
+    /// At most this many exception snapshots per minute, all locations together.
+    pub per_minute: u32,
+    /// Traceback frames recorded (the innermost), each with its locals.
+    pub max_frames: u32,
+}
+
+impl Default for ExceptionSettings {
+    fn default() -> Self {
+        ExceptionSettings {
+            enabled: false,
+            every_secs: crate::limits::DEFAULT_EXCEPTION_EVERY_SECS,
+            per_minute: crate::limits::DEFAULT_EXCEPTIONS_PER_MINUTE,
+            max_frames: crate::limits::DEFAULT_EXCEPTION_FRAMES,
+        }
+    }
+}
+
+/// Occurrences of one failure the agent suppressed (deduplicated) after its last snapshot was
+/// uploaded: the server adds `count` to that snapshot's `exception.occurrences`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occurrences {
+    /// The exception's type, as in its snapshot.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Where it was raised, as in its snapshot.
+    pub file: String,
+    /// Its line.
+    pub line: u32,
+    /// Occurrences since the last report.
+    pub count: u64,
 }
 
 /// A batch of snapshots.
@@ -102,6 +146,10 @@ pub struct Upload {
     /// server was unreachable); a running total.
     #[serde(default)]
     pub dropped: u64,
+    /// Suppressed exception occurrences since the last upload (sent once every snapshot before
+    /// them was acknowledged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub occurrences: Vec<Occurrences>,
 }
 
 /// The answer to [`Upload`]. Everything counted as `accepted` is stored durably.

@@ -26,7 +26,9 @@ pub mod limits;
 pub mod people;
 mod snapshot;
 
-pub use snapshot::{FrameLocals, Snapshot, SnapshotData, SNAPSHOT_SCHEMA};
+pub use snapshot::{
+    ChainedException, ExceptionInfo, ExceptionOrigin, FrameLocals, Snapshot, SnapshotData, SnapshotKind, SNAPSHOT_SCHEMA,
+};
 
 /// Every path of the API is under this prefix.
 pub const API_PREFIX: &str = "/api/v1";

@@ -31,3 +31,12 @@ pub const MAX_PAGE: u32 = 500;
 pub const DEFAULT_SNAPSHOTS_PER_PROBE: u64 = 10_000;
 /// Snapshots older than this are deleted: seven days.
 pub const DEFAULT_RETENTION_SECS: u64 = 7 * 86_400;
+/// An instance not heard from for this long is taken for dead even without a goodbye (agents
+/// poll at least every 30 s).
+pub const SILENT_AFTER_MS: i64 = 120_000;
+/// Exception snapshots: at most one per (type, location) per instance in this many seconds.
+pub const DEFAULT_EXCEPTION_EVERY_SECS: u32 = 60;
+/// Exception snapshots: at most this many per instance per minute, all locations together.
+pub const DEFAULT_EXCEPTIONS_PER_MINUTE: u32 = 30;
+/// Exception snapshots: traceback frames recorded (the innermost ones), each with its locals.
+pub const DEFAULT_EXCEPTION_FRAMES: u32 = 30;

@@ -8,11 +8,13 @@
 //! | `PATCH /api/v1/probes/{id}` | [`ProbePatch`] | [`ProbeView`] |
 //! | `DELETE /api/v1/probes/{id}` | | 204 |
 //! | `GET /api/v1/instances?service=S` | | [`InstanceList`] |
-//! | `GET /api/v1/snapshots?probe=ID&service=S&since_ms=T&until_ms=T&after=CURSOR&limit=N&wait=SECS` | | [`SnapshotPage`] |
+//! | `GET /api/v1/snapshots?probe=ID&service=S&kind=K&since_ms=T&until_ms=T&after=CURSOR&limit=N&wait=SECS` | | [`SnapshotPage`] (`kind`: `probe` or `exception`) |
 //! | `GET /api/v1/snapshots/{id}` | | [`crate::Snapshot`] |
 //! | `POST /api/v1/keys` | [`NewKey`] | 201 [`CreatedKey`] (the key is shown once) |
 //! | `GET /api/v1/keys` | | [`KeyList`] |
 //! | `DELETE /api/v1/keys/{id}` | | 204 |
+//! | `GET /api/v1/services` | | [`ServiceList`] |
+//! | `PUT /api/v1/services/{name}/exceptions` | [`ExceptionSwitch`] | [`ServiceInfo`] |
 //! | `GET /api/v1/health` (no token) | | [`Health`] |
 //!
 //! `GET /api/v1/snapshots` with `wait=SECS` (at most 30) long-polls: when nothing newer than
@@ -252,4 +254,40 @@ pub struct Health {
     pub version: String,
     /// `sqlite` or `postgres`.
     pub database: String,
+}
+
+/// Schema name of [`ServiceInfo`] in `--json` output.
+pub const SERVICE_SCHEMA: &str = "borescope.snap-service/1";
+
+/// A service as the server knows it: any name with an agent key, an instance, a probe or a
+/// setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceInfo {
+    /// `borescope.snap-service/1` (set by the client for `--json`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// True when its instances take exception snapshots.
+    pub exceptions: bool,
+    /// Instances registered (gone ones included, until retention removes them).
+    pub instances: u64,
+    /// Of those, the ones not gone and heard from in the last two minutes.
+    pub live_instances: u64,
+    /// Probes that are active or disabled (not ended).
+    pub probes: u64,
+}
+
+/// `GET /api/v1/services`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceList {
+    /// By name.
+    pub services: Vec<ServiceInfo>,
+}
+
+/// `PUT /api/v1/services/{name}/exceptions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionSwitch {
+    /// Turn exception snapshots on or off for the service's instances.
+    pub enabled: bool,
 }

@@ -7,13 +7,13 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::instances::{InstanceInfo, RegisterOutcome};
-use crate::store::snapshots::{Incoming, UploadBatch};
+use crate::store::snapshots::{group, Incoming, Source, UploadBatch};
 use crate::{store, validate};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use borescope_snapshots_api::agent::{Bye, ProbeSet, Register, Registered, StatusReport, Uploaded};
-use borescope_snapshots_api::SnapshotData;
+use borescope_snapshots_api::agent::{Bye, ExceptionSettings, Occurrences, ProbeSet, Register, Registered, StatusReport, Uploaded};
+use borescope_snapshots_api::{SnapshotData, SnapshotKind};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -87,11 +87,13 @@ pub(super) async fn probes(
         }
     };
     let probes = state.store.active_probes(&info.service, info.env.as_deref()).await?;
+    let exceptions = ExceptionSettings { enabled: state.store.exceptions_enabled(&info.service).await?, ..ExceptionSettings::default() };
     Ok(Json(ProbeSet {
         version,
         probes,
         redact: state.settings.redact.clone(),
         global_rate: state.settings.global_rate,
+        exceptions,
     }))
 }
 
@@ -103,6 +105,8 @@ pub(super) struct RawUpload {
     snapshots: Vec<Box<RawValue>>,
     #[serde(default)]
     dropped: u64,
+    #[serde(default)]
+    occurrences: Vec<Occurrences>,
 }
 
 pub(super) async fn upload(
@@ -118,11 +122,20 @@ pub(super) async fn upload(
         .map(|(index, raw)| {
             let data: SnapshotData = serde_json::from_str(raw.get())
                 .map_err(|e| ApiError::BadRequest(format!("malformed request body: snapshot {index}: {e}")))?;
-            Ok(Incoming { probe_id: data.probe_id, time_ms: data.time_ms, json: raw.get().to_string() })
+            Ok(Incoming { source: source(index, &data)?, time_ms: data.time_ms, json: raw.get().to_string() })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let service = info.service.clone();
-    let batch = UploadBatch { instance_id: upload.instance_id, instance: info, snapshots, dropped: upload.dropped };
+    if upload.occurrences.len() > borescope_snapshots_api::limits::MAX_PAGE as usize {
+        return Err(ApiError::BadRequest(format!("{} occurrence counts in one upload; at most {}", upload.occurrences.len(), borescope_snapshots_api::limits::MAX_PAGE)));
+    }
+    let batch = UploadBatch {
+        instance_id: upload.instance_id,
+        instance: info,
+        snapshots,
+        dropped: upload.dropped,
+        occurrences: upload.occurrences,
+    };
     let stored = state.ingest.store(batch).await.map_err(ApiError::Internal)?;
     if stored.accepted > 0 {
         state.wakeups.snapshots_stored();
@@ -134,6 +147,24 @@ pub(super) async fn upload(
         tracing::debug!(rejected = stored.rejected, "snapshots refused");
     }
     Ok(Json(Uploaded { accepted: stored.accepted, rejected: stored.rejected }))
+}
+
+/// What made an uploaded snapshot: a probe snapshot names its probe, an exception snapshot its
+/// exception (and no probe).
+fn source(index: usize, data: &SnapshotData) -> Result<Source, ApiError> {
+    match (data.kind, data.probe_id, &data.exception) {
+        (SnapshotKind::Probe, Some(id), None) => Ok(Source::Probe(id)),
+        (SnapshotKind::Exception, None, Some(exception)) => Ok(Source::Exception {
+            group: group(&exception.type_name, exception.file.as_deref().unwrap_or(""), exception.line.unwrap_or(0)),
+            occurrences: exception.occurrences.max(1),
+        }),
+        (SnapshotKind::Probe, _, _) => Err(ApiError::BadRequest(format!(
+            "malformed request body: snapshot {index}: a probe snapshot needs a probe_id and no exception"
+        ))),
+        (SnapshotKind::Exception, _, _) => Err(ApiError::BadRequest(format!(
+            "malformed request body: snapshot {index}: an exception snapshot needs an exception and a null probe_id"
+        ))),
+    }
 }
 
 pub(super) async fn status(

@@ -1,10 +1,11 @@
 //! The HTTP API under `/api/v1`: [`router`] joins the people's endpoints ([`probes`],
-//! [`snapshots`], [`keys`]) and the agents' ([`agent`]), each a thin handler over the store,
+//! [`snapshots`], [`keys`], [`services`]) and the agents' ([`agent`]), each a thin handler over the store,
 //! plus a request span per call and JSON 404s for unknown paths.
 
 mod agent;
 mod keys;
 mod probes;
+mod services;
 mod snapshots;
 
 use crate::error::ApiError;
@@ -26,6 +27,8 @@ pub fn router(state: AppState) -> Router {
         .route("/instances", get(probes::instances))
         .route("/snapshots", get(snapshots::list))
         .route("/snapshots/{id}", get(snapshots::show))
+        .route("/services", get(services::list))
+        .route("/services/{name}/exceptions", axum::routing::put(services::set_exceptions))
         .route("/keys", post(keys::create).get(keys::list))
         .route("/keys/{id}", axum::routing::delete(keys::delete))
         .route("/agent/register", post(agent::register))

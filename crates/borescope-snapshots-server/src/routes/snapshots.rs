@@ -1,5 +1,5 @@
-//! `/api/v1/snapshots`: pages of stored snapshots by id cursor, with probe, service and time
-//! filters, and a long-poll (`wait`) that answers as soon as a matching snapshot is stored.
+//! `/api/v1/snapshots`: pages of stored snapshots by id cursor, with probe, service, kind and
+//! time filters, and a long-poll (`wait`) that answers as soon as a matching snapshot is stored.
 
 use crate::auth::Admin;
 use crate::error::ApiError;
@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::Json;
 use borescope_snapshots_api::limits::MAX_PAGE;
 use borescope_snapshots_api::people::SnapshotPage;
-use borescope_snapshots_api::Snapshot;
+use borescope_snapshots_api::{Snapshot, SnapshotKind};
 use serde::Deserialize;
 
 /// `GET /snapshots` parameters.
@@ -19,6 +19,7 @@ use serde::Deserialize;
 pub(super) struct PageQuery {
     probe: Option<i64>,
     service: Option<String>,
+    kind: Option<SnapshotKind>,
     since_ms: Option<i64>,
     until_ms: Option<i64>,
     after: Option<i64>,
@@ -42,6 +43,7 @@ pub(super) async fn list(
     let filter = SnapshotFilter {
         probe: query.probe,
         service: query.service,
+        kind: query.kind,
         since_ms: query.since_ms,
         until_ms: query.until_ms,
         after: query.after,

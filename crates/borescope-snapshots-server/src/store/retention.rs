@@ -1,5 +1,5 @@
 //! Deleting what is kept no longer: snapshots older than the retention period, snapshots past
-//! a probe's cap (oldest first), probes that ended longer ago than the retention period, and
+//! a probe's cap (oldest first), exception snapshots past the same cap per service, probes that ended longer ago than the retention period, and
 //! instances not heard from for as long. Deletes go in chunks, each its own short
 //! transaction, so uploads never wait long behind a sweep.
 
@@ -49,6 +49,23 @@ impl Store {
                  (SELECT id FROM snapshots WHERE probe_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
             )
             .bind(probe)
+            .bind(per_probe)
+            .execute(self.writer())
+            .await?;
+            swept.capped_snapshots += done.rows_affected();
+        }
+        // Exception snapshots have no probe: the same cap holds per service.
+        let over = sqlx::query("SELECT service FROM snapshots WHERE kind = 'exception' GROUP BY service HAVING COUNT(*) > $1")
+            .bind(per_probe)
+            .fetch_all(self.reader())
+            .await?;
+        for row in over {
+            let service: String = row.try_get("service")?;
+            let done = sqlx::query(
+                "DELETE FROM snapshots WHERE kind = 'exception' AND service = $1 AND id <= \
+                 (SELECT id FROM snapshots WHERE kind = 'exception' AND service = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+            )
+            .bind(&service)
             .bind(per_probe)
             .execute(self.writer())
             .await?;

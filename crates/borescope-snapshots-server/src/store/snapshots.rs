@@ -1,20 +1,42 @@
-//! The `snapshots` table: storing uploads (counting each snapshot against its probe's hit
+//! The `snapshots` table: storing uploads (counting each probe snapshot against its probe's hit
 //! limit; several uploads may share one transaction) and reading them back by id cursor.
+//! Exception snapshots have no probe (`probe_id` 0 in the table, null in the API) and a running
+//! `occurrences` count that later uploads add the agent's suppressed occurrences to.
 
 use super::{bump_service, instances::InstanceInfo, now_ms, small, Store, StoreError};
-use borescope_snapshots_api::{Snapshot, SnapshotData, SNAPSHOT_SCHEMA};
+use borescope_snapshots_api::agent::Occurrences;
+use borescope_snapshots_api::{Snapshot, SnapshotData, SnapshotKind, SNAPSHOT_SCHEMA};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-/// One uploaded snapshot, ready to store: its probe, when it ran, and its JSON.
+/// One uploaded snapshot, ready to store: its probe (or exception), when it ran, and its JSON.
 #[derive(Debug, Clone)]
 pub struct Incoming {
-    /// The probe that fired.
-    pub probe_id: i64,
+    /// The probe that fired; for an exception snapshot, its group and occurrences.
+    pub source: Source,
     /// When the line ran, Unix milliseconds.
     pub time_ms: i64,
     /// The snapshot data as JSON text.
     pub json: String,
+}
+
+/// What made an incoming snapshot.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A probe's line ran.
+    Probe(i64),
+    /// An exception: its group (see [`group`]) and occurrences so far.
+    Exception {
+        /// `type\nfile\nline`.
+        group: String,
+        /// Occurrences the snapshot stands for.
+        occurrences: u64,
+    },
+}
+
+/// The key that ties an exception snapshot to the occurrences reported after it.
+pub fn group(type_name: &str, file: &str, line: u32) -> String {
+    format!("{type_name}\n{file}\n{line}")
 }
 
 /// One instance's upload, ready to store.
@@ -28,6 +50,8 @@ pub struct UploadBatch {
     pub snapshots: Vec<Incoming>,
     /// Its running total of dropped snapshots.
     pub dropped: u64,
+    /// Exception occurrences it suppressed since its last upload.
+    pub occurrences: Vec<Occurrences>,
 }
 
 /// What storing a batch did.
@@ -48,6 +72,8 @@ pub struct SnapshotFilter {
     pub probe: Option<i64>,
     /// Only this service's.
     pub service: Option<String>,
+    /// Only this kind.
+    pub kind: Option<SnapshotKind>,
     /// Only those whose line ran at or after this time (Unix ms).
     pub since_ms: Option<i64>,
     /// Only those whose line ran at or before this time (Unix ms).
@@ -58,7 +84,7 @@ pub struct SnapshotFilter {
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, service, instance_id, host, pid, received_ms, data";
+const COLUMNS: &str = "id, service, instance_id, host, pid, received_ms, data, kind, occurrences";
 
 impl Store {
     /// Stores uploads (from one or several instances) in one transaction: each snapshot
@@ -89,6 +115,9 @@ impl Store {
         if filter.probe.is_some() {
             add("probe_id = ?");
         }
+        if filter.kind.is_some() {
+            add("kind = ?");
+        }
         if filter.service.is_some() {
             add("service = ?");
         }
@@ -102,6 +131,9 @@ impl Store {
         let mut query = sqlx::query(&sql).bind(filter.after.unwrap_or(0));
         if let Some(probe) = filter.probe {
             query = query.bind(probe);
+        }
+        if let Some(kind) = filter.kind {
+            query = query.bind(kind.as_str());
         }
         if let Some(service) = &filter.service {
             query = query.bind(service.clone());
@@ -131,8 +163,17 @@ impl Store {
 fn snapshot(row: &AnyRow) -> Result<Snapshot, StoreError> {
     let id: i64 = row.try_get("id")?;
     let data: String = row.try_get("data")?;
-    let data: SnapshotData =
+    let mut data: SnapshotData =
         serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("snapshot {id}: {e}")))?;
+    let kind: String = row.try_get("kind")?;
+    if kind == SnapshotKind::Exception.as_str() {
+        data.kind = SnapshotKind::Exception;
+        data.probe_id = None;
+        let occurrences: Option<i64> = row.try_get("occurrences")?;
+        if let (Some(exception), Some(n)) = (data.exception.as_mut(), occurrences) {
+            exception.occurrences = u64::try_from(n).unwrap_or(0);
+        }
+    }
     Ok(Snapshot {
         schema: SNAPSHOT_SCHEMA.to_string(),
         id,
@@ -151,11 +192,19 @@ async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i
     let mut stored = Stored::default();
     let mut reached_limit = false;
     for snapshot in &upload.snapshots {
+        let probe_id = match &snapshot.source {
+            Source::Probe(id) => *id,
+            Source::Exception { group, occurrences } => {
+                insert(&mut *tx, upload, snapshot, 0, SnapshotKind::Exception, Some((group, *occurrences)), now).await?;
+                stored.accepted += 1;
+                continue;
+            }
+        };
         let counted = sqlx::query(
             "UPDATE probes SET hits = hits + 1 WHERE id = $1 AND service = $2 \
              AND (max_hits IS NULL OR hits < max_hits) RETURNING hits, max_hits",
         )
-        .bind(snapshot.probe_id)
+        .bind(probe_id)
         .bind(&instance.service)
         .fetch_all(&mut *tx)
         .await?
@@ -165,27 +214,27 @@ async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i
             stored.rejected += 1;
             continue;
         };
-        sqlx::query(
-            "INSERT INTO snapshots (probe_id, service, instance_id, host, pid, time_ms, received_ms, data) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(snapshot.probe_id)
-        .bind(&instance.service)
-        .bind(&upload.instance_id)
-        .bind(&instance.host)
-        .bind(i64::from(instance.pid))
-        .bind(snapshot.time_ms)
-        .bind(now)
-        .bind(&snapshot.json)
-        .execute(&mut *tx)
-        .await?;
+        insert(&mut *tx, upload, snapshot, probe_id, SnapshotKind::Probe, None, now).await?;
         stored.accepted += 1;
         let hits: i64 = counted.try_get("hits")?;
         let max_hits: Option<i64> = counted.try_get("max_hits")?;
         if max_hits.is_some_and(|max| hits >= max) {
-            sqlx::query("UPDATE probes SET done = 1 WHERE id = $1").bind(snapshot.probe_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE probes SET done = 1 WHERE id = $1").bind(probe_id).execute(&mut *tx).await?;
             reached_limit = true;
         }
+    }
+    for seen in &upload.occurrences {
+        // The instance's latest snapshot of the same failure; none (retention took it, or it
+        // was never stored): nothing to add to.
+        sqlx::query(
+            "UPDATE snapshots SET occurrences = occurrences + $1 WHERE id = \
+             (SELECT MAX(id) FROM snapshots WHERE instance_id = $2 AND grp = $3)",
+        )
+        .bind(i64::try_from(seen.count).unwrap_or(i64::MAX))
+        .bind(&upload.instance_id)
+        .bind(group(&seen.type_name, &seen.file, seen.line))
+        .execute(&mut *tx)
+        .await?;
     }
     sqlx::query("UPDATE instances SET last_seen_ms = $1, gone = 0, dropped = $2 WHERE instance_id = $3")
         .bind(now)
@@ -197,4 +246,35 @@ async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i
         stored.bumped = Some(bump_service(&mut *tx, &instance.service).await?);
     }
     Ok(stored)
+}
+
+/// Inserts one snapshot row inside the caller's transaction.
+async fn insert(
+    tx: &mut sqlx::AnyConnection,
+    upload: &UploadBatch,
+    snapshot: &Incoming,
+    probe_id: i64,
+    kind: SnapshotKind,
+    exception: Option<(&String, u64)>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let instance = &upload.instance;
+    sqlx::query(
+        "INSERT INTO snapshots (probe_id, service, instance_id, host, pid, time_ms, received_ms, data, kind, grp, occurrences) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(probe_id)
+    .bind(&instance.service)
+    .bind(&upload.instance_id)
+    .bind(&instance.host)
+    .bind(i64::from(instance.pid))
+    .bind(snapshot.time_ms)
+    .bind(now)
+    .bind(&snapshot.json)
+    .bind(kind.as_str())
+    .bind(exception.map(|(group, _)| group.clone()))
+    .bind(exception.map(|(_, n)| i64::try_from(n).unwrap_or(i64::MAX)))
+    .execute(tx)
+    .await?;
+    Ok(())
 }

@@ -5,5 +5,6 @@
 
 mod agent;
 mod common;
+mod exceptions;
 mod lifecycle;
 mod people;
