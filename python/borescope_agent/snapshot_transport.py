@@ -2,7 +2,8 @@
 
 It registers the instance (``POST /api/v1/agent/register``), long-polls the service's probes
 (``GET /api/v1/agent/probes?instance=&since=&wait=``, which is also the heartbeat), uploads
-captured snapshots in gzip batches (``POST /api/v1/agent/snapshots``), reports probe statuses
+captured snapshots in gzip batches (``POST /api/v1/agent/snapshots``, which also carry the
+exception occurrences the agent counted instead of capturing), reports probe statuses
 (``POST /api/v1/agent/status``) and says goodbye (``POST /api/v1/agent/bye``). The long poll and
 the other requests use two connections; the thread waits in ``select`` on the long-poll socket
 and a pipe the application's threads poke when they queued something, so a new probe set is
@@ -87,6 +88,7 @@ class Transport(object):
         self.failures = 0
         self.next_try = 0.0
         self.last_upload = 0.0
+        self.last_occurrences = 0.0
         self.last_counts = 0.0
         self.last_status = 0.0
 
@@ -215,6 +217,8 @@ class Transport(object):
                 waits.append(self.last_counts + STATUS_EVERY)
             if self.queue:
                 waits.append(self.last_upload + UPLOAD_EVERY)
+            if self.agent.exceptions.has_counts():
+                waits.append(self.last_occurrences + STATUS_EVERY)
         else:
             waits.append(self.next_try)
         if self.polling:
@@ -391,7 +395,7 @@ class Transport(object):
             self._failed(now, "reporting probe statuses", status, payload)
 
     def _upload(self, now, final):
-        while self.queue and (final or now >= self.last_upload + UPLOAD_EVERY):
+        while (self.queue or self._occurrences_due(now, final)) and (final or now >= self.last_upload + UPLOAD_EVERY):
             batch = []
             size = 0
             with self.qlock:
@@ -400,7 +404,13 @@ class Transport(object):
                     self.qbytes -= item[2]
                     size += item[2]
                     batch.append(item)
+            counts, give_back = self._occurrences()
+            if not batch and not counts:
+                return
             body = {"instance_id": self.agent.instance_id, "snapshots": [item[1] for item in batch], "dropped": self.dropped}
+            if counts:
+                body["occurrences"] = counts
+                self.last_occurrences = now
             status, payload = self._request("POST", API + "/snapshots", body, compress=True)
             self.last_upload = now
             if status is not None and 200 <= status < 300:
@@ -415,11 +425,24 @@ class Transport(object):
                 self.agent.acked([item[0] for item in batch])
                 continue
             self._put_back(batch)
+            give_back()
             if not final:
                 # (An instance the server forgot is noticed by the long poll, which registers
                 # again; the batch goes out after that.)
                 self._failed(now, "uploading snapshots", status, payload)
             return
+
+    def _occurrences_due(self, now, final):
+        """Counted exception occurrences wait for an upload at most STATUS_EVERY (a hot failing
+        path costs one small request every few seconds, not one per failure)."""
+        return (final or now >= self.last_occurrences + STATUS_EVERY) and self.agent.exceptions.has_counts()
+
+    def _occurrences(self):
+        """(counts, give_back) of the exception occurrences to send with this upload."""
+        try:
+            return self.agent.exceptions.take_counts()
+        except Exception:
+            return [], _nothing
 
     def _put_back(self, batch):
         gone = []
@@ -475,6 +498,10 @@ class Transport(object):
             sys.stderr.flush()
         except Exception:
             pass
+
+
+def _nothing():
+    pass
 
 
 def _abort(conn):

@@ -20,6 +20,10 @@ error (why), emitting, rate_limited, expired (its time or its hit limit ran out)
 (runs of the line with the condition true) and `rate_limited` (of those, not captured because
 of a rate limit).
 
+When the service's exception-snapshot setting is on (the probe set's ``exceptions``),
+snapshot_exceptions hooks where exceptions escape or are logged and records every frame of
+their tracebacks, deduplicated by (type, location).
+
 ``stop()`` leaves the process as it was: lines unhooked (tool id freed, code swapped back),
 the import finder removed, the thread flushed and joined.
 """
@@ -37,6 +41,7 @@ from . import VERSION
 from . import capture
 from . import lines as _lines
 from . import snapshot_capture
+from . import snapshot_exceptions
 from . import snapshot_hooks
 from . import snapshot_imports
 from .snapshot_probe import Bucket, ProbeRuntime
@@ -161,6 +166,7 @@ class Agent(object):
         self.hooks = snapshot_hooks.make_hooks(self.on_hit, self.real_path, options.get("engine"))
         self.watch = snapshot_imports.ImportWatch(self._watched, self._module_ran)
         self.transport = snapshot_transport.Transport(self, server, key, options)
+        self.exceptions = snapshot_exceptions.ExceptionWatch(self)
         self.probes = {}  # id -> ProbeRuntime
         self.retired = {}  # id -> ProbeRuntime gone from the set, with a final status to send
         self.index = {}  # (path, line) -> tuple of ProbeRuntime; replaced whole, never changed in place
@@ -194,6 +200,7 @@ class Agent(object):
         notes = []
         self.active = False
         self.index = {}
+        self.exceptions.disable()
         self.watch.remove()
         try:
             atexit.unregister(self._at_exit)
@@ -206,6 +213,7 @@ class Agent(object):
 
     def _at_exit(self):
         self.active = False
+        self.exceptions.disable()
         self.transport.stop(self.options.get("flush_timeout", 2.0))
 
     def after_fork(self):
@@ -221,6 +229,7 @@ class Agent(object):
             probe.bucket = Bucket(probe.bucket.rate)
             probe.reset_counters()
         self.hooks.after_fork()
+        self.exceptions.after_fork()
         self.fresh = True
         self.transport.after_fork()
 
@@ -264,6 +273,7 @@ class Agent(object):
             self.secret_names = secrets
             if probe_set.get("global_rate"):
                 self.global_bucket.set_rate(probe_set["global_rate"])
+            self.exceptions.configure(probe_set.get("exceptions"))
             probes = {}
             for spec in probe_set.get("probes") or []:
                 try:
@@ -487,6 +497,9 @@ class Agent(object):
         longer count as unsent. Called from application threads too: no agent lock."""
         probes = self.probes
         for pid in probe_ids:
+            if isinstance(pid, tuple):  # ("exception", failure key)
+                self.exceptions.acked(pid[1])
+                continue
             probe = probes.get(pid)
             if probe is not None:
                 with probe.lock:
