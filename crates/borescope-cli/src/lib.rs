@@ -19,7 +19,7 @@ pub use lambda::{AwsArgs, LambdaArgs, LambdaAttachArgs, LambdaCommand, LambdaDet
 pub use server::ServerArgs;
 pub use session::*;
 pub use snap::{
-    AgentRunArgs, ProbeId, ServerConnectionArgs, SnapAddArgs, SnapAgentsArgs, SnapArgs, SnapAttachArgs, SnapCommand, SnapHitsArgs,
+    AgentRunArgs, ProbeId, ServerConnectionArgs, SnapAddArgs, SnapAgentsArgs, SnapArgs, SnapAttachArgs, SnapCommand, SnapExceptionsArgs, SnapHitsArgs,
     SnapKeyArgs, SnapKeyCommand, SnapListArgs,
 };
 pub use source::SourceArgs;

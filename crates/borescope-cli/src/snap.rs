@@ -71,6 +71,22 @@ pub enum SnapCommand {
     /// Load the agent into a running Python 3.14+ process (no restart, PEP 768), or take it
     /// out again with --detach.
     Attach(SnapAttachArgs),
+    /// Exception snapshots for a service: `on` makes its instances record the locals of every
+    /// frame of an exception that escapes a request handler or a thread, or is logged with its
+    /// traceback (deduplicated: one per failure per minute, the rest counted); `off` stops
+    /// them; nothing shows the setting. `snap hits --kind exception` prints them.
+    Exceptions(SnapExceptionsArgs),
+}
+
+/// `snap exceptions`.
+#[derive(Debug, Args)]
+pub struct SnapExceptionsArgs {
+    /// The service.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+    /// `on` or `off`; without it, the current setting is shown.
+    #[arg(value_name = "on|off")]
+    pub state: Option<String>,
 }
 
 /// `snap add`.
@@ -175,6 +191,9 @@ pub struct SnapHitsArgs {
     /// Only this service's snapshots.
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
+    /// Only `probe` snapshots or only `exception` snapshots (both by default).
+    #[arg(long, value_name = "probe|exception")]
+    pub kind: Option<String>,
     /// Keep printing new snapshots as they arrive (Ctrl-C ends); without --since, only ones
     /// taken from now on.
     #[arg(long)]

@@ -5,7 +5,8 @@
 //! `exec_in_process` through `borescope-attach`; every session tool (`attach` included) is one
 //! request to the per-user session daemon over `borescope-ipc`, so a person at a terminal and an agent
 //! share sessions by name. The live-snapshot tools (`create_snapshot`,
-//! `list_snapshots`, `wait_for_snapshot`, `delete_snapshot`, `list_instances`) talk to a
+//! `list_snapshots`, `wait_for_snapshot`, `delete_snapshot`, `list_instances`,
+//! `set_exception_snapshots`) talk to a
 //! `borescope server` through `borescope-snapshots`. Results carry the rendered text report *and* structured content
 //! matching the CLI's `--json`, both bounded ([`response`]).
 //!

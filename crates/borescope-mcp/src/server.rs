@@ -27,7 +27,9 @@ with its `address`.\n\
 4. For a service running in production (many processes, must not stop), live snapshots: \
 `list_instances` shows the services whose processes run the borescope agent, `create_snapshot` \
 asks every instance to record locals and the stack when a FILE:LINE runs (nothing pauses), \
-`wait_for_snapshot` returns what was captured, `delete_snapshot` removes the probe.\n\
+`wait_for_snapshot` returns what was captured, `delete_snapshot` removes the probe; \
+`set_exception_snapshots` makes a service's instances record every traceback frame's locals \
+where it fails, and `list_snapshots` with `exceptions: true` shows those.\n\
 Every result is bounded; its notes say what was cut and how to see more. Sessions are shared \
 with the borescope CLI by name.";
 

@@ -58,6 +58,28 @@ pub struct ListSnapshotsParams {
     /// Also probes that ended (expired, or done after max_hits).
     #[serde(default)]
     pub all: bool,
+    /// List exception snapshots instead of probes (of `service` when given), oldest first:
+    /// each with the exception, where it was seen, its occurrences and every traceback frame's
+    /// locals. Turn them on with set_exception_snapshots.
+    #[serde(default)]
+    pub exceptions: bool,
+    /// With `exceptions`: only those after this cursor (the `next` of the previous answer).
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// With `exceptions`: at most this many (default 5, at most 20).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `set_exception_snapshots`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetExceptionSnapshotsParams {
+    /// The service (list_instances shows the names).
+    pub service: String,
+    /// true: turn exception snapshots on; false: off; omit to read the setting.
+    #[serde(default)]
+    pub enabled: Option<bool>,
 }
 
 /// `wait_for_snapshot`.

@@ -10,7 +10,8 @@ use crate::server::{BorescopeMcp, ToolResult};
 use crate::snapshot_params::*;
 use borescope_snapshots::hits::HitQuery;
 use borescope_snapshots::instances::SILENT_AFTER_MS;
-use borescope_snapshots::{hits, instances, now_ms, probes, ProbeInput, SnapError};
+use borescope_snapshots::{hits, instances, now_ms, probes, services, ProbeInput, SnapError};
+use borescope_snapshots_api::SnapshotKind;
 use rmcp::model::JsonObject;
 use rmcp::{tool, tool_router};
 use std::time::Duration;
@@ -63,13 +64,16 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "The live-snapshot probes on the server (id, location, service, state, snapshots taken, how many instances installed each or failed), or with `probe_id` one probe in detail: its settings and every instance's status with its message (e.g. why it could not be installed, a condition that raised).",
+        description = "The live-snapshot probes on the server (id, location, service, state, snapshots taken, how many instances installed each or failed), or with `probe_id` one probe in detail: its settings and every instance's status with its message (e.g. why it could not be installed, a condition that raised). With `exceptions: true`, the exception snapshots instead (see set_exception_snapshots): each exception with where it was raised, how often it happened, and the locals of every frame of its traceback.",
         input_schema = schema::<ListSnapshotsParams>(),
         annotations(read_only_hint = true)
     )]
     async fn list_snapshots(&self, arguments: JsonObject) -> ToolResult {
         let params: ListSnapshotsParams = arguments!("list_snapshots", arguments);
         let client = &self.config.snapshots;
+        if params.exceptions {
+            return self.list_exception_snapshots(params).await;
+        }
         if let Some(id) = params.probe_id {
             let view = or_tool_error!(probes::get(client, id).await);
             let text = borescope_render::render_snap_probe(&view, now_ms());
@@ -98,7 +102,7 @@ impl BorescopeMcp {
         if !(1..=MAX_SNAPSHOTS).contains(&limit) {
             return Ok(error(format!("limit {limit} must be between 1 and {MAX_SNAPSHOTS}")));
         }
-        let query = HitQuery { probe: Some(params.probe_id), service: None, since_ms: None, after: params.after, limit };
+        let query = HitQuery { probe: Some(params.probe_id), service: None, kind: None, since_ms: None, after: params.after, limit };
         let listing = or_tool_error!(hits::wait_for(&self.config.snapshots, &query, Duration::from_secs_f64(timeout)).await);
         let text = if listing.snapshots.is_empty() {
             format!(
@@ -110,6 +114,21 @@ impl BorescopeMcp {
             borescope_render::render_snapshots(&listing.snapshots, &scope, listing.more, listing.next, &self.render_context(None))
         };
         Ok(self.result(text, serde_json::to_value(&listing).unwrap_or_default()))
+    }
+
+    #[tool(
+        description = "Exception snapshots for a running service: with `enabled: true` every instance of `service` records, when an exception escapes a request handler (Flask, FastAPI) or a thread, or is logged with its traceback, the exception and the locals of every frame of its traceback (bounded, secrets redacted), one per failure per minute with the other occurrences counted; `enabled: false` stops it; without `enabled`, shows the setting. Read them with list_snapshots and `exceptions: true`.",
+        input_schema = schema::<SetExceptionSnapshotsParams>()
+    )]
+    async fn set_exception_snapshots(&self, arguments: JsonObject) -> ToolResult {
+        let params: SetExceptionSnapshotsParams = arguments!("set_exception_snapshots", arguments);
+        let client = &self.config.snapshots;
+        let service = match params.enabled {
+            Some(enabled) => or_tool_error!(services::set_exceptions(client, &params.service, enabled).await),
+            None => or_tool_error!(services::get(client, &params.service).await),
+        };
+        let text = borescope_render::render_snap_service(&service, params.enabled.is_some());
+        Ok(self.result(text, serde_json::to_value(&service).unwrap_or_default()))
     }
 
     #[tool(
@@ -135,6 +154,38 @@ impl BorescopeMcp {
         }
         let listing = or_tool_error!(instances::list(&self.config.snapshots, params.service.as_deref()).await);
         let text = borescope_render::render_snap_instances(&listing.instances, now_ms(), SILENT_AFTER_MS);
+        Ok(self.result(text, serde_json::to_value(&listing).unwrap_or_default()))
+    }
+}
+
+impl BorescopeMcp {
+    /// `list_snapshots` with `exceptions: true`.
+    async fn list_exception_snapshots(&self, params: ListSnapshotsParams) -> ToolResult {
+        if let Some(service) = &params.service {
+            or_tool_error!(borescope_snapshots::input::check_name("service", service));
+        }
+        let limit = params.limit.unwrap_or(5);
+        if !(1..=MAX_SNAPSHOTS).contains(&limit) {
+            return Ok(error(format!("limit {limit} must be between 1 and {MAX_SNAPSHOTS}")));
+        }
+        let query = HitQuery {
+            probe: None,
+            service: params.service.clone(),
+            kind: Some(SnapshotKind::Exception),
+            since_ms: None,
+            after: params.after,
+            limit,
+        };
+        let listing = or_tool_error!(hits::list(&self.config.snapshots, &query).await);
+        let scope = match &params.service {
+            Some(service) => format!("of service {service} (exceptions only)"),
+            None => "on the server (exceptions only)".to_string(),
+        };
+        let text = if listing.snapshots.is_empty() {
+            format!("No exception snapshots {scope}. set_exception_snapshots turns them on for a service.\n")
+        } else {
+            borescope_render::render_snapshots(&listing.snapshots, &scope, listing.more, listing.next, &self.render_context(None))
+        };
         Ok(self.result(text, serde_json::to_value(&listing).unwrap_or_default()))
     }
 }

@@ -27,7 +27,7 @@ pub use kube::render_pods;
 pub use process::{render_exec, render_listen, render_ps};
 pub use snap::{
     render_snap_added, render_snap_attach, render_snap_instances, render_snap_key_created, render_snap_keys,
-    render_snap_probe, render_snap_probes, render_snapshot, render_snapshots, snapshot_stop,
+    render_snap_probe, render_snap_probes, render_snap_service, render_snapshot, render_snapshots, snapshot_stop,
 };
 pub use stop::render_stop;
 

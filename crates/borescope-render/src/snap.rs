@@ -1,5 +1,6 @@
 //! Live snapshots (`borescope snap`) as text: probes (created, listed, in detail), the agents a server knows,
-//! agent keys, `snap attach`, and snapshots themselves, each printed with the stop formatter
+//! agent keys, `snap attach`, a service's exception-snapshot setting, and snapshots themselves
+//! (probe and exception snapshots), each printed with the stop formatter
 //! (a snapshot becomes a [`Stop`](borescope_model::Stop) with a header saying which snapshot,
 //! where it came from and when).
 //!
@@ -7,11 +8,13 @@
 //! so the same data always renders the same text.
 
 mod agents;
+mod exceptions;
 mod hits;
 mod probes;
 mod when;
 
 pub use agents::{render_snap_attach, render_snap_instances, render_snap_key_created, render_snap_keys};
+pub use exceptions::render_snap_service;
 pub use hits::{render_snapshot, render_snapshots, snapshot_stop};
 pub use probes::{render_snap_added, render_snap_probe, render_snap_probes};
 

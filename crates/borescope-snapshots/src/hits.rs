@@ -9,7 +9,7 @@ use crate::reports::{SnapshotListing, SNAPSHOTS_SCHEMA};
 use crate::{Client, SnapError};
 use borescope_snapshots_api::limits::{MAX_PAGE, MAX_WAIT_SECS};
 use borescope_snapshots_api::people::SnapshotPage;
-use borescope_snapshots_api::{Snapshot, SNAPSHOT_SCHEMA};
+use borescope_snapshots_api::{Snapshot, SnapshotKind, SNAPSHOT_SCHEMA};
 use std::time::{Duration, Instant};
 
 /// Which snapshots.
@@ -19,6 +19,8 @@ pub struct HitQuery {
     pub probe: Option<i64>,
     /// Of this service.
     pub service: Option<String>,
+    /// Only probe snapshots, or only exception snapshots.
+    pub kind: Option<SnapshotKind>,
     /// Taken at or after this Unix millisecond.
     pub since_ms: Option<i64>,
     /// After this cursor (a snapshot id).
@@ -32,6 +34,7 @@ impl HitQuery {
         let query = crate::client::query(&[
             ("probe", self.probe.map(|p| p.to_string())),
             ("service", self.service.clone()),
+            ("kind", self.kind.map(|k| k.as_str().to_string())),
             ("since_ms", self.since_ms.map(|t| t.to_string())),
             ("after", after.map(|a| a.to_string())),
             ("limit", Some(limit.clamp(1, MAX_PAGE).to_string())),
@@ -141,8 +144,10 @@ mod tests {
 
     #[test]
     fn the_query_names_only_what_was_given() {
-        let query = HitQuery { probe: Some(7), service: None, since_ms: Some(1000), after: None, limit: 20 };
+        let query = HitQuery { probe: Some(7), service: None, kind: None, since_ms: Some(1000), after: None, limit: 20 };
         assert_eq!(query.path(Some(41), 20, Some(25)), "/snapshots?probe=7&since_ms=1000&after=41&limit=20&wait=25");
+        let exceptions = HitQuery { probe: None, service: Some("api".into()), kind: Some(SnapshotKind::Exception), since_ms: None, after: None, limit: 5 };
+        assert_eq!(exceptions.path(None, 5, None), "/snapshots?service=api&kind=exception&limit=5");
         assert_eq!(query.path(None, 9999, Some(0)), "/snapshots?probe=7&since_ms=1000&limit=500");
     }
 }

@@ -9,7 +9,7 @@ use borescope_snapshots_api::people::{Instance, InstanceList};
 /// An instance not heard from for this long is taken for dead even without a goodbye (a killed
 /// process never says one). Agents poll at least every 30 s, so this leaves room for a slow
 /// network and a little clock difference between this machine and the server's.
-pub const SILENT_AFTER_MS: i64 = 120_000;
+pub const SILENT_AFTER_MS: i64 = borescope_snapshots_api::limits::SILENT_AFTER_MS;
 
 /// `snap agents`: every instance the server knows (of `service`, when given).
 pub async fn list(client: &Client, service: Option<&str>) -> Result<InstanceListing, SnapError> {

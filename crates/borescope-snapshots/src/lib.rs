@@ -9,7 +9,7 @@
 //!   expression subset) before any request is sent.
 //! * [`probes`]: create a probe and wait until every live instance of the service reported on
 //!   it; list, show, delete, enable and disable. [`instances`]: the agents the server knows.
-//!   [`keys`]: agent keys.
+//!   [`keys`]: agent keys. [`services`]: the services and their exception-snapshot setting.
 //! * [`hits`]: snapshots, a bounded list across pages, or followed as they arrive (the
 //!   server's long poll).
 //! * [`job`]: what the agent inside a service is told, for `borescope run` (its environment)
@@ -32,6 +32,7 @@ pub mod keys;
 pub mod probes;
 pub mod reports;
 mod server_url;
+pub mod services;
 
 pub use client::Client;
 pub use error::SnapError;

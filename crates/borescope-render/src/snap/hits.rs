@@ -1,8 +1,9 @@
 //! Snapshots as text, with the stop formatter: a headline (`Snapshot 42 at views.py:88 in
 //! order (thread ...)`), a line saying which probe, service, process and time, then the
 //! source, stack, locals and capture expressions exactly as a probe's stop shows them.
-//! Logpoint messages are one line each. In a list, source and stack that repeat an earlier
-//! snapshot's are named instead of printed again.
+//! Logpoint messages are one line each. An exception snapshot has its own header (the
+//! exception, where it was seen, its occurrences and chain; see `exceptions`). In a list,
+//! source and stack that repeat an earlier snapshot's are named instead of printed again.
 
 use super::when::utc_millis;
 use crate::stop::{place, write_stop_body, write_stop_body_after, Shown};
@@ -85,7 +86,7 @@ fn write_snapshot(out: &mut String, snapshot: &Snapshot, shown: Option<&mut Opti
     let data = &snapshot.data;
     let origin = format!(
         "probe {}, service {}, {} pid {}, {}",
-        data.probe_id,
+        data.probe_id.map_or_else(|| "-".to_string(), |id| id.to_string()),
         snapshot.service,
         snapshot.host,
         snapshot.pid,
@@ -105,11 +106,15 @@ fn write_snapshot(out: &mut String, snapshot: &Snapshot, shown: Option<&mut Opti
         return;
     }
     let stop = snapshot_stop(data);
-    let thread = stop.thread.as_ref().map(|t| format!(" (thread {})", t.name)).unwrap_or_default();
-    out.push_str(&format!("Snapshot {} at {}{thread}\n", snapshot.id, place(&stop, ctx)));
-    let capture = if data.capture_us > 0 { format!(", captured in {:.1}ms", data.capture_us as f64 / 1000.0) } else { String::new() };
-    out.push_str(&format!("  {origin}{capture}\n"));
-    let label = format!("snapshot {}", snapshot.id);
+    if let Some(info) = &data.exception {
+        super::exceptions::write_header(out, snapshot, info, &place(&stop, ctx), ctx);
+    } else {
+        let thread = stop.thread.as_ref().map(|t| format!(" (thread {})", t.name)).unwrap_or_default();
+        out.push_str(&format!("Snapshot {} at {}{thread}\n", snapshot.id, place(&stop, ctx)));
+        let capture = if data.capture_us > 0 { format!(", captured in {:.1}ms", data.capture_us as f64 / 1000.0) } else { String::new() };
+        out.push_str(&format!("  {origin}{capture}\n"));
+    }
+    let label = if data.exception.is_some() { format!("exception {}", snapshot.id) } else { format!("snapshot {}", snapshot.id) };
     match shown {
         Some(Some(shown)) => write_stop_body_after(out, &stop, shown, &label, ctx, notes),
         Some(empty) => {

@@ -3,7 +3,7 @@
 use super::*;
 use crate::{PathStyle, RenderContext};
 use borescope_model::{Budget, SnapAttachReport, SNAP_ATTACH_SCHEMA};
-use borescope_snapshots_api::people::{CreatedKey, Instance, KeyInfo, ProbeView};
+use borescope_snapshots_api::people::{CreatedKey, Instance, KeyInfo, ProbeView, ServiceInfo};
 use borescope_snapshots_api::Snapshot;
 use serde_json::{json, Value};
 use serde::de::DeserializeOwned;
@@ -214,4 +214,37 @@ fn a_list_of_snapshots_repeats_nothing() {
     let shots = vec![snapshot(42, "5", json!({})), snapshot(43, "6", json!({})), log];
     insta::assert_snapshot!("snapshot_list", render_snapshots(&shots, "of probe 7", true, Some(44), &ctx()));
     insta::assert_snapshot!("snapshot_list_empty", render_snapshots(&[], "of probe 7", false, None, &ctx()));
+}
+
+fn exception(id: i64, occurrences: u64) -> Snapshot {
+    snapshot(id, "5", json!({
+        "kind": "exception", "probe_id": null,
+        "exception": {
+            "type": "shop.PriceError", "message": "no price for sku-9", "file": "/srv/app/orders/views.py", "line": 88,
+            "function": "checkout", "origin": "flask", "occurrences": occurrences,
+            "chain": [{"relation": "cause", "type": "KeyError", "message": "'sku-9'", "file": "/srv/app/orders/prices.py", "line": 12}]
+        },
+        "evals": [],
+        "frame_locals": [
+            {"index": 1, "locals": [{"name": "self", "type_name": "Flask", "value": "<Flask 'shop'>"}]},
+            {"index": 2, "locals": [{"name": "environ", "type_name": "dict", "value": "{...12 items}"}, {"name": "token", "type_name": "str", "value": "", "redacted": true}]}
+        ]
+    }))
+}
+
+#[test]
+fn an_exception_snapshot_reads_like_a_stop_at_the_raise_with_every_frames_locals() {
+    insta::assert_snapshot!("exception", render_snapshot(&exception(50, 49), &ctx()));
+    let probe = snapshot(51, "6", json!({}));
+    insta::assert_snapshot!("exception_and_probe_list", render_snapshots(&[exception(50, 1), probe], "of service shop", false, None, &ctx()));
+}
+
+#[test]
+fn the_exception_setting_of_a_service() {
+    let mut service = ServiceInfo { schema: String::new(), name: "shop".into(), exceptions: true, instances: 3, live_instances: 2, probes: 1 };
+    insta::assert_snapshot!("service_on", render_snap_service(&service, true));
+    insta::assert_snapshot!("service_shown_on", render_snap_service(&service, false));
+    service.exceptions = false;
+    insta::assert_snapshot!("service_off", render_snap_service(&service, true));
+    insta::assert_snapshot!("service_shown_off", render_snap_service(&service, false));
 }

@@ -1,4 +1,4 @@
-//! `borescope snap ...`: probes, snapshots, agents and keys on a `borescope server`
+//! `borescope snap ...`: probes, snapshots, agents, keys and exception snapshots on a `borescope server`
 //! (`borescope-snapshots`), printed as text (`borescope-render`) or JSON. `snap hits` and
 //! `snap attach` have modules of their own.
 
@@ -85,6 +85,14 @@ async fn dispatch(cli: &Cli, server: &ServerConnectionArgs, command: &SnapComman
             }
         },
         SnapCommand::Hits(args) => return hits::run(cli, client, args).await,
+        SnapCommand::Exceptions(args) => {
+            let switch = args.state.as_deref().map(borescope_snapshots::services::parse_switch).transpose()?;
+            let service = match switch {
+                Some(enabled) => borescope_snapshots::services::set_exceptions(client, &args.service, enabled).await?,
+                None => borescope_snapshots::services::get(client, &args.service).await?,
+            };
+            show(cli, &service, || borescope_render::render_snap_service(&service, switch.is_some()));
+        }
         SnapCommand::Attach(_) => {} // returned above
     }
     Ok(ExitCode::SUCCESS)

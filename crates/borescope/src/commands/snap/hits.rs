@@ -6,6 +6,7 @@ use crate::{printer, settings};
 use borescope_cli::{Cli, SnapHitsArgs};
 use borescope_snapshots::hits::{self, Follow, HitQuery};
 use borescope_snapshots::{input, now_ms, Client};
+use borescope_snapshots_api::SnapshotKind;
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,9 +27,14 @@ pub async fn run(cli: &Cli, client: &Client, args: &SnapHitsArgs) -> Result<Exit
     }
     let now = now_ms();
     let since_ms = args.since.as_deref().map(|text| input::since_ms(text, now)).transpose()?;
+    let kind = args.kind.as_deref().map(kind).transpose()?;
+    if args.probe.is_some() && kind == Some(SnapshotKind::Exception) {
+        return Err(Failure::input("exception snapshots have no probe: drop the probe id (`borescope snap hits --kind exception` lists them)"));
+    }
     let query = HitQuery {
         probe: args.probe,
         service: args.service.clone(),
+        kind,
         since_ms,
         after: args.after,
         limit: args.limit.unwrap_or(DEFAULT_LIMIT),
@@ -88,6 +94,15 @@ fn print_line(text: &str) -> bool {
     writeln!(out, "{text}").and_then(|()| out.flush()).is_ok()
 }
 
+/// `--kind probe|exception`.
+fn kind(text: &str) -> Result<SnapshotKind, Failure> {
+    match text {
+        "probe" | "probes" => Ok(SnapshotKind::Probe),
+        "exception" | "exceptions" => Ok(SnapshotKind::Exception),
+        _ => Err(Failure::input(format!("--kind {text} is not a kind of snapshot: use --kind probe or --kind exception"))),
+    }
+}
+
 /// What was asked for, in words: `of probe 7`, `of service api in the last 10m`.
 fn scope(args: &SnapHitsArgs) -> String {
     let mut parts = Vec::new();
@@ -102,6 +117,11 @@ fn scope(args: &SnapHitsArgs) -> String {
     }
     if let Some(after) = args.after {
         parts.push(format!("after {after}"));
+    }
+    match args.kind.as_deref() {
+        Some("exception" | "exceptions") => parts.push("(exceptions only)".to_string()),
+        Some(_) => parts.push("(probe snapshots only)".to_string()),
+        None => {}
     }
     parts.join(" ")
 }
