@@ -39,6 +39,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/safe_expr.py", include_str!("../../../python/borescope_agent/safe_expr.py")),
     ("borescope_agent/session_view.py", include_str!("../../../python/borescope_agent/session_view.py")),
     ("borescope_agent/snapshot_capture.py", include_str!("../../../python/borescope_agent/snapshot_capture.py")),
+    ("borescope_agent/snapshot_exceptions.py", include_str!("../../../python/borescope_agent/snapshot_exceptions.py")),
     ("borescope_agent/snapshot_hooks.py", include_str!("../../../python/borescope_agent/snapshot_hooks.py")),
     ("borescope_agent/snapshot_imports.py", include_str!("../../../python/borescope_agent/snapshot_imports.py")),
     ("borescope_agent/snapshot_probe.py", include_str!("../../../python/borescope_agent/snapshot_probe.py")),
@@ -149,6 +150,22 @@ mod tests {
         assert_eq!(env[2], ("BORESCOPE_AGENT_JOB".to_string(), "{}".to_string()));
         let alone = boot_env(Path::new("/a"), "{}", Some(""));
         assert_eq!(alone[0].1, "/a");
+    }
+
+    #[test]
+    fn every_file_of_the_package_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../python/borescope_agent");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the agent's sources") {
+            let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+            if name.ends_with(".py") || name.ends_with(".sh") {
+                let path = format!("borescope_agent/{name}");
+                if !FILES.iter().any(|(embedded, _)| *embedded == path) {
+                    missing.push(path);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "not embedded (add them to FILES): {missing:?}");
     }
 
     #[test]

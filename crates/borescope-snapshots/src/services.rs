@@ -30,7 +30,7 @@ pub fn parse_switch(text: &str) -> Result<bool, SnapError> {
         "on" | "true" | "yes" | "1" => Ok(true),
         "off" | "false" | "no" | "0" => Ok(false),
         _ => Err(SnapError::input(format!(
-            "`{text}` is neither on nor off: `borescope snap exceptions --service NAME on` (or off; nothing to show the setting)"
+            "`{text}` is neither on nor off: `borescope snap exceptions --service NAME on|off` (nothing after the name shows the setting)"
         ))),
     }
 }

@@ -7,6 +7,7 @@
 mod apps;
 mod attach;
 mod cli_shapes;
+mod exceptions;
 mod faults;
 mod flows;
 mod limits;
