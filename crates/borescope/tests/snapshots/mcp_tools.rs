@@ -83,3 +83,51 @@ fn an_agent_debugs_a_live_service_through_mcp() {
     assert!(gone["text"].as_str().unwrap_or_default().contains(&format!("no probe {id}")), "{gone:#}");
     assert!(app.is_running(), "{}", app.output());
 }
+
+#[test]
+fn an_agent_turns_on_exception_snapshots_and_reads_them_through_mcp() {
+    let ctx = ctx();
+    let server = Server::start(&ctx);
+    let key = server.key("shop");
+    let (app, port) = crate::flask_shop(&ctx, &server, &key, Py::Host);
+    instances(&server, "shop", 1);
+    let args = ["--server", server.url.as_str(), "--server-token", server.token.as_str()];
+
+    let first = drive(
+        &ctx,
+        json!([
+            ["set_exception_snapshots", {"service": "shop", "enabled": true}],
+            ["set_exception_snapshots", {"service": "shop"}],
+            ["set_exception_snapshots", {"service": "nosuch", "enabled": true}]
+        ]),
+        &args,
+    );
+    assert!(text(&first, 0).contains("Exception snapshots on for service shop"), "{}", text(&first, 0));
+    assert_eq!(first["results"][0]["structured"]["exceptions"], true);
+    assert!(text(&first, 1).contains("Exception snapshots are on for service shop"), "{}", text(&first, 1));
+    let unknown = &first["results"][2];
+    assert_eq!(unknown["is_error"], true, "{unknown:#}");
+    assert!(unknown["text"].as_str().unwrap_or_default().contains("no service `nosuch`"), "{unknown:#}");
+
+    // Fail until the agent (which learns the setting with its next poll answer) records it.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let status = borescope_test::http::get(&format!("http://127.0.0.1:{port}/fail/pear"), None).status;
+        assert_eq!(status, 500);
+        let page = server.get("/api/v1/snapshots?kind=exception");
+        if !page["snapshots"].as_array().map(Vec::is_empty).unwrap_or(true) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no exception snapshot: {page:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let second = drive(&ctx, json!([["list_snapshots", {"exceptions": true, "service": "shop"}]]), &args);
+    let listed = text(&second, 0);
+    assert!(listed.contains("KeyError: 'pear'"), "{listed}");
+    assert!(listed.contains("a Flask request failed, service shop"), "{listed}");
+    assert!(listed.contains("session_token: str = <redacted>"), "{listed}");
+    let structured = &second["results"][0]["structured"];
+    assert_eq!(structured["snapshots"][0]["kind"], "exception");
+    assert_eq!(structured["snapshots"][0]["probe_id"], Value::Null);
+    assert!(app.is_running(), "{}", app.output());
+}
