@@ -54,14 +54,7 @@ class ExceptionWatch(object):
         self.max_frames = 30
         self.lock = threading.Lock()
         self._reset()
-        # The hooks, made once so that `sys.excepthook is self.sys_hook` can tell ours.
-        self.sys_hook = self._sys_hook
-        self.thread_hook = self._thread_hook
-        self.factory = self._factory
-        self.prev_sys = None
-        self.prev_thread = None
-        self.prev_factory = None
-        self.installed = False
+        self.hooks = None  # the installed _Hooks, while on
 
     def _reset(self):
         self.seen = {}  # (type, code, line) -> [last snapshot (monotonic), unreported, queued, captured, names]
@@ -89,66 +82,20 @@ class ExceptionWatch(object):
     def enable(self):
         if self.enabled:
             return
-        self._install()
+        self.hooks = _Hooks(self)
         self.enabled = True
 
     def disable(self):
         """Turns the hooks off and takes out those still on top of their chains."""
         self.enabled = False
-        if self.installed:
-            self._uninstall()
+        hooks, self.hooks = self.hooks, None
+        if hooks is not None:
+            hooks.remove()
 
     def after_fork(self):
         """In a forked child: a new instance, its own counters (the hooks stay)."""
         self.lock = threading.Lock()
         self._reset()
-
-    def _install(self):
-        import logging
-
-        self.prev_sys = sys.excepthook
-        sys.excepthook = self.sys_hook
-        self.prev_thread = threading.excepthook
-        threading.excepthook = self.thread_hook
-        self.prev_factory = logging.getLogRecordFactory()
-        logging.setLogRecordFactory(self.factory)
-        self.installed = True
-
-    def _uninstall(self):
-        import logging
-
-        if sys.excepthook is self.sys_hook:
-            sys.excepthook = self.prev_sys
-        if threading.excepthook is self.thread_hook:
-            threading.excepthook = self.prev_thread
-        if logging.getLogRecordFactory() is self.factory:
-            logging.setLogRecordFactory(self.prev_factory)
-        self.installed = False
-
-    # -- the hooks (application threads) ------------------------------------------------------------
-
-    def _sys_hook(self, kind, value, tb):
-        if self.enabled:
-            self.saw(value, tb, "excepthook")
-        previous = self.prev_sys if self.prev_sys is not None else sys.__excepthook__
-        return previous(kind, value, tb)
-
-    def _thread_hook(self, args):
-        if self.enabled:
-            self.saw(args.exc_value, args.exc_traceback, "thread")
-        previous = self.prev_thread if self.prev_thread is not None else threading.__excepthook__
-        return previous(args)
-
-    def _factory(self, *args, **kwargs):
-        record = self.prev_factory(*args, **kwargs)
-        if self.enabled:
-            try:
-                info = record.exc_info
-                if info and record.levelno >= 40 and isinstance(info, tuple) and len(info) == 3 and info[1] is not None:
-                    self.saw(info[1], info[2], "logging")
-            except Exception:
-                pass
-        return record
 
     # -- deduplication and capture ----------------------------------------------------------------------
 
@@ -258,6 +205,63 @@ class ExceptionWatch(object):
             if entry[1] and entry[3] and not entry[2]:
                 return True
         return False
+
+
+class _Hooks(object):
+    """One installation of the three hooks, each chaining what was there before. A new
+    installation (off, then on again) makes new hooks: one left inert inside someone else's
+    chain never calls the new ones' predecessors, so no chain can loop."""
+
+    def __init__(self, watch):
+        import logging
+
+        self.watch = watch
+        self.live = True
+        self.prev_sys = sys.excepthook
+        self.prev_thread = threading.excepthook
+        self.prev_factory = logging.getLogRecordFactory()
+        # Made once, so that `sys.excepthook is hooks.sys_hook` tells ours.
+        self.sys_hook = self._sys_hook
+        self.thread_hook = self._thread_hook
+        self.factory = self._factory
+        sys.excepthook = self.sys_hook
+        threading.excepthook = self.thread_hook
+        logging.setLogRecordFactory(self.factory)
+
+    def remove(self):
+        """Restores each hook we are still on top of; the others stay inert."""
+        import logging
+
+        self.live = False
+        if sys.excepthook is self.sys_hook:
+            sys.excepthook = self.prev_sys
+        if threading.excepthook is self.thread_hook:
+            threading.excepthook = self.prev_thread
+        if logging.getLogRecordFactory() is self.factory:
+            logging.setLogRecordFactory(self.prev_factory)
+
+    def _sys_hook(self, kind, value, tb):
+        if self.live:
+            self.watch.saw(value, tb, "excepthook")
+        previous = self.prev_sys if self.prev_sys is not None else sys.__excepthook__
+        return previous(kind, value, tb)
+
+    def _thread_hook(self, args):
+        if self.live:
+            self.watch.saw(args.exc_value, args.exc_traceback, "thread")
+        previous = self.prev_thread if self.prev_thread is not None else threading.__excepthook__
+        return previous(args)
+
+    def _factory(self, *args, **kwargs):
+        record = self.prev_factory(*args, **kwargs)
+        if self.live:
+            try:
+                info = record.exc_info
+                if info and record.levelno >= 40 and isinstance(info, tuple) and len(info) == 3 and info[1] is not None:
+                    self.watch.saw(info[1], info[2], "logging")
+            except Exception:
+                pass
+        return record
 
 
 def _origin(origin, tb):

@@ -209,7 +209,7 @@ def test_the_process_wide_cap_counts_what_it_stops_and_the_next_snapshot_carries
 def test_turning_off_removes_the_hooks_and_records_nothing_more(agent):
     original = (sys.excepthook, threading.excepthook, logging.getLogRecordFactory())
     turn_on(agent)
-    assert sys.excepthook is agent.exceptions.sys_hook
+    assert sys.excepthook is agent.exceptions.hooks.sys_hook
     agent.apply({"version": 2, "probes": [], "global_rate": 100.0, "exceptions": {"enabled": False}})
     assert (sys.excepthook, threading.excepthook, logging.getLogRecordFactory()) == original
     failing_thread("off")
@@ -225,6 +225,7 @@ def test_turning_off_removes_the_hooks_and_records_nothing_more(agent):
 
 
 def test_a_hook_someone_wrapped_is_left_inert_in_their_chain(agent):
+    previous = threading.excepthook
     turn_on(agent)
     ours = threading.excepthook
     seen = []
@@ -237,12 +238,24 @@ def test_a_hook_someone_wrapped_is_left_inert_in_their_chain(agent):
     try:
         agent.exceptions.disable()
         assert threading.excepthook is theirs, "their hook stays; ours cannot be cut out of it"
-        assert sys.excepthook is sys.__excepthook__ or sys.excepthook is not agent.exceptions.sys_hook
         failing_thread("inert")
         assert seen == [PriceError]
         assert queued(agent) == []
+        # On again: new hooks on top of theirs; the inert one in their chain does not loop
+        # back into the new ones, and each exception is recorded once.
+        turn_on(agent)
+        failing_thread("again")
+        assert seen == [PriceError, PriceError]
+        assert len(queued(agent)) == 1
+        try:
+            checkout("logged")
+        except PriceError:
+            logging.getLogger("borescope-test").exception("failed")
+        assert agent.exceptions.suppressed == 1, "the same failure, counted once"
+        agent.exceptions.disable()
+        assert threading.excepthook is theirs
     finally:
-        threading.excepthook = agent.exceptions.prev_thread
+        threading.excepthook = previous
 
 
 def test_stopping_the_agent_takes_the_hooks_out():
@@ -250,7 +263,7 @@ def test_stopping_the_agent_takes_the_hooks_out():
     agent = snapshots.Agent("http://127.0.0.1:9", "bsk_x", "api", None, {"quiet": True})
     agent.active = True
     turn_on(agent)
-    assert logging.getLogRecordFactory() is agent.exceptions.factory
+    assert logging.getLogRecordFactory() is agent.exceptions.hooks.factory
     agent.stop(0)
     assert (sys.excepthook, threading.excepthook, logging.getLogRecordFactory()) == before
 
