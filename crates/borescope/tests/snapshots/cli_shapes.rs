@@ -40,7 +40,7 @@ main()
 /// The run's snapshot text with what changes from run to run replaced (the app's `pid`, ids,
 /// times, the host), and runs of spaces (table columns sized by what was replaced) made one
 /// width.
-fn shape(run: &Run, pid: Option<u32>) -> String {
+pub(crate) fn shape(run: &Run, pid: Option<u32>) -> String {
     let mut text = run.snapshot().to_string();
     if let Some(pid) = pid {
         text = Regex::new(&format!(r"\b{pid}\b")).expect("pid").replace_all(&text, "[PID]").into_owned();

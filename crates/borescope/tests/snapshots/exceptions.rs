@@ -203,3 +203,87 @@ fn the_exceptions_command_text_and_json() {
     shown.push_str(&format!("$ snap exceptions --service shop on --json\n{}\n", json.stdout));
     insta::assert_snapshot!("exceptions_text_and_json", shown);
 }
+
+/// Settles order 7 in a thread named `settler` each time a `trigger` file appears; it fails.
+const SETTLE: &str = "\
+import os
+import threading
+import time
+
+
+def settle(order_id, card):
+    token = \"tok-not-for-logs\"
+    fee = order_id * 3
+    return fee / (order_id - order_id)
+
+
+def worker():
+    pending = [7]
+    settle(pending[0], {\"last4\": \"4242\"})
+
+
+def main():
+    print(\"ready\", flush=True)
+    while True:
+        if os.path.exists(\"trigger\"):
+            os.remove(\"trigger\")
+            thread = threading.Thread(target=worker, name=\"settler\")
+            thread.start()
+            thread.join()
+        time.sleep(0.05)
+
+
+main()
+";
+
+/// What changes from run to run in an exception snapshot, beyond `cli_shapes::shape`'s filters.
+fn exception_shape(run: &borescope_test::Run, pid: u32, work: &str) -> String {
+    let mut text = crate::cli_shapes::shape(run, Some(pid));
+    for (pattern, replacement) in [
+        (r"\b\d+ occurrences?\b", "[N] occurrences"),
+        (r#""occurrences": \d+"#, r#""occurrences": [N]"#),
+        (r"\b\d{6,}\b", "[NUM]"),
+        (r"[0-9a-f]{32}", "[INSTANCE]"),
+        (r#""(id|received_ms|time_ms|capture_us|next)": \d+"#, r#""$1": [N]"#),
+        (r"/[^\s\x22]*/lib/python3\.\[PY\]/", "[STDLIB]/"),
+        (r"/[^\s\x22]*/lib/python3\.\d+/", "[STDLIB]/"),
+        (r"(?m)^(\s*\x22line\x22: )\d+(,?)$", "$1[LINE]$2"),
+    ] {
+        text = regex::Regex::new(pattern).expect("filter").replace_all(&text, replacement).into_owned();
+    }
+    text.replace(work, "[WORK]")
+}
+
+#[test]
+fn an_exception_snapshot_in_text_and_json() {
+    let ctx = ctx();
+    ctx.write("settle.py", SETTLE);
+    let work = std::fs::canonicalize(ctx.work()).expect("work").display().to_string();
+    let server = Server::start(&ctx);
+    let key = server.key("orders");
+    let app = run_app(&ctx, &server, &key, "orders", Py::Host, &["settle.py"]);
+    app.wait_for("ready", WAIT);
+    instances(&server, "orders", 1);
+    server.snap(&ctx, &["exceptions", "--service", "orders", "on"]);
+    let deadline = Instant::now() + WAIT;
+    while server.get("/api/v1/snapshots?kind=exception")["snapshots"].as_array().is_none_or(Vec::is_empty) {
+        assert!(Instant::now() < deadline, "no exception snapshot:\n{}", app.output());
+        std::fs::write(ctx.work().join("trigger"), "").expect("trigger");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let text = server.snap_run(&ctx, &["hits", "--kind", "exception", "--service", "orders"], false);
+    text.expect_code(0);
+    let json = server.snap_run(&ctx, &["hits", "--kind", "exception", "--service", "orders"], true);
+    json.expect_code(0);
+    let page = json.json();
+    assert_eq!(page["snapshots"][0]["exception"]["type"], "ZeroDivisionError");
+    assert_eq!(page["snapshots"][0]["exception"]["origin"], "thread");
+    assert!(!json.stdout.contains("tok-not-for-logs"));
+    let shown = format!(
+        "$ snap hits --kind exception --service orders\n{}\n$ snap hits --kind exception --service orders --json\n{}\n",
+        exception_shape(&text, app.pid, &work),
+        exception_shape(&json, app.pid, &work)
+    );
+    insta::assert_snapshot!("exception_text_and_json", shown);
+    assert!(app.is_running(), "{}", app.output());
+}
