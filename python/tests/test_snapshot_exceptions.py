@@ -313,3 +313,44 @@ def test_hooks_on_each_interpreter(label, argv, tmp_path):
     assert names["api_key"]["redacted"] is True
     assert names["basket"]["value"] == "{'id': 3}"
     assert out["restored"] is True
+
+
+DYING = """
+import atexit, json, sys
+from borescope_agent import snapshots
+
+agent = snapshots.Agent("http://127.0.0.1:9", "bsk_x", "api", None, {})
+agent.active = True
+
+def report():
+    shots = [item[1] for item in agent.transport.queue]
+    sys.stdout.write(json.dumps([s["exception"] for s in shots]) + "\\n")
+
+atexit.register(report)  # runs after sys.excepthook, like the transport's exit flush
+agent.apply({"version": 1, "probes": [], "global_rate": 100.0, "exceptions": {"enabled": True}})
+
+def main(argv):
+    config = {"retries": 3}
+    return config["timeout"]
+
+main(sys.argv)
+"""
+
+
+@pytest.mark.parametrize("label,argv", interpreters())
+def test_an_exception_ending_the_program_is_recorded_before_it_exits(label, argv, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    from conftest import PYTHON_DIR
+
+    path = tmp_path / "dying.py"
+    path.write_text("import sys\nsys.path.insert(0, %r)\n" % PYTHON_DIR + DYING)
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(argv + [str(path)], cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert done.returncode == 1, label
+    assert "KeyError: 'timeout'" in done.stderr.decode(), "Python's own hook still printed it"
+    (info,) = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert info["origin"] == "excepthook" and info["type"] == "KeyError" and info["function"] == "main"
