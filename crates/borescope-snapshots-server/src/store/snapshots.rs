@@ -1,5 +1,15 @@
 //! The `snapshots` table: storing uploads (counting each snapshot against its probe's hit
 //! limit; several uploads may share one transaction) and reading them back by id cursor.
+//!
+//! The id cursor (`after`) is only sound if ids become visible in order: a reader that saw id
+//! 11 must never later find a 10. SQLite has one writer at a time. On Postgres several servers
+//! (replicas) write at once, and a sequence hands out ids at insert, not at commit: a
+//! transaction holding id 10 could commit after another's id 11 was read. So on Postgres every
+//! upload transaction first takes one transaction-scoped advisory lock
+//! ([`SNAPSHOT_WRITER_LOCK`]): snapshot inserts are serialised across servers, and Postgres
+//! makes a commit visible before it releases the lock, so ids are visible in order. (Each
+//! server already writes its uploads in groups through one task, so replicas contend once per
+//! group, not per upload.)
 
 use super::{bump_service, instances::InstanceInfo, now_ms, small, Store, StoreError};
 use borescope_snapshots_api::{Snapshot, SnapshotData, SNAPSHOT_SCHEMA};
@@ -60,6 +70,9 @@ pub struct SnapshotFilter {
 
 const COLUMNS: &str = "id, service, instance_id, host, pid, received_ms, data";
 
+/// The advisory lock key that serialises snapshot inserts on Postgres (see the module docs).
+pub const SNAPSHOT_WRITER_LOCK: i64 = 0x626f_7265_7363_6f70; // "borescop" in ASCII
+
 impl Store {
     /// Stores uploads (from one or several instances) in one transaction: each snapshot
     /// counts against its probe's hit limit (a probe that reaches it is marked done);
@@ -68,6 +81,9 @@ impl Store {
     pub async fn store_uploads(&self, uploads: &[UploadBatch]) -> Result<Vec<Stored>, StoreError> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SNAPSHOT_WRITER_LOCK).execute(&mut *tx).await?;
+        }
         let mut answers = Vec::with_capacity(uploads.len());
         for upload in uploads {
             answers.push(store_upload(&mut tx, upload, now).await?);

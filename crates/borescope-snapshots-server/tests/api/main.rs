@@ -9,3 +9,4 @@ mod common;
 mod agent;
 mod lifecycle;
 mod people;
+mod replicas;
