@@ -103,6 +103,9 @@ pub(super) struct RawUpload {
     snapshots: Vec<Box<RawValue>>,
     #[serde(default)]
     dropped: u64,
+    /// The agent's id for this upload (a retry carries the same one).
+    #[serde(default)]
+    batch: Option<String>,
 }
 
 pub(super) async fn upload(
@@ -111,6 +114,9 @@ pub(super) async fn upload(
     ApiJson(upload): ApiJson<RawUpload>,
 ) -> Result<Json<Uploaded>, ApiError> {
     let info = instance(&state, &agent, &upload.instance_id).await?;
+    if let Some(batch) = &upload.batch {
+        validate::batch_id(batch)?;
+    }
     let snapshots = upload
         .snapshots
         .iter()
@@ -122,7 +128,13 @@ pub(super) async fn upload(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     let service = info.service.clone();
-    let batch = UploadBatch { instance_id: upload.instance_id, instance: info, snapshots, dropped: upload.dropped };
+    let batch = UploadBatch {
+        instance_id: upload.instance_id,
+        instance: info,
+        snapshots,
+        dropped: upload.dropped,
+        batch_id: upload.batch,
+    };
     let stored = state.ingest.store(batch).await.map_err(ApiError::Internal)?;
     if stored.accepted > 0 {
         state.wakeups.snapshots_stored();
@@ -132,6 +144,9 @@ pub(super) async fn upload(
     }
     if stored.rejected > 0 {
         tracing::debug!(rejected = stored.rejected, "snapshots refused");
+    }
+    if stored.repeated {
+        tracing::debug!(accepted = stored.accepted, "a batch sent again: answered as stored before");
     }
     Ok(Json(Uploaded { accepted: stored.accepted, rejected: stored.rejected }))
 }

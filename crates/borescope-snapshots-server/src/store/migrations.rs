@@ -15,10 +15,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// (version, description, SQL) for SQLite.
-const SQLITE: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (4, "upload batches", include_str!("../../migrations/sqlite/0004_upload_batches.sql")),
+];
 
 /// (version, description, SQL) for Postgres.
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (4, "upload batches", include_str!("../../migrations/postgres/0004_upload_batches.sql")),
+];
 
 /// The embedded migrations of one dialect.
 #[derive(Debug)]

@@ -11,7 +11,7 @@
 //! server already writes its uploads in groups through one task, so replicas contend once per
 //! group, not per upload.)
 
-use super::{bump_service, instances::InstanceInfo, now_ms, small, Store, StoreError};
+use super::{bump_service, count, instances::InstanceInfo, now_ms, small, Store, StoreError};
 use borescope_snapshots_api::{Snapshot, SnapshotData, SNAPSHOT_SCHEMA};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -38,6 +38,9 @@ pub struct UploadBatch {
     pub snapshots: Vec<Incoming>,
     /// Its running total of dropped snapshots.
     pub dropped: u64,
+    /// The agent's id for this upload: sent again (after a lost answer), it is answered with
+    /// what was stored the first time and stores nothing.
+    pub batch_id: Option<String>,
 }
 
 /// What storing a batch did.
@@ -49,6 +52,8 @@ pub struct Stored {
     pub rejected: u64,
     /// The service's new probe-set version when a probe reached its hit limit in this batch.
     pub bumped: Option<i64>,
+    /// The batch was stored before (a retry): nothing was stored now.
+    pub repeated: bool,
 }
 
 /// Which snapshots to read.
@@ -164,6 +169,29 @@ fn snapshot(row: &AnyRow) -> Result<Snapshot, StoreError> {
 /// One upload inside the caller's transaction.
 async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i64) -> Result<Stored, StoreError> {
     let instance = &upload.instance;
+    if let Some(batch_id) = &upload.batch_id {
+        // First claim the batch id; a batch already stored is answered as it was then.
+        let claimed = sqlx::query(
+            "INSERT INTO upload_batches (instance_id, batch_id, accepted, rejected, received_ms) VALUES ($1, $2, 0, 0, $3) \
+             ON CONFLICT (instance_id, batch_id) DO NOTHING",
+        )
+        .bind(&upload.instance_id)
+        .bind(batch_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            let row = sqlx::query("SELECT accepted, rejected FROM upload_batches WHERE instance_id = $1 AND batch_id = $2")
+                .bind(&upload.instance_id)
+                .bind(batch_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
+            return Ok(Stored { accepted: count(&row, "accepted")?, rejected: count(&row, "rejected")?, bumped: None, repeated: true });
+        }
+    }
     let mut stored = Stored::default();
     let mut reached_limit = false;
     for snapshot in &upload.snapshots {
@@ -211,6 +239,15 @@ async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i
         .await?;
     if reached_limit {
         stored.bumped = Some(bump_service(&mut *tx, &instance.service).await?);
+    }
+    if let Some(batch_id) = &upload.batch_id {
+        sqlx::query("UPDATE upload_batches SET accepted = $1, rejected = $2 WHERE instance_id = $3 AND batch_id = $4")
+            .bind(i64::try_from(stored.accepted).unwrap_or(i64::MAX))
+            .bind(i64::try_from(stored.rejected).unwrap_or(i64::MAX))
+            .bind(&upload.instance_id)
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(stored)
 }

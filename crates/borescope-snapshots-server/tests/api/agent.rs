@@ -266,7 +266,33 @@ async fn statuses_are_joined_into_the_probe_per_instance(db: Db) {
     server.stop().await;
 }
 
+async fn a_batch_sent_again_is_answered_as_before_and_stored_once(db: Db) {
+    let server = TestServer::start(&db).await;
+    let key = server.key("api").await;
+    server.register(&key, "a1", "api", None).await;
+    let probe = server.probe(json!({"max_hits": 10})).await["id"].as_i64().unwrap();
+    let body = json!({"instance_id": "a1", "batch": "7f3a-01", "snapshots": [snapshot(probe, 1, "one"), snapshot(9999, 2, "lost")]});
+    let send = || server.agent(&key, "POST", "/api/v1/agent/snapshots", Some(body.clone()));
+    let first = send().await;
+    assert_eq!(first.json, json!({"accepted": 1, "rejected": 1}));
+    let again = send().await;
+    assert_eq!(again.json, first.json, "the retry gets the first answer");
+    let page = server.admin("GET", &format!("/api/v1/snapshots?probe={probe}"), None).await;
+    assert_eq!(crate::common::markers(&page.json), ["one"], "stored once");
+    assert_eq!(server.admin("GET", &format!("/api/v1/probes/{probe}"), None).await.json["hits"], 1);
+    // Another batch id is another batch; the id is per instance.
+    let other = json!({"instance_id": "a1", "batch": "7f3a-02", "snapshots": [snapshot(probe, 3, "two")]});
+    assert_eq!(server.agent(&key, "POST", "/api/v1/agent/snapshots", Some(other)).await.json["accepted"], 1);
+    let bad = json!({"instance_id": "a1", "batch": "no spaces", "snapshots": []});
+    server
+        .agent(&key, "POST", "/api/v1/agent/snapshots", Some(bad))
+        .await
+        .expect_error(400, "bad_request", "batch `no spaces` is not valid");
+    server.stop().await;
+}
+
 crate::on_both!(
+    a_batch_sent_again_is_answered_as_before_and_stored_once,
     an_agent_registers_and_gets_its_services_probes,
     a_probe_long_poll_answers_with_the_new_probe_before_its_wait_ends,
     an_agent_key_only_reaches_its_own_service,
