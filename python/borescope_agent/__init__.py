@@ -34,7 +34,8 @@ VERSION = "0.1.0"
 
 def start(server, key, service, env=None, **options):
     """Starts live snapshots in this process: registers it with the borescope server at
-    `server` as an instance of `service` (and `env`, like "prod"), using the agent key
+    `server` (a URL; or several replicas of one server, as a list or a comma-separated string,
+    tried in turn when one fails) as an instance of `service` (and `env`, like "prod"), using the agent key
     `key`, and arms the service's probes as they come. Returns at once (the network is
     only used by a background thread) with the agent (its `instance_id`). When an agent
     already runs in this process (`borescope run` started one) it is kept and returned.

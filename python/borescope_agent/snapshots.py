@@ -59,6 +59,7 @@ def start(server, key, service, env=None, **options):
     installation of this package) runs. Never touches the network in the caller's thread."""
     global _agent
     _check_arguments(server, key, service, env)
+    server = ",".join(snapshot_transport.server_list(server))
     with _agent_lock:
         if _agent is not None:
             if _agent.config != (server, key, service, env):
@@ -106,8 +107,7 @@ def _warn(message):
 
 
 def _check_arguments(server, key, service, env):
-    if not isinstance(server, str) or not server.startswith(("http://", "https://")):
-        raise ValueError("server must be the borescope server's URL, like http://127.0.0.1:7300 (got %r)" % (server,))
+    snapshot_transport.server_list(server)  # raises ValueError naming the bad URL
     if not isinstance(key, str) or not key.strip():
         raise ValueError("key must be the agent key that `borescope snap key add --service NAME` printed")
     if not isinstance(service, str) or not service.strip():

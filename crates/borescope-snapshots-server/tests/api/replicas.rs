@@ -84,6 +84,25 @@ async fn a_snapshot_uploaded_to_one_server_wakes_a_reader_on_another() {
     b.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_sent_again_to_another_server_is_stored_once() {
+    let db = Db::postgres("batch_across");
+    let (a, b) = two(&db).await;
+    let key = a.key("api").await;
+    a.register(&key, "inst1", "api", None).await;
+    let probe = a.probe(json!({})).await["id"].as_i64().unwrap();
+    // A stored it, but its answer never reached the agent (A died): the agent sends it to B.
+    let body = json!({"instance_id": "inst1", "batch": "c0ffee-1", "snapshots": [snapshot(probe, 1, "once"), snapshot(probe, 2, "twice?")]});
+    let first = a.agent(&key, "POST", "/api/v1/agent/snapshots", Some(body.clone())).await;
+    a.stop().await;
+    let again = b.agent(&key, "POST", "/api/v1/agent/snapshots", Some(body)).await;
+    assert_eq!(again.json, first.json);
+    assert_eq!(again.json["accepted"], 2);
+    let page = b.admin("GET", &format!("/api/v1/snapshots?probe={probe}"), None).await;
+    assert_eq!(markers(&page.json), ["once", "twice?"]);
+    b.stop().await;
+}
+
 /// Waits until `n` sessions of this database wait for a lock, or `done` is true.
 async fn until_waiting(db: &Db, n: i64, done: impl Fn() -> bool) {
     loop {
