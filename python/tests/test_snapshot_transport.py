@@ -17,16 +17,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from borescope_agent import snapshot_transport, snapshots
+from borescope_agent import snapshot_servers, snapshots
 
 
 def test_server_lists_are_a_url_a_comma_string_or_a_list():
-    assert snapshot_transport.server_list("http://a:1") == ["http://a:1"]
-    assert snapshot_transport.server_list(" http://a:1 , http://b:2/x ") == ["http://a:1", "http://b:2/x"]
-    assert snapshot_transport.server_list(["http://a:1", "https://b"]) == ["http://a:1", "https://b"]
+    assert snapshot_servers.server_list("http://a:1") == ["http://a:1"]
+    assert snapshot_servers.server_list(" http://a:1 , http://b:2/x ") == ["http://a:1", "http://b:2/x"]
+    assert snapshot_servers.server_list(["http://a:1", "https://b"]) == ["http://a:1", "https://b"]
     for bad, says in [("", "several"), ("a:1", "'a:1'"), (["http://a:1", 3], "several"), ("http://a:1,ftp://b", "'ftp://b'"), (None, "several")]:
         with pytest.raises(ValueError) as raised:
-            snapshot_transport.server_list(bad)
+            snapshot_servers.server_list(bad)
         assert says in str(raised.value)
 
 
