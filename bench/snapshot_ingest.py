@@ -109,7 +109,9 @@ def agent(addr, key, instance, probe_id, batch, size, clock, results, ready, go)
 
 
 def phase(addr, key, probe_id, args, rate):
-    """Runs the agents for args.seconds; returns (snapshots/s, p50 ms, p99 ms, uploads)."""
+    """Runs the agents for args.seconds; returns (snapshots/s, p50 ms, p99 ms, uploads).
+    `addr` may be a list of servers (replicas): agent n talks to addr[n % len(addr)]."""
+    addrs = addr if isinstance(addr, list) else [addr]
     results = []
     ready = threading.Barrier(args.agents + 1)
     go = threading.Event()
@@ -121,7 +123,7 @@ def phase(addr, key, probe_id, args, rate):
         clock = {"interval": interval, "offset": interval * n / args.agents}
         clocks.append(clock)
         threads.append(threading.Thread(target=agent, args=(
-            addr, key, f"bench{n:02d}", probe_id, args.batch, args.size, clock, results, ready, go)))
+            addrs[n % len(addrs)], key, f"bench{n:02d}", probe_id, args.batch, args.size, clock, results, ready, go)))
     for thread in threads:
         thread.start()
     # Every agent builds its body first; then all start together.

@@ -18,6 +18,7 @@ Modules:
     snapshot_imports -- arming probe lines of modules imported later (a sys.meta_path wrapper)
     snapshot_capture -- what one snapshot records, within its byte and time budget
     snapshot_transport -- the background thread talking to the server
+    snapshot_servers -- the server URLs an agent is given (replicas it fails over between)
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates
     lambda_relay -- Lambda relay wire: WebSocket + MQTT client, SigV4 presign, sealed chunks
     lambda_shim -- the handler borescope's Lambda layer runs in AWS (never in a local target)
@@ -34,7 +35,8 @@ VERSION = "0.1.0"
 
 def start(server, key, service, env=None, **options):
     """Starts live snapshots in this process: registers it with the borescope server at
-    `server` as an instance of `service` (and `env`, like "prod"), using the agent key
+    `server` (a URL; or several replicas of one server, as a list or a comma-separated string,
+    tried in turn when one fails) as an instance of `service` (and `env`, like "prod"), using the agent key
     `key`, and arms the service's probes as they come. Returns at once (the network is
     only used by a background thread) with the agent (its `instance_id`). When an agent
     already runs in this process (`borescope run` started one) it is kept and returned.

@@ -14,6 +14,14 @@ oldest snapshot goes when it is full, and is counted in ``dropped``) and write a
 to the pipe. Failures back off exponentially (0.5 s doubling to 30 s, with jitter). After a
 fork the child starts over: new instance id, empty queue, new pipe and thread. On stop or at
 exit what is queued is flushed for a bounded time, then ``bye`` is sent.
+
+Several servers (replicas on one database) may be given, as a list or a comma-separated
+string. The transport talks to one at a time; when it cannot reach it or it answers 5xx, it
+moves to the next (at once, until each was tried since the last success; then with backoff),
+registering again if that server does not know the instance. Each upload batch carries a random
+id and is sent again, exactly as it was, until a server acknowledges it: a server that stored it
+but died before answering makes the next one answer from its record, so a retry is never stored
+twice.
 """
 
 import collections
@@ -31,6 +39,7 @@ import time
 from urllib.parse import quote, urlsplit
 
 from . import VERSION
+from .snapshot_servers import server_list
 
 THREAD_NAME = "borescope-snapshots"
 API = "/api/v1/agent"
@@ -49,15 +58,9 @@ MAX_BACKOFF = 30.0
 
 class Transport(object):
     def __init__(self, agent, server, key, options):
-        url = urlsplit(server)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ValueError("server must be an http:// or https:// URL (got %r)" % (server,))
         self.agent = agent
-        self.server = server
-        self.https = url.scheme == "https"
-        self.host = url.hostname
-        self.port = url.port
-        self.base = url.path.rstrip("/")
+        self.servers = server_list(server)
+        self._use(0)
         self.headers = {"Authorization": "Bearer " + key.strip(), "User-Agent": "borescope-agent/" + VERSION}
         self.poll_wait = int(options.get("poll_wait", POLL_WAIT))
         self.max_items = int(options.get("max_queue", MAX_QUEUE))
@@ -66,7 +69,31 @@ class Transport(object):
         self.said = set()
         self._fresh()
 
+    def _use(self, index):
+        """Talks to server `index` of the list from now on."""
+        url = urlsplit(self.servers[index])
+        self.index = index
+        self.server = self.servers[index]
+        self.https = url.scheme == "https"
+        self.host = url.hostname
+        self.port = url.port
+        self.base = url.path.rstrip("/")
+
+    def _fail_over(self, index, now, why):
+        """Server `index` failed (unreachable, or 5xx): move to the next one, if it is still the
+        current one (a poll and an upload may both report the same failure). Returns True when
+        the next one should be tried at once (not every server failed since the last success)."""
+        if len(self.servers) < 2 or index != self.index:
+            return False
+        self._drop_poll()
+        _abort(self.send)
+        self.send = None
+        self._use((index + 1) % len(self.servers))
+        self._say("moving to the next server, %s, after %s failed (%s)" % (self.server, self.servers[index], why))
+        return self.failures < len(self.servers)
+
     def _fresh(self):
+        self.pending = None  # (batch id, items): the upload sent until a server acknowledges it
         self.queue = collections.deque()
         self.qlock = threading.Lock()
         self.qbytes = 0
@@ -82,6 +109,7 @@ class Transport(object):
         self.poll_reused = False
         self.send = None
         self.polling = False
+        self.poll_server = 0
         self.poll_started = 0.0
         self.registered = False
         self.version = 0
@@ -215,7 +243,7 @@ class Transport(object):
             self._upload(now, False)
             if self.agent.probes:
                 waits.append(self.last_counts + STATUS_EVERY)
-            if self.queue:
+            if self.queue or self.pending is not None:
                 waits.append(self.last_upload + UPLOAD_EVERY)
             if self.agent.exceptions.has_counts():
                 waits.append(self.last_occurrences + STATUS_EVERY)
@@ -306,6 +334,7 @@ class Transport(object):
         return None, "no answer"
 
     def _register(self, now):
+        server = self.index
         status, payload = self._request("POST", API + "/register", self.agent.register_body())
         if status in (200, 201):
             self.registered = True
@@ -314,7 +343,7 @@ class Transport(object):
             self.next_try = 0.0
             self.agent_registered()
             return
-        self._failed(now, "registering with %s" % self.server, status, payload)
+        self._failed(now, "registering with %s" % self.server, status, payload, server)
 
     def agent_registered(self):
         with self.agent.lock:
@@ -323,6 +352,7 @@ class Transport(object):
                 probe.sent_counts = None
 
     def _start_poll(self, now):
+        self.poll_server = self.index
         path = "%s/probes?instance=%s&since=%d&wait=%d" % (API, quote(self.agent.instance_id), self.version, self.poll_wait)
         for attempt in (0, 1):
             self.poll_reused = self.poll is not None
@@ -335,7 +365,7 @@ class Transport(object):
                 reused = self.poll_reused
                 self._drop_poll()
                 if not reused or attempt:
-                    self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
+                    self._failed(now, "polling %s for probes" % self.server, None, _describe(exc), self.poll_server)
                     return
         self.polling = True
         self.poll_started = now
@@ -353,7 +383,7 @@ class Transport(object):
             self._drop_poll()
             if reused and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)):
                 return  # the server closed an idle kept-alive connection: poll again at once
-            self._failed(now, "polling %s for probes" % self.server, None, _describe(exc))
+            self._failed(now, "polling %s for probes" % self.server, None, _describe(exc), self.poll_server)
             return
         if response.status == 200:
             try:
@@ -367,7 +397,7 @@ class Transport(object):
         elif response.status in (404, 410):
             self.registered = False  # the server forgot this instance (restarted afresh): register again
         else:
-            self._failed(now, "polling %s for probes" % self.server, response.status, payload)
+            self._failed(now, "polling %s for probes" % self.server, response.status, payload, self.poll_server)
 
     def _drop_poll(self):
         _abort(self.poll)
@@ -388,14 +418,18 @@ class Transport(object):
         if counts_due:
             self.last_counts = now
         self.last_status = now
+        server = self.index
         status, payload = self._request("POST", API + "/status", {"instance_id": self.agent.instance_id, "statuses": entries})
         if status is not None and 200 <= status < 300:
             commit()
         elif not final:
-            self._failed(now, "reporting probe statuses", status, payload)
+            self._failed(now, "reporting probe statuses", status, payload, server)
 
-    def _upload(self, now, final):
-        while (self.queue or self._occurrences_due(now, final)) and (final or now >= self.last_upload + UPLOAD_EVERY):
+    def _pending_batch(self, now, final):
+        """The batch to send: the unacknowledged one again (same id, same snapshots, same
+        exception counts), else a new one from the queue and the exception counts that are due,
+        with a new random id. None when there is nothing to send."""
+        if self.pending is None:
             batch = []
             size = 0
             with self.qlock:
@@ -404,32 +438,43 @@ class Transport(object):
                     self.qbytes -= item[2]
                     size += item[2]
                     batch.append(item)
-            counts, give_back = self._occurrences()
-            if not batch and not counts:
+            counts = self._occurrences() if self._occurrences_due(now, final) else []
+            if counts:
+                self.last_occurrences = now
+            if batch or counts:
+                self.pending = (os.urandom(12).hex(), batch, counts)
+        return self.pending
+
+    def _upload(self, now, final):
+        while (self.queue or self.pending is not None or self._occurrences_due(now, final)) and (final or now >= self.last_upload + UPLOAD_EVERY):
+            pending = self._pending_batch(now, final)
+            if pending is None:
                 return
-            body = {"instance_id": self.agent.instance_id, "snapshots": [item[1] for item in batch], "dropped": self.dropped}
+            batch_id, batch, counts = pending
+            body = {"instance_id": self.agent.instance_id, "batch": batch_id, "snapshots": [item[1] for item in batch], "dropped": self.dropped}
             if counts:
                 body["occurrences"] = counts
-                self.last_occurrences = now
+            server = self.index
             status, payload = self._request("POST", API + "/snapshots", body, compress=True)
             self.last_upload = now
             if status is not None and 200 <= status < 300:
                 self.failures = 0
+                self.pending = None
                 self.agent.acked([item[0] for item in batch])
                 continue
             if status in (400, 413, 422):
                 # The server will never take this batch: drop it rather than retry forever.
                 self._say("the server refused %d snapshots: %s" % (len(batch), _error_text(status, payload)))
+                self.pending = None
                 with self.qlock:
                     self.dropped += len(batch)
                 self.agent.acked([item[0] for item in batch])
                 continue
-            self._put_back(batch)
-            give_back()
             if not final:
-                # (An instance the server forgot is noticed by the long poll, which registers
-                # again; the batch goes out after that.)
-                self._failed(now, "uploading snapshots", status, payload)
+                # The batch stays pending and goes out again, the same, with the same id. (An
+                # instance the server forgot is noticed by the long poll, which registers again;
+                # the batch goes out after that.)
+                self._failed(now, "uploading snapshots", status, payload, server)
             return
 
     def _occurrences_due(self, now, final):
@@ -438,25 +483,13 @@ class Transport(object):
         return (final or now >= self.last_occurrences + STATUS_EVERY) and self.agent.exceptions.has_counts()
 
     def _occurrences(self):
-        """(counts, give_back) of the exception occurrences to send with this upload."""
+        """The exception occurrence counts to send with the next batch (they stay in it, like
+        its snapshots, until the server acknowledges it)."""
         try:
-            return self.agent.exceptions.take_counts()
+            counts, _ = self.agent.exceptions.take_counts()
+            return counts
         except Exception:
-            return [], _nothing
-
-    def _put_back(self, batch):
-        gone = []
-        with self.qlock:
-            for item in reversed(batch):
-                self.queue.appendleft(item)
-                self.qbytes += item[2]
-            while len(self.queue) > self.max_items or (self.qbytes > self.max_bytes and len(self.queue) > 1):
-                pid, _, old = self.queue.popleft()
-                self.qbytes -= old
-                self.dropped += 1
-                gone.append(pid)
-        if gone:
-            self.agent.acked(gone)
+            return []
 
     def _finish(self):
         """Stop or exit: upload what is queued and the last statuses, say bye, close."""
@@ -476,12 +509,15 @@ class Transport(object):
                 self.send.close()
             self.send = None
 
-    def _failed(self, now, what, status, payload):
+    def _failed(self, now, what, status, payload, server=None):
         self.failures += 1
         delay = min(MAX_BACKOFF, 0.5 * (2 ** min(self.failures - 1, 10)))
         if status in (401, 403):
             delay = MAX_BACKOFF
         self.next_try = now + delay * random.uniform(0.5, 1.0)
+        if server is not None and (status is None or status >= 500):
+            if self._fail_over(server, now, _error_text(status, payload)):
+                self.next_try = now
         if status in (401, 403):
             self._say("%s: the server refused the agent key (%s); check the key and the service name" % (what, _error_text(status, payload)))
         elif self.failures == 3 or what == "the snapshot agent":
@@ -498,10 +534,6 @@ class Transport(object):
             sys.stderr.flush()
         except Exception:
             pass
-
-
-def _nothing():
-    pass
 
 
 def _abort(conn):

@@ -18,7 +18,9 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "database")]
     pub data: Option<PathBuf>,
     /// Use this database instead of a data directory: postgres://USER:PASSWORD@HOST/DB or
-    /// sqlite:PATH (needs --token).
+    /// sqlite:PATH (needs --token). Several servers on one Postgres database are replicas:
+    /// they serve the same agents and people, wake each other's long polls (LISTEN/NOTIFY),
+    /// and agents given all of them (`--server URL1,URL2`) move on when one dies.
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
     /// The admin token people, the CLI and MCP send (at least 16 characters). Default:

@@ -37,6 +37,8 @@ pub struct SnapArgs {
 #[command(next_help_heading = "Server")]
 pub struct ServerConnectionArgs {
     /// The borescope server's URL (plain http; for a remote server use a tunnel to loopback).
+    /// Replicas of one server: `URL1,URL2` (commands use the first that answers; `snap attach`
+    /// gives the agent all of them to fail over between).
     #[arg(long, global = true, value_name = "URL", env = EnvVars::BORESCOPE_SERVER, default_value = DEFAULT_SNAPSHOT_SERVER)]
     pub server: String,
     /// The server's admin token (`borescope server` prints it at first start).
@@ -245,7 +247,9 @@ pub struct AgentRunArgs {
     /// The program, after `--`, e.g. `-- python3 app.py` or `-- gunicorn -w 4 app:app`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
-    /// The borescope server the agent reports to (plain http).
+    /// The borescope server the agent reports to (plain http). Replicas of one server:
+    /// `URL1,URL2`; the agent moves to the next when one fails and sends again what was not
+    /// acknowledged.
     #[arg(long, value_name = "URL", env = EnvVars::BORESCOPE_SERVER, default_value = DEFAULT_SNAPSHOT_SERVER)]
     pub server: String,
     /// The agent key (`bsk_...`, from `borescope snap key add`).

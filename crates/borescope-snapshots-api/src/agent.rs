@@ -150,6 +150,11 @@ pub struct Upload {
     /// them was acknowledged).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub occurrences: Vec<Occurrences>,
+    /// The agent's id for this batch (1 to 64 letters, digits, `_`, `-`). A batch sent again
+    /// with the same id (after a lost answer, maybe to another replica) is answered as it was
+    /// stored the first time and not stored twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 /// The answer to [`Upload`]. Everything counted as `accepted` is stored durably.

@@ -16,8 +16,9 @@
 //! Modules, one job each: [`config`] (settings, the admin token), [`error`] (API and start-up
 //! errors), `auth` (admin and agent-key extractors), `extract` (JSON/gzip bodies, queries, ids),
 //! `validate` (input limits), [`store`] (SQLite or Postgres through sqlx `Any`), `routes` (the
-//! endpoints), `wakeup` (long-poll wakeups), `retention` (the sweep task), `ingest` (group
-//! commit of uploads), `cache` (recently used keys and instances).
+//! endpoints), `wakeup` (long-poll wakeups), `replicas` (wakeups across servers on one
+//! Postgres: LISTEN/NOTIFY), `retention` (the sweep task), `ingest` (group commit of uploads),
+//! `cache` (recently used keys and instances).
 //!
 //! This crate prints nothing: the binary says where it listens and shows a generated token.
 
@@ -29,6 +30,7 @@ pub mod config;
 pub mod error;
 mod extract;
 mod ingest;
+mod replicas;
 mod retention;
 mod routes;
 mod state;
@@ -54,6 +56,8 @@ pub struct Server {
     state: AppState,
     token: AdminToken,
     database: String,
+    /// The Postgres URL, for the replicas' LISTEN connection.
+    postgres: Option<String>,
 }
 
 impl Server {
@@ -114,8 +118,12 @@ impl Server {
             snapshots_per_probe: config.snapshots_per_probe,
         };
         let ingest = Arc::new(ingest::Ingest::start(store.clone()));
+        let postgres = match (&config.database, store.backend()) {
+            (DatabaseConfig::Url(url), Backend::Postgres) => Some(url.clone()),
+            _ => None,
+        };
         let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default() };
-        Ok(Server { state, token, database })
+        Ok(Server { state, token, database, postgres })
     }
 
     /// The admin token, and whether it was generated now (then show it once).
@@ -147,12 +155,22 @@ impl Server {
 
     /// Serves the API on `listener` until `shutdown` completes; then stops accepting, answers
     /// waiting long-polls at once, lets requests in flight finish, and closes the database.
+    /// On Postgres it first listens for the wakeups of other servers on the same database
+    /// (replicas), and publishes its own.
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServerError> {
         let state = self.state.clone();
+        let replicas = match &self.postgres {
+            Some(url) => Some(
+                replicas::Replicas::start(url, state.store.writer().clone(), state.wakeups.clone())
+                    .await
+                    .map_err(|source| ServerError::Database { database: self.database.clone(), source: source.into() })?,
+            ),
+            None => None,
+        };
         let sweeper = tokio::spawn(retention::run(state.clone()));
         let wakeups = state.wakeups.clone();
         let listener = listener.tap_io(|tcp| {
@@ -169,6 +187,9 @@ impl Server {
         state.wakeups.shut_down();
         if let Err(error) = sweeper.await {
             tracing::warn!(%error, "the retention task ended badly");
+        }
+        if let Some(replicas) = replicas {
+            replicas.join().await;
         }
         state.store.close().await;
         served.map_err(ServerError::Serve)

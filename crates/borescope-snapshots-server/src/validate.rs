@@ -118,6 +118,15 @@ pub fn instance_id(value: &str) -> Result<(), ApiError> {
     Err(bad(format!("instance_id `{value}` is not valid: use letters, digits, `_` or `-` (32 hex characters)")))
 }
 
+/// An upload's batch id (the agent's random id for one batch, sent again on retry).
+pub fn batch_id(value: &str) -> Result<(), ApiError> {
+    let ok = !value.is_empty() && value.len() <= 64 && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if ok {
+        return Ok(());
+    }
+    Err(bad(format!("batch `{value}` is not valid: use 1 to 64 letters, digits, `_` or `-`")))
+}
+
 /// An agent's registration.
 pub fn register(register: &Register) -> Result<(), ApiError> {
     instance_id(&register.instance_id)?;

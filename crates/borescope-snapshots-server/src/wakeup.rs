@@ -1,20 +1,69 @@
 //! Long-poll wakeups. A waiting request subscribes to a `tokio::sync::watch` channel, then
 //! reads the database, then waits; a write that commits sends on the channel. The truth is
 //! always the database (probe-set versions, snapshot ids), so a wakeup only says "look again",
-//! and a waiter also looks again every `recheck` for changes made by another server on the
-//! same database. Shutdown wakes every waiter, so draining never waits out a long poll.
+//! and a waiter also looks again every `recheck`, as a safety net. Shutdown wakes every
+//! waiter, so draining never waits out a long poll.
+//!
+//! Every wake is a [`Wake`]. Handlers call the typed methods after their write committed; each
+//! wakes the local waiters and, when replicas are wired in (`replicas`, on Postgres), is also
+//! published to the other servers on the database, which turn it back into local wakes
+//! ([`Wakeups::wake_local`]). A new kind of wake is a [`Wake`] variant (with its text form) and
+//! a method pair here.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+
+/// One wake, as it travels between replicas.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Wake {
+    /// `service`'s probe set changed to `version`.
+    Probes {
+        /// The service.
+        service: String,
+        /// Its new probe-set version.
+        version: i64,
+    },
+    /// Snapshots were stored.
+    Snapshots,
+    /// Everything: notifications may have been missed (the listener reconnected).
+    All,
+}
+
+impl Wake {
+    /// The text form: `KIND` or `KIND ARG...` (`probes VERSION SERVICE`, `snapshots`).
+    pub fn encode(&self) -> String {
+        match self {
+            Wake::Probes { service, version } => format!("probes {version} {service}"),
+            Wake::Snapshots => "snapshots".into(),
+            Wake::All => "all".into(),
+        }
+    }
+
+    /// Reads the text form; `None` for a kind this server does not know (a newer replica's).
+    pub fn decode(text: &str) -> Option<Wake> {
+        let (kind, rest) = text.split_once(' ').unwrap_or((text, ""));
+        match kind {
+            "probes" => {
+                let (version, service) = rest.split_once(' ')?;
+                Some(Wake::Probes { service: service.to_string(), version: version.parse().ok()? })
+            }
+            "snapshots" => Some(Wake::Snapshots),
+            "all" => Some(Wake::All),
+            _ => None,
+        }
+    }
+}
 
 /// The channels waiters subscribe to.
 pub struct Wakeups {
     services: Mutex<HashMap<String, watch::Sender<i64>>>,
     snapshots: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
+    /// Where wakes go to reach the other replicas (set when serving on Postgres).
+    publish: OnceLock<mpsc::UnboundedSender<Wake>>,
 }
 
 impl Default for Wakeups {
@@ -23,19 +72,52 @@ impl Default for Wakeups {
             services: Mutex::new(HashMap::new()),
             snapshots: watch::Sender::new(0),
             shutdown: watch::Sender::new(false),
+            publish: OnceLock::new(),
         }
     }
 }
 
 impl Wakeups {
+    /// Sends every wake from now on to `publish` too (once; later calls are ignored).
+    pub fn publish_to(&self, publish: mpsc::UnboundedSender<Wake>) {
+        let _ = self.publish.set(publish);
+    }
+
+    fn publish(&self, wake: Wake) {
+        if let Some(publish) = self.publish.get() {
+            let _ = publish.send(wake);
+        }
+    }
+
+    /// Wakes the local waiters only (a wake that came from another replica).
+    pub fn wake_local(&self, wake: &Wake) {
+        match wake {
+            Wake::Probes { service, version } => self.local_probes_changed(service, *version),
+            Wake::Snapshots => self.local_snapshots_stored(),
+            Wake::All => {
+                let services = self.services.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                for sender in services.values() {
+                    sender.send_modify(|_| {});
+                }
+                drop(services);
+                self.local_snapshots_stored();
+            }
+        }
+    }
+
     /// A receiver that changes when `service`'s probe set does.
     pub fn probes(&self, service: &str) -> watch::Receiver<i64> {
         let mut services = self.services.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         services.entry(service.to_string()).or_insert_with(|| watch::Sender::new(0)).subscribe()
     }
 
-    /// Wakes the waiters on `service`'s probe set.
+    /// Wakes the waiters on `service`'s probe set, here and on the other replicas.
     pub fn probes_changed(&self, service: &str, version: i64) {
+        self.local_probes_changed(service, version);
+        self.publish(Wake::Probes { service: service.to_string(), version });
+    }
+
+    fn local_probes_changed(&self, service: &str, version: i64) {
         let services = self.services.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(sender) = services.get(service) {
             sender.send_replace(version);
@@ -47,8 +129,13 @@ impl Wakeups {
         self.snapshots.subscribe()
     }
 
-    /// Wakes the waiters on snapshots.
+    /// Wakes the waiters on snapshots, here and on the other replicas.
     pub fn snapshots_stored(&self) {
+        self.local_snapshots_stored();
+        self.publish(Wake::Snapshots);
+    }
+
+    fn local_snapshots_stored(&self) {
         self.snapshots.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -83,5 +170,19 @@ impl Wakeups {
             _ = shutdown.changed() => return false,
         }
         Instant::now() < until
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Wake;
+
+    #[test]
+    fn wakes_read_back_what_they_write() {
+        for wake in [Wake::Probes { service: "api".into(), version: 42 }, Wake::Snapshots, Wake::All] {
+            assert_eq!(Wake::decode(&wake.encode()), Some(wake));
+        }
+        assert_eq!(Wake::decode("statuses api"), None, "a newer replica's kind is ignored");
+        assert_eq!(Wake::decode("probes x api"), None);
     }
 }

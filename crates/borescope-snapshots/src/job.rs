@@ -11,16 +11,18 @@ use std::path::Path;
 /// Where and as what an agent reports, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentJob {
-    server: ServerUrl,
+    /// One server, or several replicas the agent fails over between (in this order).
+    servers: Vec<ServerUrl>,
     key: String,
     service: String,
     env: Option<String>,
 }
 
 impl AgentJob {
-    /// Checks the four settings: an `http://` URL, an agent key (`bsk_...`), names.
+    /// Checks the four settings: `http://` URLs (one, or replicas: `URL1,URL2`), an agent key
+    /// (`bsk_...`), names.
     pub fn new(server: &str, key: Option<&str>, service: &str, env: Option<&str>) -> Result<AgentJob, SnapError> {
-        let server = ServerUrl::parse(server)?;
+        let servers = ServerUrl::parse_list(server)?;
         let key = key.map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| {
             SnapError::input(format!(
                 "the agent needs an agent key: pass --key KEY or set {} (`borescope snap key add --service NAME` makes one)",
@@ -37,12 +39,17 @@ impl AgentJob {
         if let Some(env) = env {
             crate::input::check_name("--env", env)?;
         }
-        Ok(AgentJob { server, key: key.to_string(), service: service.to_string(), env: env.map(str::to_string) })
+        Ok(AgentJob { servers, key: key.to_string(), service: service.to_string(), env: env.map(str::to_string) })
     }
 
-    /// The server the agent reports to.
-    pub fn server(&self) -> &ServerUrl {
-        &self.server
+    /// The servers the agent reports to, in the order it tries them.
+    pub fn servers(&self) -> &[ServerUrl] {
+        &self.servers
+    }
+
+    /// The servers as the agent is given them: `URL` or `URL1,URL2`.
+    pub fn server_list(&self) -> String {
+        self.servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
     }
 
     /// The service it registers as.
@@ -58,7 +65,7 @@ impl AgentJob {
     fn job(&self, kind: &str) -> Value {
         json!({
             "kind": kind,
-            "server": self.server.to_string(),
+            "server": self.server_list(),
             "key": self.key,
             "service": self.service,
             "env": self.env,
@@ -110,6 +117,9 @@ mod tests {
         assert_eq!(job.start_job(42)["kind"], "snapshots_start");
         assert_eq!(job.start_job(42)["pid"], 42);
         assert_eq!(AgentJob::new("http://h:1", Some(KEY), "api", None).unwrap().run_job()["env"], Value::Null);
+        let replicas = AgentJob::new("http://a:7300, http://b:7300", Some(KEY), "api", None).unwrap();
+        assert_eq!(replicas.run_job()["server"], "http://a:7300,http://b:7300");
+        assert_eq!(replicas.servers().len(), 2);
         assert_eq!(stop_job(), json!({"kind": "snapshots_stop"}));
     }
 

@@ -1,4 +1,5 @@
-//! The server's URL as this client understands it: `http://HOST[:PORT][/PREFIX]`.
+//! The server's URL as this client understands it: `http://HOST[:PORT][/PREFIX]`, and lists of
+//! them (`URL1,URL2`: replicas of one server on one database, [`ServerUrl::parse_list`]).
 //!
 //! Only plain HTTP is spoken in this version. An `https://` URL is refused with a one-line
 //! explanation (reach the server over loopback, through a tunnel if it runs elsewhere), so a
@@ -64,6 +65,31 @@ impl ServerUrl {
         })
     }
 
+    /// Parses a comma-separated list of server URLs (replicas of one server); empty text means
+    /// the default server.
+    pub fn parse_list(text: &str) -> Result<Vec<ServerUrl>, SnapError> {
+        let parts: Vec<&str> = text.split(',').map(str::trim).filter(|part| !part.is_empty()).collect();
+        if parts.is_empty() {
+            return Ok(vec![ServerUrl::default()]);
+        }
+        parts.into_iter().map(ServerUrl::parse).collect()
+    }
+
+    /// The first of `servers` that accepts a TCP connection within a second, else the first
+    /// (whose error then tells what is wrong). People's commands use it on `--server URL1,URL2`.
+    pub fn first_reachable(servers: &[ServerUrl]) -> Option<ServerUrl> {
+        use std::net::{TcpStream, ToSocketAddrs};
+        let reachable = |url: &&ServerUrl| {
+            (url.host.as_str(), url.port).to_socket_addrs().is_ok_and(|mut addrs| {
+                addrs.any(|addr| TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(1)).is_ok())
+            })
+        };
+        match servers {
+            [one] => Some(one.clone()),
+            _ => servers.iter().find(reachable).or(servers.first()).cloned(),
+        }
+    }
+
     /// The `Host` header value.
     pub fn host_header(&self) -> String {
         let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
@@ -125,6 +151,22 @@ mod tests {
         let url = ServerUrl::parse("http://[::1]:7300").unwrap();
         assert_eq!((url.host.as_str(), url.port), ("::1", 7300));
         assert_eq!(url.host_header(), "[::1]:7300");
+    }
+
+    #[test]
+    fn reads_lists_of_replicas() {
+        let list = ServerUrl::parse_list("http://10.0.0.1:7300, http://10.0.0.2:7300/").unwrap();
+        assert_eq!(list.iter().map(ToString::to_string).collect::<Vec<_>>(), ["http://10.0.0.1:7300", "http://10.0.0.2:7300"]);
+        assert_eq!(ServerUrl::parse_list("").unwrap(), [ServerUrl::default()]);
+        let error = ServerUrl::parse_list("http://a:1,b:2").unwrap_err().to_string();
+        assert!(error.contains("--server `b:2` is not a server URL"), "{error}");
+        // A dead one is passed over for one that answers.
+        let live = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let list = ServerUrl::parse_list(&format!("http://127.0.0.1:{dead_port},http://127.0.0.1:{}", live.local_addr().unwrap().port())).unwrap();
+        assert_eq!(ServerUrl::first_reachable(&list), Some(list[1].clone()));
     }
 
     #[test]

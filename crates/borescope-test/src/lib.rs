@@ -10,6 +10,8 @@
 //! * [`kube_cluster`]: a real single-node Kubernetes shared by a test run ([`kube_cluster::shared`];
 //!   `BORESCOPE_TEST_KUBECONFIG` points the tests at a cluster started by hand instead).
 //! * [`moto`]: moto in server mode on loopback, the AWS stand-in of the Lambda tests.
+//! * [`postgres`]: a real PostgreSQL shared by a test run, a fresh database per test
+//!   ([`postgres::database`]).
 //! * [`Run`]: a finished command rendered as `exit_code` / stdout / stderr with filters for
 //!   temporary paths, pids, times and versions, for insta snapshots.
 //!
@@ -23,6 +25,7 @@ pub mod interpreters;
 pub mod kube_cluster;
 pub mod mosquitto;
 pub mod moto;
+pub mod postgres;
 pub mod targets;
 
 use regex::Regex;

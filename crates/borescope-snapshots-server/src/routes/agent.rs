@@ -107,6 +107,9 @@ pub(super) struct RawUpload {
     dropped: u64,
     #[serde(default)]
     occurrences: Vec<Occurrences>,
+    /// The agent's id for this upload (a retry carries the same one).
+    #[serde(default)]
+    batch: Option<String>,
 }
 
 pub(super) async fn upload(
@@ -115,6 +118,9 @@ pub(super) async fn upload(
     ApiJson(upload): ApiJson<RawUpload>,
 ) -> Result<Json<Uploaded>, ApiError> {
     let info = instance(&state, &agent, &upload.instance_id).await?;
+    if let Some(batch) = &upload.batch {
+        validate::batch_id(batch)?;
+    }
     let snapshots = upload
         .snapshots
         .iter()
@@ -135,6 +141,7 @@ pub(super) async fn upload(
         snapshots,
         dropped: upload.dropped,
         occurrences: upload.occurrences,
+        batch_id: upload.batch,
     };
     let stored = state.ingest.store(batch).await.map_err(ApiError::Internal)?;
     if stored.accepted > 0 {
@@ -145,6 +152,9 @@ pub(super) async fn upload(
     }
     if stored.rejected > 0 {
         tracing::debug!(rejected = stored.rejected, "snapshots refused");
+    }
+    if stored.repeated {
+        tracing::debug!(accepted = stored.accepted, "a batch sent again: answered as stored before");
     }
     Ok(Json(Uploaded { accepted: stored.accepted, rejected: stored.rejected }))
 }

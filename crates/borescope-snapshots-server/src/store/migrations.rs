@@ -18,12 +18,14 @@ use std::pin::Pin;
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "exceptions", include_str!("../../migrations/sqlite/0002_exceptions.sql")),
+    (4, "upload batches", include_str!("../../migrations/sqlite/0004_upload_batches.sql")),
 ];
 
 /// (version, description, SQL) for Postgres.
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "exceptions", include_str!("../../migrations/postgres/0002_exceptions.sql")),
+    (4, "upload batches", include_str!("../../migrations/postgres/0004_upload_batches.sql")),
 ];
 
 /// The embedded migrations of one dialect.

@@ -1,6 +1,7 @@
 //! Deleting what is kept no longer: snapshots older than the retention period, snapshots past
-//! a probe's cap (oldest first), exception snapshots past the same cap per service, probes that ended longer ago than the retention period, and
-//! instances not heard from for as long. Deletes go in chunks, each its own short
+//! a probe's cap (oldest first), exception snapshots past the same cap per service, probes that
+//! ended longer ago than the retention period, instances not heard from for as long, and the ids
+//! of uploads received before it. Deletes go in chunks, each its own short
 //! transaction, so uploads never wait long behind a sweep.
 
 use super::{Store, StoreError};
@@ -85,6 +86,8 @@ impl Store {
         sqlx::query("DELETE FROM statuses WHERE instance_id NOT IN (SELECT instance_id FROM instances)")
             .execute(&mut *tx)
             .await?;
+        // Batch ids only guard retries, which come within minutes.
+        sqlx::query("DELETE FROM upload_batches WHERE received_ms < $1").bind(cutoff_ms).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(swept)
     }

@@ -2,8 +2,18 @@
 //! limit; several uploads may share one transaction) and reading them back by id cursor.
 //! Exception snapshots have no probe (`probe_id` 0 in the table, null in the API) and a running
 //! `occurrences` count that later uploads add the agent's suppressed occurrences to.
+//!
+//! The id cursor (`after`) is only sound if ids become visible in order: a reader that saw id
+//! 11 must never later find a 10. SQLite has one writer at a time. On Postgres several servers
+//! (replicas) write at once, and a sequence hands out ids at insert, not at commit: a
+//! transaction holding id 10 could commit after another's id 11 was read. So on Postgres every
+//! upload transaction first takes one transaction-scoped advisory lock
+//! ([`SNAPSHOT_WRITER_LOCK`]): snapshot inserts are serialised across servers, and Postgres
+//! makes a commit visible before it releases the lock, so ids are visible in order. (Each
+//! server already writes its uploads in groups through one task, so replicas contend once per
+//! group, not per upload.)
 
-use super::{bump_service, instances::InstanceInfo, now_ms, small, Store, StoreError};
+use super::{bump_service, count, instances::InstanceInfo, now_ms, small, Store, StoreError};
 use borescope_snapshots_api::agent::Occurrences;
 use borescope_snapshots_api::{Snapshot, SnapshotData, SnapshotKind, SNAPSHOT_SCHEMA};
 use sqlx::any::AnyRow;
@@ -52,6 +62,9 @@ pub struct UploadBatch {
     pub dropped: u64,
     /// Exception occurrences it suppressed since its last upload.
     pub occurrences: Vec<Occurrences>,
+    /// The agent's id for this upload: sent again (after a lost answer), it is answered with
+    /// what was stored the first time and stores nothing.
+    pub batch_id: Option<String>,
 }
 
 /// What storing a batch did.
@@ -63,6 +76,8 @@ pub struct Stored {
     pub rejected: u64,
     /// The service's new probe-set version when a probe reached its hit limit in this batch.
     pub bumped: Option<i64>,
+    /// The batch was stored before (a retry): nothing was stored now.
+    pub repeated: bool,
 }
 
 /// Which snapshots to read.
@@ -86,6 +101,9 @@ pub struct SnapshotFilter {
 
 const COLUMNS: &str = "id, service, instance_id, host, pid, received_ms, data, kind, occurrences";
 
+/// The advisory lock key that serialises snapshot inserts on Postgres (see the module docs).
+pub const SNAPSHOT_WRITER_LOCK: i64 = 0x626f_7265_7363_6f70; // "borescop" in ASCII
+
 impl Store {
     /// Stores uploads (from one or several instances) in one transaction: each snapshot
     /// counts against its probe's hit limit (a probe that reaches it is marked done);
@@ -94,6 +112,9 @@ impl Store {
     pub async fn store_uploads(&self, uploads: &[UploadBatch]) -> Result<Vec<Stored>, StoreError> {
         let now = now_ms();
         let mut tx = self.writer().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SNAPSHOT_WRITER_LOCK).execute(&mut *tx).await?;
+        }
         let mut answers = Vec::with_capacity(uploads.len());
         for upload in uploads {
             answers.push(store_upload(&mut tx, upload, now).await?);
@@ -189,6 +210,29 @@ fn snapshot(row: &AnyRow) -> Result<Snapshot, StoreError> {
 /// One upload inside the caller's transaction.
 async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i64) -> Result<Stored, StoreError> {
     let instance = &upload.instance;
+    if let Some(batch_id) = &upload.batch_id {
+        // First claim the batch id; a batch already stored is answered as it was then.
+        let claimed = sqlx::query(
+            "INSERT INTO upload_batches (instance_id, batch_id, accepted, rejected, received_ms) VALUES ($1, $2, 0, 0, $3) \
+             ON CONFLICT (instance_id, batch_id) DO NOTHING",
+        )
+        .bind(&upload.instance_id)
+        .bind(batch_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            let row = sqlx::query("SELECT accepted, rejected FROM upload_batches WHERE instance_id = $1 AND batch_id = $2")
+                .bind(&upload.instance_id)
+                .bind(batch_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(sqlx::Error::RowNotFound)?;
+            return Ok(Stored { accepted: count(&row, "accepted")?, rejected: count(&row, "rejected")?, bumped: None, repeated: true });
+        }
+    }
     let mut stored = Stored::default();
     let mut reached_limit = false;
     for snapshot in &upload.snapshots {
@@ -244,6 +288,15 @@ async fn store_upload(tx: &mut sqlx::AnyConnection, upload: &UploadBatch, now: i
         .await?;
     if reached_limit {
         stored.bumped = Some(bump_service(&mut *tx, &instance.service).await?);
+    }
+    if let Some(batch_id) = &upload.batch_id {
+        sqlx::query("UPDATE upload_batches SET accepted = $1, rejected = $2 WHERE instance_id = $3 AND batch_id = $4")
+            .bind(i64::try_from(stored.accepted).unwrap_or(i64::MAX))
+            .bind(i64::try_from(stored.rejected).unwrap_or(i64::MAX))
+            .bind(&upload.instance_id)
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await?;
     }
     Ok(stored)
 }

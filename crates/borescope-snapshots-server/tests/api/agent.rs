@@ -1,14 +1,12 @@
 //! The agents' endpoints: register, long-poll probes, upload, status, bye; keys bound to a
 //! service; hit limits and expiry.
 
-use crate::common::{request, snapshot, upload, Body, TestServer};
+use crate::common::{request, snapshot, upload, Body, Db, TestServer};
 use serde_json::json;
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_registers_and_gets_its_services_probes() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = crate::common::config(dir.path());
+async fn an_agent_registers_and_gets_its_services_probes(db: Db) {
+    let mut config = db.config();
     config.redact = vec!["card_number".into()];
     let server = TestServer::start_with(config).await;
     let key = server.key("api").await;
@@ -41,10 +39,8 @@ async fn an_agent_registers_and_gets_its_services_probes() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_probe_long_poll_answers_with_the_new_probe_before_its_wait_ends() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn a_probe_long_poll_answers_with_the_new_probe_before_its_wait_ends(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     let version = server.register(&key, "inst1", "api", None).await.json["version"].as_i64().unwrap();
     let (addr, agent_key) = (server.addr, key.clone());
@@ -79,10 +75,8 @@ async fn a_probe_long_poll_answers_with_the_new_probe_before_its_wait_ends() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_key_only_reaches_its_own_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn an_agent_key_only_reaches_its_own_service(db: Db) {
+    let server = TestServer::start(&db).await;
     let api = server.key("api").await;
     let billing = server.key("billing").await;
     server.register(&billing, "b1", "billing", None).await;
@@ -132,10 +126,8 @@ async fn an_agent_key_only_reaches_its_own_service() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_uploads_are_stored_and_unknown_probes_rejected() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn gzip_uploads_are_stored_and_unknown_probes_rejected(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "a1", "api", None).await;
     let probe = server.probe(json!({})).await["id"].as_i64().unwrap();
@@ -154,10 +146,8 @@ async fn gzip_uploads_are_stored_and_unknown_probes_rejected() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_probe_is_done_at_max_hits_and_refuses_more() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn a_probe_is_done_at_max_hits_and_refuses_more(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "a1", "api", None).await;
     let probe = server.probe(json!({"max_hits": 2})).await;
@@ -190,10 +180,8 @@ async fn a_probe_is_done_at_max_hits_and_refuses_more() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_probe_expires_after_its_ttl() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn a_probe_expires_after_its_ttl(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "a1", "api", None).await;
     let probe = server.probe(json!({"ttl_secs": 1})).await;
@@ -215,10 +203,8 @@ async fn a_probe_expires_after_its_ttl() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn statuses_are_joined_into_the_probe_per_instance() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn statuses_are_joined_into_the_probe_per_instance(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "a1", "api", None).await;
     server.register(&key, "a2", "api", None).await;
@@ -279,3 +265,39 @@ async fn statuses_are_joined_into_the_probe_per_instance() {
     assert_eq!(shown.json["statuses"][0]["instance_id"], "a1");
     server.stop().await;
 }
+
+async fn a_batch_sent_again_is_answered_as_before_and_stored_once(db: Db) {
+    let server = TestServer::start(&db).await;
+    let key = server.key("api").await;
+    server.register(&key, "a1", "api", None).await;
+    let probe = server.probe(json!({"max_hits": 10})).await["id"].as_i64().unwrap();
+    let body = json!({"instance_id": "a1", "batch": "7f3a-01", "snapshots": [snapshot(probe, 1, "one"), snapshot(9999, 2, "lost")]});
+    let send = || server.agent(&key, "POST", "/api/v1/agent/snapshots", Some(body.clone()));
+    let first = send().await;
+    assert_eq!(first.json, json!({"accepted": 1, "rejected": 1}));
+    let again = send().await;
+    assert_eq!(again.json, first.json, "the retry gets the first answer");
+    let page = server.admin("GET", &format!("/api/v1/snapshots?probe={probe}"), None).await;
+    assert_eq!(crate::common::markers(&page.json), ["one"], "stored once");
+    assert_eq!(server.admin("GET", &format!("/api/v1/probes/{probe}"), None).await.json["hits"], 1);
+    // Another batch id is another batch; the id is per instance.
+    let other = json!({"instance_id": "a1", "batch": "7f3a-02", "snapshots": [snapshot(probe, 3, "two")]});
+    assert_eq!(server.agent(&key, "POST", "/api/v1/agent/snapshots", Some(other)).await.json["accepted"], 1);
+    let bad = json!({"instance_id": "a1", "batch": "no spaces", "snapshots": []});
+    server
+        .agent(&key, "POST", "/api/v1/agent/snapshots", Some(bad))
+        .await
+        .expect_error(400, "bad_request", "batch `no spaces` is not valid");
+    server.stop().await;
+}
+
+crate::on_both!(
+    a_batch_sent_again_is_answered_as_before_and_stored_once,
+    an_agent_registers_and_gets_its_services_probes,
+    a_probe_long_poll_answers_with_the_new_probe_before_its_wait_ends,
+    an_agent_key_only_reaches_its_own_service,
+    gzip_uploads_are_stored_and_unknown_probes_rejected,
+    a_probe_is_done_at_max_hits_and_refuses_more,
+    a_probe_expires_after_its_ttl,
+    statuses_are_joined_into_the_probe_per_instance,
+);

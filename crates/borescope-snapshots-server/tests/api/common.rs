@@ -1,7 +1,8 @@
-//! A real server on 127.0.0.1:0 over a real SQLite file in a temporary directory, and a small
-//! hyper client that speaks to it over TCP.
+//! A real server on 127.0.0.1:0 over a real database (an SQLite file in a temporary directory,
+//! or a fresh database in the test run's private PostgreSQL), and a small hyper client that
+//! speaks to it over TCP. [`on_both!`] runs each test on both databases.
 
-use borescope_snapshots_server::{DatabaseConfig, Server, ServerConfig, ServerError};
+use borescope_snapshots_server::{Backend, DatabaseConfig, Server, ServerConfig, ServerError};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::Request;
@@ -31,9 +32,80 @@ pub fn config(data: &Path) -> ServerConfig {
     config
 }
 
+/// The admin token of servers on Postgres (there is no data directory to generate one in).
+pub const PG_TOKEN: &str = "postgres-test-admin-token-0123";
+
+/// One test's database: SQLite in a data directory, or a fresh Postgres database.
+pub struct Db {
+    pub backend: Backend,
+    /// The SQLite data directory (on Postgres: an empty scratch directory).
+    pub dir: tempfile::TempDir,
+    url: Option<String>,
+}
+
+impl Db {
+    pub fn sqlite() -> Db {
+        Db { backend: Backend::Sqlite, dir: tempfile::tempdir().expect("tempdir"), url: None }
+    }
+
+    /// A new database in the run's private PostgreSQL (`borescope_test::postgres`).
+    pub fn postgres(test: &str) -> Db {
+        let url = borescope_test::postgres::database(test);
+        Db { backend: Backend::Postgres, dir: tempfile::tempdir().expect("tempdir"), url: Some(url) }
+    }
+
+    /// The test configuration (see [`config`]) on this database.
+    pub fn config(&self) -> ServerConfig {
+        match &self.url {
+            None => config(self.dir.path()),
+            Some(url) => {
+                let mut config = ServerConfig::new(DatabaseConfig::Url(url.clone()));
+                config.recheck = Duration::from_secs(3600);
+                config.token = Some(PG_TOKEN.into());
+                config
+            }
+        }
+    }
+
+    /// A direct connection to the database, for what the API cannot do (age a row).
+    pub async fn connect(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let url = match &self.url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("snapshots.db").display()),
+        };
+        sqlx::AnyConnection::connect(&url).await.expect("connect to the test database")
+    }
+}
+
+/// Runs each named `async fn NAME(db: Db)` of the calling module on SQLite (`sqlite::NAME`)
+/// and on Postgres (`postgres::NAME`).
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Db::sqlite()).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Db::postgres(stringify!($name))).await
+                }
+            )+
+        }
+    };
+}
+
 impl TestServer {
-    pub async fn start(data: &Path) -> TestServer {
-        TestServer::start_with(config(data)).await
+    pub async fn start(db: &Db) -> TestServer {
+        TestServer::start_with(db.config()).await
     }
 
     pub async fn start_with(config: ServerConfig) -> TestServer {

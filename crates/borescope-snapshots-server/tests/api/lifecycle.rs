@@ -1,16 +1,17 @@
 //! Restart, shutdown and retention.
 
-use crate::common::{config, markers, request, snapshot, upload, TestServer};
-use borescope_snapshots_server::{DatabaseConfig, Server, ServerConfig, TokenOrigin};
+use crate::common::{config, markers, request, snapshot, upload, Db, TestServer};
+use borescope_snapshots_server::{Backend, DatabaseConfig, Server, ServerConfig, TokenOrigin};
 use serde_json::json;
 use sqlx::Connection;
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_keeps_acknowledged_snapshots_probes_keys_and_the_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
-    assert!(matches!(server.server.admin_token().origin(), TokenOrigin::Generated(_)));
+async fn a_restart_keeps_acknowledged_snapshots_probes_keys_and_the_token(db: Db) {
+    let server = TestServer::start(&db).await;
+    match db.backend {
+        Backend::Sqlite => assert!(matches!(server.server.admin_token().origin(), TokenOrigin::Generated(_))),
+        Backend::Postgres => assert_eq!(server.server.admin_token().origin(), &TokenOrigin::Given),
+    }
     let token = server.token.clone();
     let key = server.key("api").await;
     server.register(&key, "a1", "api", None).await;
@@ -19,8 +20,10 @@ async fn a_restart_keeps_acknowledged_snapshots_probes_keys_and_the_token() {
     assert_eq!(up.json["accepted"], 5);
     server.stop().await;
 
-    let again = TestServer::start(dir.path()).await;
-    assert!(matches!(again.server.admin_token().origin(), TokenOrigin::Stored(_)));
+    let again = TestServer::start(&db).await;
+    if db.backend == Backend::Sqlite {
+        assert!(matches!(again.server.admin_token().origin(), TokenOrigin::Stored(_)));
+    }
     assert_eq!(again.token, token);
     let page = again.admin("GET", &format!("/api/v1/snapshots?probe={probe}"), None).await;
     assert_eq!(markers(&page.json), ["s0", "s1", "s2", "s3", "s4"]);
@@ -31,10 +34,8 @@ async fn a_restart_keeps_acknowledged_snapshots_probes_keys_and_the_token() {
     again.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shutdown_answers_waiting_long_polls() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn shutdown_answers_waiting_long_polls(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     let version = server.register(&key, "a1", "api", None).await.json["version"].as_i64().unwrap();
     let (addr, agent_key) = (server.addr, key.clone());
@@ -48,11 +49,10 @@ async fn shutdown_answers_waiting_long_polls() {
     assert_eq!(answer.json["version"], version, "unchanged: answered because the server stopped");
 }
 
-/// Moves a snapshot's receive time back by `age`, straight in the SQLite file.
-async fn backdate(dir: &std::path::Path, id: i64, age: Duration) {
-    let url = format!("sqlite://{}", dir.join("snapshots.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("UPDATE snapshots SET received_ms = received_ms - ?1 WHERE id = ?2")
+/// Moves a snapshot's receive time back by `age`, straight in the database.
+async fn backdate(db: &Db, id: i64, age: Duration) {
+    let mut conn = db.connect().await;
+    sqlx::query("UPDATE snapshots SET received_ms = received_ms - $1 WHERE id = $2")
         .bind(age.as_millis() as i64)
         .bind(id)
         .execute(&mut conn)
@@ -61,10 +61,8 @@ async fn backdate(dir: &std::path::Path, id: i64, age: Duration) {
     conn.close().await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retention_deletes_old_snapshots_and_caps_each_probe() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config: ServerConfig = config(dir.path());
+async fn retention_deletes_old_snapshots_and_caps_each_probe(db: Db) {
+    let mut config: ServerConfig = db.config();
     config.retention = Duration::from_secs(3600);
     config.snapshots_per_probe = 3;
     let server = TestServer::start_with(config).await;
@@ -76,7 +74,7 @@ async fn retention_deletes_old_snapshots_and_caps_each_probe() {
     upload(&server, &key, "a1", vec![snapshot(aged, 1, "old"), snapshot(aged, 2, "new")]).await.expect(200);
     let page = server.admin("GET", &format!("/api/v1/snapshots?probe={aged}"), None).await;
     let old_id = page.json["snapshots"][0]["id"].as_i64().unwrap();
-    backdate(dir.path(), old_id, Duration::from_secs(2 * 3600)).await;
+    backdate(&db, old_id, Duration::from_secs(2 * 3600)).await;
 
     let swept = server.server.sweep().await.unwrap();
     assert_eq!(swept.expired_snapshots, 1);
@@ -91,6 +89,12 @@ async fn retention_deletes_old_snapshots_and_caps_each_probe() {
     assert_eq!(again, Default::default(), "nothing more to delete");
     server.stop().await;
 }
+
+crate::on_both!(
+    a_restart_keeps_acknowledged_snapshots_probes_keys_and_the_token,
+    shutdown_answers_waiting_long_polls,
+    retention_deletes_old_snapshots_and_caps_each_probe,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_refuses_bad_configuration() {

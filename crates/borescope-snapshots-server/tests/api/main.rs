@@ -1,10 +1,13 @@
 //! `borescope server`'s HTTP API, end to end: a real server on 127.0.0.1:0 over a real SQLite
-//! file, real HTTP requests.
+//! file and over a real PostgreSQL (every test of `on_both!` runs on each), real HTTP requests;
+//! `replicas`: several servers on one Postgres.
 
 #![allow(missing_docs)]
 
-mod agent;
+#[macro_use]
 mod common;
 mod exceptions;
+mod agent;
 mod lifecycle;
 mod people;
+mod replicas;

@@ -1,24 +1,20 @@
 //! The admin endpoints: probes, instances, keys, snapshots reading, auth and bad input.
 
-use crate::common::{markers, request, snapshot, upload, Body, TestServer};
+use crate::common::{markers, request, snapshot, upload, Body, Db, TestServer};
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_needs_no_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn health_needs_no_token(db: Db) {
+    let server = TestServer::start(&db).await;
     let answer = server.call("GET", "/api/v1/health", None, None).await;
     answer.expect(200);
     assert_eq!(answer.json["status"], "ok");
-    assert_eq!(answer.json["database"], "sqlite");
+    assert_eq!(answer.json["database"], db.backend.name());
     assert_eq!(answer.json["version"], env!("CARGO_PKG_VERSION"));
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn probes_are_created_listed_shown_switched_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn probes_are_created_listed_shown_switched_and_deleted(db: Db) {
+    let server = TestServer::start(&db).await;
     let created = server
         .probe(json!({"condition": "len(order.items) > 3", "captures": ["order.total"], "max_hits": 5, "env": "prod"}))
         .await;
@@ -63,10 +59,8 @@ async fn probes_are_created_listed_shown_switched_and_deleted() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_or_missing_credentials_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn wrong_or_missing_credentials_are_refused(db: Db) {
+    let server = TestServer::start(&db).await;
     let missing = server.call("GET", "/api/v1/probes", None, None).await;
     missing.expect_error(401, "unauthorized", "needs the admin token");
     assert_eq!(missing.headers.get("www-authenticate").unwrap(), "Bearer");
@@ -103,10 +97,8 @@ async fn wrong_or_missing_credentials_are_refused() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_bodies_get_a_400_with_a_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn malformed_bodies_get_a_400_with_a_message(db: Db) {
+    let server = TestServer::start(&db).await;
     let token = server.token.clone();
     let post = |body: Body| {
         let token = token.clone();
@@ -155,10 +147,8 @@ async fn malformed_bodies_get_a_400_with_a_message() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_are_shown_once_listed_by_prefix_and_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn keys_are_shown_once_listed_by_prefix_and_deleted(db: Db) {
+    let server = TestServer::start(&db).await;
     let created = server.admin("POST", "/api/v1/keys", Some(json!({"service": "api"}))).await;
     created.expect(201);
     let key = created.json["key"].as_str().unwrap().to_string();
@@ -169,8 +159,9 @@ async fn keys_are_shown_once_listed_by_prefix_and_deleted() {
     assert_eq!(listed.json["keys"][0]["prefix"], key[..8]);
     assert_eq!(listed.json["keys"][0]["service"], "api");
     assert!(!listed.text.contains(&key), "the secret is never listed");
-    let stored = std::fs::read(dir.path().join("snapshots.db")).unwrap();
-    assert!(!stored.windows(key.len()).any(|w| w == key.as_bytes()), "the secret is not stored in clear");
+    let mut conn = db.connect().await;
+    let stored: Vec<(String, String)> = sqlx::query_as("SELECT hash, prefix FROM agent_keys").fetch_all(&mut conn).await.unwrap();
+    assert!(stored.iter().all(|(hash, prefix)| !hash.contains(&key) && !prefix.contains(&key)), "the secret is not stored in clear");
 
     server.register(&key, "inst1", "api", None).await;
     server.admin("DELETE", &format!("/api/v1/keys/{id}"), None).await.expect(204);
@@ -182,10 +173,8 @@ async fn keys_are_shown_once_listed_by_prefix_and_deleted() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshots_page_by_cursor_and_filter_by_probe_service_and_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn snapshots_page_by_cursor_and_filter_by_probe_service_and_time(db: Db) {
+    let server = TestServer::start(&db).await;
     let api_key = server.key("api").await;
     let billing_key = server.key("billing").await;
     server.register(&api_key, "a1", "api", None).await;
@@ -240,10 +229,8 @@ async fn snapshots_page_by_cursor_and_filter_by_probe_service_and_time() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_snapshot_long_poll_answers_with_the_snapshot_stored_while_it_waited() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn a_snapshot_long_poll_answers_with_the_snapshot_stored_while_it_waited(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "a1", "api", None).await;
     let probe = server.probe(json!({})).await["id"].as_i64().unwrap();
@@ -270,10 +257,8 @@ async fn a_snapshot_long_poll_answers_with_the_snapshot_stored_while_it_waited()
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn instances_are_listed_with_what_they_registered() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn instances_are_listed_with_what_they_registered(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "a1", "api", Some("prod")).await;
     let billing = server.key("billing").await;
@@ -298,3 +283,14 @@ async fn instances_are_listed_with_what_they_registered() {
     assert_eq!(after.json["instances"][0]["gone"], true);
     server.stop().await;
 }
+
+crate::on_both!(
+    health_needs_no_token,
+    probes_are_created_listed_shown_switched_and_deleted,
+    wrong_or_missing_credentials_are_refused,
+    malformed_bodies_get_a_400_with_a_message,
+    keys_are_shown_once_listed_by_prefix_and_deleted,
+    snapshots_page_by_cursor_and_filter_by_probe_service_and_time,
+    a_snapshot_long_poll_answers_with_the_snapshot_stored_while_it_waited,
+    instances_are_listed_with_what_they_registered,
+);

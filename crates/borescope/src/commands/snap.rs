@@ -26,7 +26,9 @@ pub fn run(cli: &Cli, args: &SnapArgs) -> Result<ExitCode, Failure> {
 
 /// The client the flags describe; the URL is checked before anything is sent.
 pub fn client(server: &ServerConnectionArgs) -> Result<Client, Failure> {
-    Ok(Client::new(ServerUrl::parse(&server.server)?, server.token.clone()))
+    let servers = ServerUrl::parse_list(&server.server)?;
+    let url = ServerUrl::first_reachable(&servers).unwrap_or_default();
+    Ok(Client::new(url, server.token.clone()))
 }
 
 async fn dispatch(cli: &Cli, server: &ServerConnectionArgs, command: &SnapCommand) -> Result<ExitCode, Failure> {

@@ -12,6 +12,7 @@ mod faults;
 mod flows;
 mod limits;
 mod mcp_tools;
+mod replicas;
 
 use borescope_test::http;
 use borescope_test::targets::TargetProcess;
@@ -55,11 +56,21 @@ impl Server {
 
     /// A server on `data` listening on `listen` (reuse both to restart it).
     pub fn start_at(ctx: &TestContext, data: &std::path::Path, listen: &str) -> Server {
+        Server::start_with(ctx, data, &["--listen", listen, "--data", &data.display().to_string()])
+    }
+
+    /// A server on the Postgres database `url` (several may share one: replicas).
+    pub fn start_postgres(ctx: &TestContext, url: &str) -> Server {
+        Server::start_with(ctx, &ctx.root, &["--listen", "127.0.0.1:0", "--database", url])
+    }
+
+    fn start_with(ctx: &TestContext, data: &std::path::Path, args: &[&str]) -> Server {
         let token = "test-admin-token-5f2a9c".to_string();
         let mut child = ctx
             .command()
-            .args(["server", "--listen", listen, "--token", &token, "--json", "--data"])
-            .arg(data)
+            .arg("server")
+            .args(args)
+            .args(["--token", &token, "--json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -70,6 +81,12 @@ impl Server {
         let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("server said {line:?}: {e}"));
         let url = started["url"].as_str().expect("url").trim_end_matches('/').to_string();
         Server { child, url, token, data: data.to_path_buf() }
+    }
+
+    /// Kills the server with SIGKILL (no shutdown of any kind) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// `host:port` of the server.
@@ -182,7 +199,12 @@ impl Py {
 /// `borescope run --server ... --key ... --service SERVICE -- PYTHON ARGS` in the work
 /// directory; the returned process is the Python process (run execs it).
 pub fn run_app(ctx: &TestContext, server: &Server, key: &str, service: &str, py: Py, args: &[&str]) -> TargetProcess {
-    let mut argv: Vec<String> = vec!["run".into(), "--server".into(), server.url.clone(), "--key".into(), key.into()];
+    run_app_on(ctx, &server.url, key, service, py, args)
+}
+
+/// [`run_app`] with `--server SERVERS` (one URL, or replicas: `URL1,URL2`).
+pub fn run_app_on(ctx: &TestContext, servers: &str, key: &str, service: &str, py: Py, args: &[&str]) -> TargetProcess {
+    let mut argv: Vec<String> = vec!["run".into(), "--server".into(), servers.into(), "--key".into(), key.into()];
     argv.extend(["--service".into(), service.into(), "--".into()]);
     argv.extend(py.argv());
     argv.extend(args.iter().map(|a| a.to_string()));

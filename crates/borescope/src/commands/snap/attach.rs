@@ -63,12 +63,11 @@ fn attach(server: &ServerConnectionArgs, args: &SnapAttachArgs, pid: u32) -> Res
         return Err(Failure::failed(format!("the agent did not start in pid {}: {}", pid, said(&status))));
     }
     let mut notices = Vec::new();
-    if !injector.target.same_network && job.server().is_loopback() {
+    if let Some(loopback) = job.servers().iter().find(|server| server.is_loopback()).filter(|_| !injector.target.same_network) {
         notices.push(Notice::with_hint(
             format!(
                 "pid {} has its own network namespace: {} there is not this machine's, so the agent may not reach the server",
-                pid,
-                job.server()
+                pid, loopback
             ),
             "give --server an address the process can reach (this machine's address on its network)",
         ));
@@ -90,7 +89,7 @@ pub(super) fn started(pid: u32, status: &Value, job: &AgentJob, notices: Vec<Not
         tool_id: status["tool_id"].as_u64().and_then(|t| u32::try_from(t).ok()),
         service: Some(job.service().to_string()),
         env: job.env().map(str::to_string),
-        server: Some(job.server().to_string()),
+        server: Some(job.server_list()),
         notices,
     }
 }

@@ -50,9 +50,9 @@ pub async fn run(server: &ServerConnectionArgs, args: &SnapAttachArgs, spec: &Ta
             return Ok(super::attach::stopped(pid, &status));
         };
         let mut notices = vec![Notice::plain(format!("in pod {} (pid {pid} there)", candidate.pod))];
-        if job.server().is_loopback() && !candidate.host_network {
+        if let Some(loopback) = job.servers().iter().find(|server| server.is_loopback()).filter(|_| !candidate.host_network) {
             notices.push(Notice::with_hint(
-                format!("pod {} has its own network: {} there is the pod's own loopback, so the agent may not reach the server", candidate.pod, job.server()),
+                format!("pod {} has its own network: {} there is the pod's own loopback, so the agent may not reach the server", candidate.pod, loopback),
                 "give --server an address the pod can reach (a Service in the cluster, or this machine's address on the pod network)",
             ));
         }
