@@ -17,6 +17,7 @@ Modules:
     snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine)
     snapshot_imports -- arming probe lines of modules imported later (a sys.meta_path wrapper)
     snapshot_capture -- what one snapshot records, within its byte and time budget
+    snapshot_exceptions -- exception snapshots: excepthooks and logging, deduplication, counts
     snapshot_transport -- the background thread talking to the server
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates
     lambda_relay -- Lambda relay wire: WebSocket + MQTT client, SigV4 presign, sealed chunks
