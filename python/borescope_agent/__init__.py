@@ -17,6 +17,7 @@ Modules:
     snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine)
     snapshot_imports -- arming probe lines of modules imported later (a sys.meta_path wrapper)
     snapshot_capture -- what one snapshot records, within its byte and time budget
+    snapshot_exceptions -- exception snapshots: excepthooks and logging, deduplication, counts
     snapshot_transport -- the background thread talking to the server
     snapshot_servers -- the server URLs an agent is given (replicas it fails over between)
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates

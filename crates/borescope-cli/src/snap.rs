@@ -76,7 +76,7 @@ pub enum SnapCommand {
     /// Exception snapshots for a service: `on` makes its instances record the locals of every
     /// frame of an exception that escapes a request handler or a thread, or is logged with its
     /// traceback (deduplicated: one per failure per minute, the rest counted); `off` stops
-    /// them; nothing shows the setting. `snap hits --kind exception` prints them.
+    /// them; without on|off it shows the setting. `snap hits --kind exception` prints them.
     Exceptions(SnapExceptionsArgs),
 }
 

@@ -30,6 +30,7 @@ fn snap_and_run_help() {
         vec!["snap", "hits", "--help"],
         vec!["snap", "key", "--help"],
         vec!["snap", "attach", "--help"],
+        vec!["snap", "exceptions", "--help"],
         vec!["run", "--help"],
     ] {
         let run = ctx.run(&args);
@@ -54,6 +55,7 @@ fn no_server_is_one_line_and_exit_1() {
         vec!["key", "list"],
         vec!["hits", "7"],
         vec!["hits", "7", "--follow", "--json"],
+        vec!["exceptions", "--service", "api", "on"],
     ] {
         let run = snap(&ctx, &server, &args);
         run.expect_code(1).stderr_has("error: no borescope server at http://127.0.0.1:");
@@ -84,6 +86,11 @@ fn bad_input_is_refused_before_any_request() {
         vec!["hits", "7", "--since", "yesterday"],
         vec!["hits", "--limit", "0"],
         vec!["hits", "--service", "a/b"],
+        vec!["hits", "--kind", "crash"],
+        vec!["hits", "7", "--kind", "exception"],
+        vec!["exceptions", "--service", "api", "maybe"],
+        vec!["exceptions", "--service", "my api", "on"],
+        vec!["exceptions", "--service", "my api"],
         vec!["agents", "--service", ""],
         vec!["show", "seven"],
         vec!["attach", "123"],
