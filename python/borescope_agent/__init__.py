@@ -18,6 +18,7 @@ Modules:
     snapshot_imports -- arming probe lines of modules imported later (a sys.meta_path wrapper)
     snapshot_capture -- what one snapshot records, within its byte and time budget
     snapshot_transport -- the background thread talking to the server
+    snapshot_source -- the lines around a probe line, capped, for the server's web page
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates
     lambda_relay -- Lambda relay wire: WebSocket + MQTT client, SigV4 presign, sealed chunks
     lambda_shim -- the handler borescope's Lambda layer runs in AWS (never in a local target)

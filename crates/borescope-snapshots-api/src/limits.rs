@@ -31,3 +31,11 @@ pub const MAX_PAGE: u32 = 500;
 pub const DEFAULT_SNAPSHOTS_PER_PROBE: u64 = 10_000;
 /// Snapshots older than this are deleted: seven days.
 pub const DEFAULT_RETENTION_SECS: u64 = 7 * 86_400;
+/// Lines each side of a probe line an agent reports as the probe's source.
+pub const SOURCE_CONTEXT: u32 = 15;
+/// Lines in a probe's reported source, at most (`SOURCE_CONTEXT` each side and the line).
+pub const MAX_SOURCE_LINES: usize = 2 * SOURCE_CONTEXT as usize + 1;
+/// Characters of one reported source line, at most (longer lines are cut).
+pub const MAX_SOURCE_LINE_CHARS: usize = 240;
+/// Bytes of a probe's reported source (its lines together), at most.
+pub const MAX_SOURCE_BYTES: usize = 16 * 1024;

@@ -16,7 +16,8 @@
 //! Modules, one job each: [`config`] (settings, the admin token), [`error`] (API and start-up
 //! errors), `auth` (admin and agent-key extractors), `extract` (JSON/gzip bodies, queries, ids),
 //! `validate` (input limits), [`store`] (SQLite or Postgres through sqlx `Any`), `routes` (the
-//! endpoints), `wakeup` (long-poll wakeups), `retention` (the sweep task), `ingest` (group
+//! endpoints, and the web page at `/`), `session` (the page's login cookie and CSRF token),
+//! `wakeup` (long-poll and event-stream wakeups), `retention` (the sweep task), `ingest` (group
 //! commit of uploads), `cache` (recently used keys and instances).
 //!
 //! This crate prints nothing: the binary says where it listens and shows a generated token.
@@ -31,6 +32,7 @@ mod extract;
 mod ingest;
 mod retention;
 mod routes;
+mod session;
 mod state;
 pub mod store;
 mod validate;
@@ -114,7 +116,8 @@ impl Server {
             snapshots_per_probe: config.snapshots_per_probe,
         };
         let ingest = Arc::new(ingest::Ingest::start(store.clone()));
-        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default() };
+        let sessions = Arc::new(session::Sessions::new(&settings.token_digest));
+        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default(), sessions };
         Ok(Server { state, token, database })
     }
 

@@ -2,7 +2,8 @@
 //! reads the database, then waits; a write that commits sends on the channel. The truth is
 //! always the database (probe-set versions, snapshot ids), so a wakeup only says "look again",
 //! and a waiter also looks again every `recheck` for changes made by another server on the
-//! same database. Shutdown wakes every waiter, so draining never waits out a long poll.
+//! same database. The web page's event stream waits on snapshots and on probe statuses.
+//! Shutdown wakes every waiter, so draining never waits out a long poll.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -14,6 +15,7 @@ use tokio::time::Instant;
 pub struct Wakeups {
     services: Mutex<HashMap<String, watch::Sender<i64>>>,
     snapshots: watch::Sender<u64>,
+    statuses: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -22,6 +24,7 @@ impl Default for Wakeups {
         Wakeups {
             services: Mutex::new(HashMap::new()),
             snapshots: watch::Sender::new(0),
+            statuses: watch::Sender::new(0),
             shutdown: watch::Sender::new(false),
         }
     }
@@ -50,6 +53,17 @@ impl Wakeups {
     /// Wakes the waiters on snapshots.
     pub fn snapshots_stored(&self) {
         self.snapshots.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes when what people see of probes changed: an instance reported
+    /// statuses or a probe's source, or a probe was created, turned on or off, or deleted.
+    pub fn statuses(&self) -> watch::Receiver<u64> {
+        self.statuses.subscribe()
+    }
+
+    /// Wakes the waiters on probe statuses.
+    pub fn statuses_changed(&self) {
+        self.statuses.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A receiver that turns true at shutdown.

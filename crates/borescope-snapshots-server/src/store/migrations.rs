@@ -15,10 +15,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// (version, description, SQL) for SQLite.
-const SQLITE: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (3, "probe sources", include_str!("../../migrations/sqlite/0003_probe_sources.sql")),
+];
 
 /// (version, description, SQL) for Postgres.
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (3, "probe sources", include_str!("../../migrations/postgres/0003_probe_sources.sql")),
+];
 
 /// The embedded migrations of one dialect.
 #[derive(Debug)]

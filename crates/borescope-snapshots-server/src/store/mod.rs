@@ -1,6 +1,6 @@
 //! The database: one [`Store`] over sqlx's `Any` driver, so the same SQL (with `$1..$n`
 //! placeholders, numbered in order) serves SQLite and Postgres. Each submodule owns the
-//! queries of one table: [`probes`], [`statuses`], [`instances`], [`snapshots`], [`keys`], and [`retention`] what is deleted when;
+//! queries of one table: [`probes`], [`statuses`], [`sources`], [`instances`], [`snapshots`], [`keys`], and [`retention`] what is deleted when;
 //! [`migrations`] embeds the versioned schema of both dialects.
 //!
 //! SQLite runs in WAL mode with `synchronous=NORMAL` (a commit survives the process being
@@ -22,6 +22,7 @@ pub mod migrations;
 pub mod probes;
 pub mod retention;
 pub mod snapshots;
+pub mod sources;
 pub mod statuses;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -5,5 +5,7 @@
 
 mod agent;
 mod common;
+mod events;
 mod lifecycle;
 mod people;
+mod web;

@@ -11,6 +11,7 @@ mod faults;
 mod flows;
 mod limits;
 mod mcp_tools;
+mod web_page;
 
 use borescope_test::http;
 use borescope_test::targets::TargetProcess;
