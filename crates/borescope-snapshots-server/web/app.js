@@ -556,7 +556,7 @@ function childrenOf(v) {
 
 function variableNode(v) {
   const children = childrenOf(v);
-  const value = h("span", { class: "value mono" + (v.redacted ? " redacted" : ""), text: v.value });
+  const value = h("span", { class: "value mono" + (v.redacted ? " redacted" : ""), text: v.redacted && !v.value ? "••••••" : v.value });
   const marks = [];
   if (v.redacted) marks.push(h("span", { class: "mark redacted-mark", title: "hidden: the name looks secret", text: "redacted" }));
   if (v.cut || v.full_length) marks.push(h("span", { class: "mark truncated", title: v.full_length ? `cut from ${v.full_length} characters` : "cut where captured", text: v.full_length ? `truncated · ${v.full_length} chars` : "truncated" }));
