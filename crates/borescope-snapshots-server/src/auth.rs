@@ -55,18 +55,18 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, ApiError> {
-        if !parts.headers.contains_key(AUTHORIZATION) {
-            if let Some(cookie) = session::cookie(&parts.headers) {
-                let Some(session) = state.sessions.verify(cookie, crate::store::now_ms()) else {
-                    return Err(ApiError::Unauthorized(
-                        "the web session ended (expired, or the admin token changed): log in again at /login".into(),
-                    ));
-                };
-                if !matches!(parts.method, Method::GET | Method::HEAD) {
-                    state.sessions.check_csrf(&session, &parts.headers)?;
-                }
-                return Ok(Admin);
+        if !parts.headers.contains_key(AUTHORIZATION)
+            && let Some(cookie) = session::cookie(&parts.headers)
+        {
+            let Some(session) = state.sessions.verify(cookie, crate::store::now_ms()) else {
+                return Err(ApiError::Unauthorized(
+                    "the web session ended (expired, or the admin token changed): log in again at /login".into(),
+                ));
+            };
+            if !matches!(parts.method, Method::GET | Method::HEAD) {
+                state.sessions.check_csrf(&session, &parts.headers)?;
             }
+            return Ok(Admin);
         }
         let token = bearer(parts, "the admin token")?;
         if constant_time_eq(&digest(token), &state.settings.token_digest) {

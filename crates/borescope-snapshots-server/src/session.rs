@@ -103,10 +103,10 @@ impl Sessions {
 /// Refuses a request that the browser says comes from another site or origin.
 pub fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     let refused = || ApiError::Forbidden("cross-site request refused: use the page this server serves".into());
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.to_str().unwrap_or_default(), "same-origin" | "none") {
-            return Err(refused());
-        }
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str().unwrap_or_default(), "same-origin" | "none")
+    {
+        return Err(refused());
     }
     if let Some(origin) = headers.get(ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();

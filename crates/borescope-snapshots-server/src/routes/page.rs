@@ -114,10 +114,10 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(session) = logged_in(&state, &headers) {
-        if let Err(refused) = state.sessions.check_csrf(&session, &headers) {
-            return refused.into_response();
-        }
+    if let Some(session) = logged_in(&state, &headers)
+        && let Err(refused) = state.sessions.check_csrf(&session, &headers)
+    {
+        return refused.into_response();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(SET_COOKIE, session::clear_cookie());
