@@ -367,7 +367,7 @@ function servicesView(main) {
         s.instances.length ? h("table", { class: "grid" },
           h("thead", {}, h("tr", {}, ["Host", "PID", "Python", "Engine", "Env", "Last seen", ""].map((t) => h("th", { text: t })))),
           h("tbody", {}, s.instances.map((i) => h("tr", { class: i.gone ? "gone" : "" },
-            h("td", { class: "mono", text: i.host }), h("td", { class: "mono num", text: i.pid }), h("td", { text: i.python }),
+            h("td", { class: "mono", text: i.host }), h("td", { class: "mono", text: i.pid }), h("td", { text: i.python }),
             h("td", { text: i.engine }), h("td", { text: i.env || "—" }), h("td", { title: new Date(i.last_seen_ms).toISOString(), text: ago(i.last_seen_ms) }),
             h("td", {}, badge(i.gone ? "gone" : "live"))))))
           : h("p", { class: "muted", text: "No instance has registered." }));
@@ -475,7 +475,7 @@ function showFrame(box, snap, frame, index) {
   const locals = localsOf(snap, frame, index);
   const source = frame && frame.source ? frame.source : index === 0 ? snap.source : null;
   replace(box,
-    h("h3", { text: frame ? `Frame ${index}: ${frame.function}` : "Locals" }),
+    h("h3", { class: "frame-title", text: frame ? `Frame ${index}: ${frame.function}` : "Locals" }),
     frame ? h("p", { class: "muted mono small", text: `${frame.file || "?"}:${frame.line || "?"}` }) : null,
     source ? sourceBlock(source, source.current_line || (frame && frame.line), "") : null,
     locals === null ? h("p", { class: "muted", text: "Locals were not captured for this frame (the probe's frames_with_locals)." })

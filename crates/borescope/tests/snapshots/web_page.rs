@@ -4,7 +4,7 @@
 //! (a bad condition answered next to its field; a line without code answered by the agent on
 //! the probe), watches the status turn installed and the source appear, requests the app and
 //! sees the snapshot arrive without a reload, opens it, expands a nested local, sees a
-//! redacted value marked, and deletes the probe. A PNG of each step goes to
+//! redacted value marked, deletes the probe, and shows the service's instance. A PNG of each step goes to
 //! `$CARGO_TARGET_DIR/test-artifacts/web/` (the path is printed).
 
 use crate::{ctx, flask_shop, hit, instances, line_of, Py, Server};
@@ -113,7 +113,11 @@ fn the_web_page_in_chromium_creates_a_probe_and_shows_its_snapshot_live() {
     instances(&server, "shop", 1);
     let view_line = line_of(&ctx, "shop_flask.py", "PROBE: view");
     let dir = artifacts();
-    println!("screenshots in {}", dir.display());
+    // Where to look at the screenshots (shown with --no-capture, and with a failure).
+    #[allow(clippy::print_stdout)]
+    {
+        println!("screenshots in {}", dir.display());
+    }
     let driver = Driver::start(&ctx.root.join("chromedriver.log"));
     let profile = ctx.root.join("chromium-profile");
 
@@ -208,6 +212,12 @@ fn the_web_page_in_chromium_creates_a_probe_and_shows_its_snapshot_live() {
         client.goto(&format!("{}/#/probes", server.url)).await.expect("probes page");
         find(&client, "table.probes").await;
         shot(&client, &dir, "07-after-delete").await;
+
+        // The service and its instance.
+        client.goto(&format!("{}/#/services", server.url)).await.expect("services page");
+        let row = find(&client, "[data-service=shop] tbody tr").await.text().await.expect("text");
+        assert!(row.contains(&app.pid.to_string()) && row.contains("live"), "{row}");
+        shot(&client, &dir, "08-services").await;
         client.close().await.expect("close the browser");
     });
     let probes = server.get("/api/v1/probes?all=true");
