@@ -3,88 +3,12 @@
 // one Server-Sent Events stream (/api/v1/events). Everything shown is put in the DOM with
 // textContent and DOM APIs, never innerHTML, so captured values cannot become markup.
 
-const API = "/api/v1";
-const session = { csrf: "", header: "x-borescope-csrf" };
+import { API, api, ago, badge, clock, h, replace, session, short } from "./dom.js";
+import { variableNode } from "./values.js";
+
 const data = { probes: [], instances: [], snapshots: [], seen: new Set(), sources: new Map() };
 const MAX_LISTED = 1000;
 let view = null; // { update() } of the view on screen
-
-// -- DOM and HTTP helpers -------------------------------------------------------------------
-
-function h(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
-  }
-  return node;
-}
-
-class ApiError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (method !== "GET") headers[session.header] = session.csrf;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(API + path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 401) {
-    location.assign("/login");
-    throw new ApiError(401, "logged out");
-  }
-  const text = await response.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (!response.ok) throw new ApiError(response.status, (json && json.message) || response.statusText);
-  return json;
-}
-
-function ago(ms) {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  if (s < 60) return s + " s ago";
-  if (s < 3600) return Math.round(s / 60) + " min ago";
-  if (s < 86400) return Math.round(s / 3600) + " h ago";
-  return Math.round(s / 86400) + " d ago";
-}
-
-function clock(ms) {
-  const d = new Date(ms);
-  const pad = (n, w = 2) => String(n).padStart(w, "0");
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
-}
-
-function badge(status, title) {
-  return h("span", { class: "badge s-" + status, title: title || null, text: status.replace("_", " ") });
-}
-
-function short(path) {
-  const parts = String(path || "").split("/");
-  return parts.length > 3 ? "…/" + parts.slice(-3).join("/") : path;
-}
-
-function replace(node, ...children) {
-  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
-}
 
 // -- data ----------------------------------------------------------------------------------
 
@@ -482,104 +406,6 @@ function showFrame(box, snap, frame, index) {
       : locals.length ? h("ul", { class: "tree locals" }, locals.map(variableNode))
       : h("p", { class: "muted", text: "No locals." }),
     index === 0 && snap.locals_omitted ? h("p", { class: "notice", text: `${snap.locals_omitted} more locals were not captured (the variable limit).` }) : null);
-}
-
-// A captured value is its Python repr, cut to a budget. Containers ({...}, [...], (...)) are
-// parsed back into children for the tree; anything else (objects, cut text) stays one line.
-function parseRepr(s) {
-  let i = 0;
-  const ws = () => { while (s[i] === " ") i++; };
-  const closing = { "{": "}", "[": "]", "(": ")" };
-  function str() {
-    const quote = s[i++];
-    while (i < s.length && s[i] !== quote) i += s[i] === "\\" ? 2 : 1;
-    if (i++ >= s.length) throw new Error("open string");
-  }
-  function value() {
-    ws();
-    const start = i;
-    if (closing[s[i]]) return container(start);
-    let depth = 0;
-    while (i < s.length) {
-      const c = s[i];
-      if (c === "'" || c === '"') { str(); continue; }
-      if ("([{<".includes(c)) depth++;
-      else if (")]}>".includes(c)) { if (depth === 0) break; depth--; }
-      else if ((c === "," || c === ":") && depth === 0) break;
-      i++;
-    }
-    if (i === start) throw new Error("empty");
-    return { text: s.slice(start, i).trim() };
-  }
-  function container(start) {
-    const open = s[i++];
-    const close = closing[open];
-    const node = { open, items: [], map: false };
-    ws();
-    while (s[i] !== close) {
-      const first = value();
-      ws();
-      if (open === "{" && s[i] === ":") {
-        i++;
-        node.map = true;
-        node.items.push({ key: first.text, value: value() });
-      } else node.items.push({ value: first });
-      ws();
-      if (s[i] === ",") { i++; ws(); } else if (s[i] !== close) throw new Error("unexpected " + s[i]);
-    }
-    i++;
-    node.text = s.slice(start, i);
-    return node;
-  }
-  try {
-    const node = value();
-    ws();
-    return i === s.length && node.items ? node : null;
-  } catch {
-    return null;
-  }
-}
-
-const CONTAINER_TYPES = { "[": "list", "(": "tuple" };
-
-function childrenOf(v) {
-  if (v.children && v.children.length) return v.children;
-  if (v.redacted || v.cut || typeof v.value !== "string") return [];
-  const node = parseRepr(v.value);
-  if (!node) return [];
-  return node.items.map((item, index) => ({
-    name: node.map ? `[${item.key}]` : `[${index}]`,
-    value: item.value.text,
-    type_name: item.value.items ? (item.value.open === "{" ? (item.value.map || !item.value.items.length ? "dict" : "set") : CONTAINER_TYPES[item.value.open]) : null,
-  }));
-}
-
-function variableNode(v) {
-  const children = childrenOf(v);
-  const value = h("span", { class: "value mono" + (v.redacted ? " redacted" : ""), text: v.redacted && !v.value ? "••••••" : v.value });
-  const marks = [];
-  if (v.redacted) marks.push(h("span", { class: "mark redacted-mark", title: "hidden: the name looks secret", text: "redacted" }));
-  if (v.cut || v.full_length) marks.push(h("span", { class: "mark truncated", title: v.full_length ? `cut from ${v.full_length} characters` : "cut where captured", text: v.full_length ? `truncated · ${v.full_length} chars` : "truncated" }));
-  const line = [h("span", { class: "name mono", text: v.name }), v.type_name ? h("span", { class: "type", text: v.type_name }) : null, value, marks];
-  if (!children.length) {
-    return h("li", { class: "var", "data-name": v.name }, h("span", { class: "twisty" }), line,
-      v.expandable ? h("span", { class: "mark", title: "children were not captured (depth limit)", text: "…" }) : null);
-  }
-  const item = h("li", { class: "var collapsed", "data-name": v.name });
-  const twisty = h("button", { class: "twisty", type: "button", "aria-expanded": "false", title: "expand", text: "▸" });
-  let list = null;
-  twisty.addEventListener("click", () => {
-    const open = item.classList.toggle("collapsed") === false;
-    twisty.textContent = open ? "▾" : "▸";
-    twisty.setAttribute("aria-expanded", String(open));
-    if (open && !list) {
-      // Children enter the DOM only when first opened.
-      list = h("ul", { class: "tree" }, children.map(variableNode));
-      item.append(list);
-    }
-  });
-  item.append(twisty, ...line.flat().filter(Boolean));
-  return item;
 }
 
 // -- routing -------------------------------------------------------------------------------------

@@ -21,7 +21,11 @@ use serde::{Deserialize, Serialize};
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const LOGIN_HTML: &str = include_str!("../../web/login.html");
 const APP_JS: &str = include_str!("../../web/app.js");
+const DOM_JS: &str = include_str!("../../web/dom.js");
+const VALUES_JS: &str = include_str!("../../web/values.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
+
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// Where the login page shows an error.
 const ERROR_SLOT: &str = "<!--error-->";
@@ -37,7 +41,9 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))
         .route("/session", get(session_info))
-        .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
+        .route("/assets/app.js", get(|| async { asset(JS, APP_JS) }))
+        .route("/assets/dom.js", get(|| async { asset(JS, DOM_JS) }))
+        .route("/assets/values.js", get(|| async { asset(JS, VALUES_JS) }))
         .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
         .layer(axum::middleware::from_fn(security_headers))
 }

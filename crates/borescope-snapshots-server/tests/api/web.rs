@@ -183,6 +183,8 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         ("/", "text/html; charset=utf-8"),
         ("/login", "text/html; charset=utf-8"),
         ("/assets/app.js", "text/javascript; charset=utf-8"),
+        ("/assets/dom.js", "text/javascript; charset=utf-8"),
+        ("/assets/values.js", "text/javascript; charset=utf-8"),
         ("/assets/app.css", "text/css; charset=utf-8"),
     ] {
         let answer = send(server.addr, "GET", path, &[("cookie", &browser.cookie)], b"").await;
