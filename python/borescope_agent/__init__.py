@@ -20,6 +20,7 @@ Modules:
     snapshot_exceptions -- exception snapshots: excepthooks and logging, deduplication, counts
     snapshot_transport -- the background thread talking to the server
     snapshot_servers -- the server URLs an agent is given (replicas it fails over between)
+    snapshot_source -- the lines around a probe line, capped, for the server's web page
     safe_expr -- the safe expression subset of conditions, captures and logpoint templates
     lambda_relay -- Lambda relay wire: WebSocket + MQTT client, SigV4 presign, sealed chunks
     lambda_shim -- the handler borescope's Lambda layer runs in AWS (never in a local target)

@@ -77,6 +77,8 @@ class ProbeRuntime(object):
         self.matches = _matcher(self.file)
         self.frames_with_locals = max(int(spec.get("frames_with_locals") or 1), 1)
         self.expires_ms = int(spec.get("expires_ms") or 0)
+        self.want_source = bool(spec.get("want_source"))
+        self.source_sent = False
         self.bucket = Bucket(spec.get("rate") or DEFAULT_RATE)
         self.lock = threading.Lock()
         self.reset_counters()
@@ -103,9 +105,9 @@ class ProbeRuntime(object):
         self.sent_counts = None  # (hits, rate_limited) last reported
 
     def same(self, spec):
-        """True when `spec` differs from ours at most in `hits_left`."""
-        mine = dict(self.spec, hits_left=None)
-        return mine == dict(spec, hits_left=None)
+        """True when `spec` differs from ours at most in `hits_left` and `want_source`."""
+        mine = dict(self.spec, hits_left=None, want_source=None)
+        return mine == dict(spec, hits_left=None, want_source=None)
 
     def compile(self, secret_names):
         """Checks and compiles the condition, capture expressions and template; a refusal makes
@@ -139,6 +141,7 @@ class ProbeRuntime(object):
         """Takes the server's latest `hits_left` (less what this instance captured and the server
         has not acknowledged yet) and ends the probe when no hits or time are left."""
         self.spec = spec
+        self.want_source = bool(spec.get("want_source"))
         left = spec.get("hits_left")
         self.remaining = None if left is None else max(int(left) - self.unsent, 0)
         if self.remaining == 0:

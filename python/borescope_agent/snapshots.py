@@ -44,6 +44,7 @@ from . import snapshot_capture
 from . import snapshot_exceptions
 from . import snapshot_hooks
 from . import snapshot_imports
+from . import snapshot_source
 from .snapshot_probe import Bucket, ProbeRuntime
 from . import snapshot_transport
 from .snapshot_servers import server_list
@@ -435,22 +436,40 @@ class Agent(object):
             for probe in list(self.probes.values()) + retired:
                 status, message = self._status_of(probe, now)
                 counts = (probe.hits, probe.rate_limited)
-                if probe.sent == (status, message) and (probe.sent_counts == counts or not counts_due):
+                source = self._source_due(probe)
+                if probe.sent == (status, message) and (probe.sent_counts == counts or not counts_due) and source is None:
                     continue
                 entry = {"probe_id": probe.id, "status": status, "hits": counts[0], "rate_limited": counts[1]}
                 if message:
                     entry["message"] = message
+                if source is not None:
+                    entry["source"] = source
                 entries.append(entry)
-                marks.append((probe, (status, message), counts))
+                marks.append((probe, (status, message), counts, source is not None))
 
         def commit():
-            for probe, sent, counts in marks:
+            for probe, sent, counts, with_source in marks:
                 probe.sent = sent
                 probe.sent_counts = counts
+                if with_source:
+                    probe.source_sent = True
             for probe in retired:
                 self.retired.pop(probe.id, None)
 
         return entries, commit
+
+    def _source_due(self, probe):
+        """The lines around the probe's line, when the server asked and none were sent yet
+        (read from the first file the probe matched; one try per probe)."""
+        if not probe.want_source or probe.source_sent:
+            return None
+        paths = self.matched.get(probe.id) or []
+        if not paths:
+            return None
+        source = snapshot_source.read(paths[0], probe.line, self.secret_names)
+        if source is None:
+            probe.source_sent = True  # unreadable: do not read it again on every report
+        return source
 
     def _status_of(self, probe, now):
         if probe.error:

@@ -174,7 +174,8 @@ pub enum Commands {
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
     Mcp(McpArgs),
     /// Run the live-snapshot server: agents inside services arm probes from it and upload
-    /// snapshots to it; `borescope snap` and MCP read them (SQLite under --data by default).
+    /// snapshots to it; `borescope snap`, MCP and its web page (at /) read them (SQLite under
+    /// --data by default).
     Server(ServerArgs),
     /// Live snapshots of running services: probes that record locals and stacks without
     /// stopping anything, stored on a `borescope server`.

@@ -44,6 +44,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/snapshot_imports.py", include_str!("../../../python/borescope_agent/snapshot_imports.py")),
     ("borescope_agent/snapshot_probe.py", include_str!("../../../python/borescope_agent/snapshot_probe.py")),
     ("borescope_agent/snapshot_servers.py", include_str!("../../../python/borescope_agent/snapshot_servers.py")),
+    ("borescope_agent/snapshot_source.py", include_str!("../../../python/borescope_agent/snapshot_source.py")),
     ("borescope_agent/snapshot_transport.py", include_str!("../../../python/borescope_agent/snapshot_transport.py")),
     ("borescope_agent/snapshots.py", include_str!("../../../python/borescope_agent/snapshots.py")),
 ];

@@ -76,6 +76,10 @@ pub struct AgentProbe {
     pub frames_with_locals: u32,
     /// Expiry, Unix milliseconds: the agent disarms the probe then, even without a new poll.
     pub expires_ms: i64,
+    /// The server has no source for this probe yet: attach a [`ProbeSource`] to this probe's
+    /// next status entry once its file is found (for the web page).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub want_source: bool,
 }
 
 /// The answer to a probe poll: the whole current set for this instance.
@@ -201,6 +205,22 @@ pub struct ProbeStatusEntry {
     /// Of those, not captured because of a rate limit.
     #[serde(default)]
     pub rate_limited: u64,
+    /// The file's lines around the probe line, when the probe set asked (`want_source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ProbeSource>,
+}
+
+/// Source lines around a probe line, as an instance read them (at most
+/// [`crate::limits::MAX_SOURCE_LINES`] lines of at most [`crate::limits::MAX_SOURCE_LINE_CHARS`]
+/// characters, [`crate::limits::MAX_SOURCE_BYTES`] bytes in all).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeSource {
+    /// The file's real path in the instance.
+    pub path: String,
+    /// The 1-based number of `lines[0]`.
+    pub first_line: u32,
+    /// The lines, without line endings (longer ones cut, ending in `…`).
+    pub lines: Vec<String>,
 }
 
 /// `POST /api/v1/agent/status`: sent when a status changes, and at most every few seconds while

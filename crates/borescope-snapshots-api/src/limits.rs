@@ -40,3 +40,11 @@ pub const DEFAULT_EXCEPTION_EVERY_SECS: u32 = 60;
 pub const DEFAULT_EXCEPTIONS_PER_MINUTE: u32 = 30;
 /// Exception snapshots: traceback frames recorded (the innermost ones), each with its locals.
 pub const DEFAULT_EXCEPTION_FRAMES: u32 = 30;
+/// Lines each side of a probe line an agent reports as the probe's source.
+pub const SOURCE_CONTEXT: u32 = 15;
+/// Lines in a probe's reported source, at most (`SOURCE_CONTEXT` each side and the line).
+pub const MAX_SOURCE_LINES: usize = 2 * SOURCE_CONTEXT as usize + 1;
+/// Characters of one reported source line, at most (longer lines are cut).
+pub const MAX_SOURCE_LINE_CHARS: usize = 240;
+/// Bytes of a probe's reported source (its lines together), at most.
+pub const MAX_SOURCE_BYTES: usize = 16 * 1024;

@@ -7,6 +7,7 @@
 //! | `GET /api/v1/probes/{id}` | | [`ProbeView`] |
 //! | `PATCH /api/v1/probes/{id}` | [`ProbePatch`] | [`ProbeView`] |
 //! | `DELETE /api/v1/probes/{id}` | | 204 |
+//! | `GET /api/v1/probes/{id}/source` | | [`ProbeSourceView`] |
 //! | `GET /api/v1/instances?service=S` | | [`InstanceList`] |
 //! | `GET /api/v1/snapshots?probe=ID&service=S&kind=K&since_ms=T&until_ms=T&after=CURSOR&limit=N&wait=SECS` | | [`SnapshotPage`] (`kind`: `probe` or `exception`) |
 //! | `GET /api/v1/snapshots/{id}` | | [`crate::Snapshot`] |
@@ -290,4 +291,23 @@ pub struct ServiceList {
 pub struct ExceptionSwitch {
     /// Turn exception snapshots on or off for the service's instances.
     pub enabled: bool,
+}
+
+/// `GET /api/v1/probes/{id}/source`: the lines around the probe line, as the first instance
+/// that found the file reported them (`source` is absent until one did).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeSourceView {
+    /// The probe.
+    pub probe_id: i64,
+    /// The probe's line.
+    pub line: u32,
+    /// The lines, when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::agent::ProbeSource>,
+    /// The instance that reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// When, Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_ms: Option<i64>,
 }

@@ -1,13 +1,19 @@
-//! Who may call: [`Admin`] (the server's admin token, for people, the CLI and MCP) and
-//! [`Agent`] (an agent key, `bsk_...`, bound to one service), both `Authorization: Bearer`
+//! Who may call: [`Admin`] (the server's admin token, for people, the CLI and MCP, or the web
+//! page's session cookie) and [`Agent`] (an agent key, `bsk_...`, bound to one service), both
 //! extractors, so a handler cannot be written without its check. Keys are random, shown once,
 //! and stored as SHA-256 hashes; the admin token is compared by digest in constant time.
+//!
+//! A request with `Authorization` is judged by it alone. Without it, the session cookie
+//! (see `session`) stands for the admin token: enough for GET and HEAD; anything else also
+//! needs the session's CSRF token.
 
 use crate::error::ApiError;
+use crate::session;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::Method;
 use sha2::{Digest, Sha256};
 
 /// Every agent key starts with this.
@@ -49,6 +55,19 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Admin, ApiError> {
+        if !parts.headers.contains_key(AUTHORIZATION)
+            && let Some(cookie) = session::cookie(&parts.headers)
+        {
+            let Some(session) = state.sessions.verify(cookie, crate::store::now_ms()) else {
+                return Err(ApiError::Unauthorized(
+                    "the web session ended (expired, or the admin token changed): log in again at /login".into(),
+                ));
+            };
+            if !matches!(parts.method, Method::GET | Method::HEAD) {
+                state.sessions.check_csrf(&session, &parts.headers)?;
+            }
+            return Ok(Admin);
+        }
         let token = bearer(parts, "the admin token")?;
         if constant_time_eq(&digest(token), &state.settings.token_digest) {
             return Ok(Admin);
@@ -122,7 +141,8 @@ pub fn digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+/// Compares two digests in constant time.
+pub fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

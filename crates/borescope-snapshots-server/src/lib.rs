@@ -16,7 +16,8 @@
 //! Modules, one job each: [`config`] (settings, the admin token), [`error`] (API and start-up
 //! errors), `auth` (admin and agent-key extractors), `extract` (JSON/gzip bodies, queries, ids),
 //! `validate` (input limits), [`store`] (SQLite or Postgres through sqlx `Any`), `routes` (the
-//! endpoints), `wakeup` (long-poll wakeups), `replicas` (wakeups across servers on one
+//! endpoints, and the web page at `/`), `session` (the page's login cookie and CSRF token),
+//! `wakeup` (long-poll and event-stream wakeups), `replicas` (wakeups across servers on one
 //! Postgres: LISTEN/NOTIFY), `retention` (the sweep task), `ingest` (group commit of uploads),
 //! `cache` (recently used keys and instances).
 //!
@@ -33,6 +34,7 @@ mod ingest;
 mod replicas;
 mod retention;
 mod routes;
+mod session;
 mod state;
 pub mod store;
 mod validate;
@@ -122,7 +124,8 @@ impl Server {
             (DatabaseConfig::Url(url), Backend::Postgres) => Some(url.clone()),
             _ => None,
         };
-        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default() };
+        let sessions = Arc::new(session::Sessions::new(&settings.token_digest));
+        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default(), sessions };
         Ok(Server { state, token, database, postgres })
     }
 

@@ -1,8 +1,9 @@
 //! What every handler shares: the store, the upload writer, the settings that shape answers,
-//! and the wakeups.
+//! the wakeups, and the web page's sessions.
 
 use crate::cache::Cache;
 use crate::ingest::Ingest;
+use crate::session::Sessions;
 use crate::store::Store;
 use crate::wakeup::Wakeups;
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub ingest: Arc<Ingest>,
     /// Recently used agent keys and instances.
     pub cache: Arc<Cache>,
+    /// The web page's session key and login throttle.
+    pub sessions: Arc<Sessions>,
 }
 
 /// Settings fixed at start.

@@ -1,10 +1,10 @@
 //! Checking what clients send before anything is stored: names, a new probe's fields against
 //! the documented limits (expressions through the safe-subset check), an agent's registration,
-//! and long-poll waits. Each refusal is one line naming the field and the fix.
+//! a probe's reported source, and long-poll waits. Each refusal is one line naming the field and the fix.
 
 use crate::error::ApiError;
 use crate::store::probes::ProbeRecord;
-use borescope_snapshots_api::agent::Register;
+use borescope_snapshots_api::agent::{ProbeSource, Register};
 use borescope_snapshots_api::expr;
 use borescope_snapshots_api::limits;
 use borescope_snapshots_api::people::NewProbe;
@@ -138,6 +138,26 @@ pub fn register(register: &Register) -> Result<(), ApiError> {
     text("python", &register.python, MAX_FIELD_LEN)?;
     text("agent_version", &register.agent_version, MAX_FIELD_LEN)?;
     text("engine", &register.engine, MAX_FIELD_LEN)?;
+    Ok(())
+}
+
+/// A probe's source lines, as an agent reports them: within the documented caps.
+pub fn source(probe_id: i64, source: &ProbeSource) -> Result<(), ApiError> {
+    let bytes: usize = source.lines.iter().map(String::len).sum();
+    if source.lines.len() > limits::MAX_SOURCE_LINES
+        || source.lines.iter().any(|l| l.chars().count() > limits::MAX_SOURCE_LINE_CHARS)
+        || bytes > limits::MAX_SOURCE_BYTES
+    {
+        return Err(bad(format!(
+            "the source for probe {probe_id} is over the limit: at most {} lines of {} characters, {} bytes in all",
+            limits::MAX_SOURCE_LINES,
+            limits::MAX_SOURCE_LINE_CHARS,
+            limits::MAX_SOURCE_BYTES
+        )));
+    }
+    if source.first_line == 0 || source.path.is_empty() || source.path.len() > MAX_FILE_LEN {
+        return Err(bad(format!("the source for probe {probe_id} needs a path (at most {MAX_FILE_LEN} bytes) and a first_line from 1")));
+    }
     Ok(())
 }
 

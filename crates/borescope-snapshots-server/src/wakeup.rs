@@ -2,7 +2,8 @@
 //! reads the database, then waits; a write that commits sends on the channel. The truth is
 //! always the database (probe-set versions, snapshot ids), so a wakeup only says "look again",
 //! and a waiter also looks again every `recheck`, as a safety net. Shutdown wakes every
-//! waiter, so draining never waits out a long poll.
+//! waiter, so draining never waits out a long poll. The web page's event stream waits on
+//! snapshots and on probe statuses.
 //!
 //! Every wake is a [`Wake`]. Handlers call the typed methods after their write committed; each
 //! wakes the local waiters and, when replicas are wired in (`replicas`, on Postgres), is also
@@ -28,6 +29,8 @@ pub enum Wake {
     },
     /// Snapshots were stored.
     Snapshots,
+    /// What people see of probes changed (statuses, a reported source, a probe switched).
+    Statuses,
     /// Everything: notifications may have been missed (the listener reconnected).
     All,
 }
@@ -38,6 +41,7 @@ impl Wake {
         match self {
             Wake::Probes { service, version } => format!("probes {version} {service}"),
             Wake::Snapshots => "snapshots".into(),
+            Wake::Statuses => "statuses".into(),
             Wake::All => "all".into(),
         }
     }
@@ -51,6 +55,7 @@ impl Wake {
                 Some(Wake::Probes { service: service.to_string(), version: version.parse().ok()? })
             }
             "snapshots" => Some(Wake::Snapshots),
+            "statuses" => Some(Wake::Statuses),
             "all" => Some(Wake::All),
             _ => None,
         }
@@ -61,6 +66,7 @@ impl Wake {
 pub struct Wakeups {
     services: Mutex<HashMap<String, watch::Sender<i64>>>,
     snapshots: watch::Sender<u64>,
+    statuses: watch::Sender<u64>,
     shutdown: watch::Sender<bool>,
     /// Where wakes go to reach the other replicas (set when serving on Postgres).
     publish: OnceLock<mpsc::UnboundedSender<Wake>>,
@@ -71,6 +77,7 @@ impl Default for Wakeups {
         Wakeups {
             services: Mutex::new(HashMap::new()),
             snapshots: watch::Sender::new(0),
+            statuses: watch::Sender::new(0),
             shutdown: watch::Sender::new(false),
             publish: OnceLock::new(),
         }
@@ -94,6 +101,7 @@ impl Wakeups {
         match wake {
             Wake::Probes { service, version } => self.local_probes_changed(service, *version),
             Wake::Snapshots => self.local_snapshots_stored(),
+            Wake::Statuses => self.local_statuses_changed(),
             Wake::All => {
                 let services = self.services.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 for sender in services.values() {
@@ -101,6 +109,7 @@ impl Wakeups {
                 }
                 drop(services);
                 self.local_snapshots_stored();
+                self.local_statuses_changed();
             }
         }
     }
@@ -137,6 +146,22 @@ impl Wakeups {
 
     fn local_snapshots_stored(&self) {
         self.snapshots.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes when what people see of probes changed: an instance reported
+    /// statuses or a probe's source, or a probe was created, turned on or off, or deleted.
+    pub fn statuses(&self) -> watch::Receiver<u64> {
+        self.statuses.subscribe()
+    }
+
+    /// Wakes the waiters on probe statuses, here and on the other replicas.
+    pub fn statuses_changed(&self) {
+        self.local_statuses_changed();
+        self.publish(Wake::Statuses);
+    }
+
+    fn local_statuses_changed(&self) {
+        self.statuses.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// A receiver that turns true at shutdown.
@@ -179,10 +204,10 @@ mod tests {
 
     #[test]
     fn wakes_read_back_what_they_write() {
-        for wake in [Wake::Probes { service: "api".into(), version: 42 }, Wake::Snapshots, Wake::All] {
+        for wake in [Wake::Probes { service: "api".into(), version: 42 }, Wake::Snapshots, Wake::Statuses, Wake::All] {
             assert_eq!(Wake::decode(&wake.encode()), Some(wake));
         }
-        assert_eq!(Wake::decode("statuses api"), None, "a newer replica's kind is ignored");
+        assert_eq!(Wake::decode("tea api"), None, "a newer replica's kind is ignored");
         assert_eq!(Wake::decode("probes x api"), None);
     }
 }

@@ -187,8 +187,18 @@ pub(super) async fn status(
         if entry.message.as_ref().is_some_and(|m| m.len() > 4096) {
             return Err(ApiError::BadRequest(format!("the message for probe {} is longer than 4096 bytes", entry.probe_id)));
         }
+        if let Some(source) = &entry.source {
+            validate::source(entry.probe_id, source)?;
+        }
     }
-    state.store.report_statuses(&report.instance_id, &info.service, &report.statuses, store::now_ms()).await?;
+    let now = store::now_ms();
+    state.store.report_statuses(&report.instance_id, &info.service, &report.statuses, now).await?;
+    for entry in &report.statuses {
+        if let Some(source) = &entry.source {
+            state.store.report_source(entry.probe_id, &info.service, &report.instance_id, source, now).await?;
+        }
+    }
+    state.wakeups.statuses_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,9 +1,12 @@
 //! The HTTP API under `/api/v1`: [`router`] joins the people's endpoints ([`probes`],
-//! [`snapshots`], [`keys`], [`services`]) and the agents' ([`agent`]), each a thin handler over the store,
-//! plus a request span per call and JSON 404s for unknown paths.
+//! [`snapshots`], [`keys`], [`services`], the web page's event stream [`events`]) and the agents'
+//! ([`agent`]), each a thin handler over the store, the web page itself ([`page`], outside
+//! `/api/v1`), plus a request span per call and JSON 404s for unknown paths.
 
 mod agent;
+mod events;
 mod keys;
+mod page;
 mod probes;
 mod services;
 mod snapshots;
@@ -24,6 +27,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/probes", post(probes::create).get(probes::list))
         .route("/probes/{id}", get(probes::show).patch(probes::patch).delete(probes::delete))
+        .route("/probes/{id}/source", get(probes::source))
+        .route("/events", get(events::stream))
         .route("/instances", get(probes::instances))
         .route("/snapshots", get(snapshots::list))
         .route("/snapshots/{id}", get(snapshots::show))
@@ -38,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/bye", post(agent::bye));
     Router::new()
         .nest(borescope_snapshots_api::API_PREFIX, api)
+        .merge(page::router())
         .fallback(unknown)
         .layer(axum::middleware::from_fn(trace))
         .with_state(state)

@@ -1,5 +1,6 @@
 //! `/api/v1/probes` and `/api/v1/instances`: creating, reading, turning on and off and
-//! deleting probes (each change wakes the service's agents), and the instances that run them.
+//! deleting probes (each change wakes the service's agents and the web page's streams), the
+//! source around a probe's line as an instance reported it, and the instances that run them.
 
 use crate::auth::Admin;
 use crate::error::ApiError;
@@ -9,7 +10,7 @@ use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use borescope_snapshots_api::people::{InstanceList, NewProbe, ProbeList, ProbePatch, ProbeState, ProbeView};
+use borescope_snapshots_api::people::{InstanceList, NewProbe, ProbeList, ProbePatch, ProbeSourceView, ProbeState, ProbeView};
 use serde::Deserialize;
 
 /// `GET /probes` and `GET /instances` filters.
@@ -32,6 +33,7 @@ pub(super) async fn create(
     let record = validate::new_probe(new)?;
     let written = state.store.create_probe(&record).await?;
     state.wakeups.probes_changed(&record.service, written.version);
+    state.wakeups.statuses_changed();
     tracing::info!(probe.id = written.probe.id, service = %record.service, "probe created");
     Ok((StatusCode::CREATED, Json(written.probe)))
 }
@@ -49,6 +51,11 @@ pub(super) async fn list(
 
 pub(super) async fn show(_: Admin, State(state): State<AppState>, Id(id): Id) -> Result<Json<ProbeView>, ApiError> {
     state.store.probe(id).await?.map(Json).ok_or_else(|| no_probe(id))
+}
+
+pub(super) async fn source(_: Admin, State(state): State<AppState>, Id(id): Id) -> Result<Json<ProbeSourceView>, ApiError> {
+    let probe = state.store.probe(id).await?.ok_or_else(|| no_probe(id))?;
+    Ok(Json(state.store.probe_source(id, probe.line).await?))
 }
 
 pub(super) async fn patch(
@@ -73,12 +80,14 @@ pub(super) async fn patch(
     }
     let written = state.store.set_enabled(id, enabled).await?.ok_or_else(|| no_probe(id))?;
     state.wakeups.probes_changed(&written.probe.service, written.version);
+    state.wakeups.statuses_changed();
     Ok(Json(written.probe))
 }
 
 pub(super) async fn delete(_: Admin, State(state): State<AppState>, Id(id): Id) -> Result<StatusCode, ApiError> {
     let (service, version) = state.store.delete_probe(id).await?.ok_or_else(|| no_probe(id))?;
     state.wakeups.probes_changed(&service, version);
+    state.wakeups.statuses_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 

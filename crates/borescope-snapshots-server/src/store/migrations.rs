@@ -18,6 +18,7 @@ use std::pin::Pin;
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "exceptions", include_str!("../../migrations/sqlite/0002_exceptions.sql")),
+    (3, "probe sources", include_str!("../../migrations/sqlite/0003_probe_sources.sql")),
     (4, "upload batches", include_str!("../../migrations/sqlite/0004_upload_batches.sql")),
 ];
 
@@ -25,6 +26,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "exceptions", include_str!("../../migrations/postgres/0002_exceptions.sql")),
+    (3, "probe sources", include_str!("../../migrations/postgres/0003_probe_sources.sql")),
     (4, "upload batches", include_str!("../../migrations/postgres/0004_upload_batches.sql")),
 ];
 

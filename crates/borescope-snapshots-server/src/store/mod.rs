@@ -1,7 +1,8 @@
 //! The database: one [`Store`] over sqlx's `Any` driver, so the same SQL (with `$1..$n`
 //! placeholders, numbered in order) serves SQLite and Postgres. Each submodule owns the
-//! queries of one table: [`probes`], [`statuses`], [`instances`], [`snapshots`], [`keys`],
-//! [`services`] (the list people see and the exception-snapshot setting), and [`retention`] what is deleted when;
+//! queries of one table: [`probes`], [`statuses`], [`sources`] (what instances report of a probe's
+//! file), [`instances`], [`snapshots`], [`keys`], [`services`] (the list people see and the
+//! exception-snapshot setting), and [`retention`] what is deleted when;
 //! [`migrations`] embeds the versioned schema of both dialects.
 //!
 //! SQLite runs in WAL mode with `synchronous=NORMAL` (a commit survives the process being
@@ -24,6 +25,7 @@ pub mod probes;
 pub mod retention;
 pub mod services;
 pub mod snapshots;
+pub mod sources;
 pub mod statuses;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

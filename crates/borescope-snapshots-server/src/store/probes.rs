@@ -141,6 +141,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let service: String = row.try_get("service")?;
         sqlx::query("DELETE FROM statuses WHERE probe_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM probe_sources WHERE probe_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM snapshots WHERE probe_id = $1").bind(id).execute(&mut *tx).await?;
         let version = bump_service(&mut *tx, &service).await?;
         tx.commit().await?;
@@ -152,7 +153,8 @@ impl Store {
     pub async fn active_probes(&self, service: &str, env: Option<&str>) -> Result<Vec<AgentProbe>, StoreError> {
         let now = now_ms();
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM probes WHERE service = $1 AND enabled = 1 AND done = 0 AND expires_ms > $2 \
+            "SELECT {COLUMNS}, (SELECT COUNT(*) FROM probe_sources ps WHERE ps.probe_id = probes.id) AS sources \
+             FROM probes WHERE service = $1 AND enabled = 1 AND done = 0 AND expires_ms > $2 \
              AND (env IS NULL OR env = $3) ORDER BY id"
         ))
         .bind(service)
@@ -163,6 +165,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let view = view(row, now)?;
+                let sources: i64 = row.try_get("sources")?;
                 Ok(AgentProbe {
                     id: view.id,
                     file: view.file,
@@ -174,6 +177,7 @@ impl Store {
                     hits_left: view.max_hits.map(|max| u64::from(max).saturating_sub(view.hits)),
                     frames_with_locals: view.frames_with_locals,
                     expires_ms: view.expires_ms,
+                    want_source: sources == 0,
                 })
             })
             .collect()

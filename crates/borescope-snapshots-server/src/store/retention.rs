@@ -78,6 +78,7 @@ impl Store {
             let probe: i64 = row.try_get("id")?;
             sqlx::query("DELETE FROM snapshots WHERE probe_id = $1").bind(probe).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM statuses WHERE probe_id = $1").bind(probe).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM probe_sources WHERE probe_id = $1").bind(probe).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM probes WHERE id = $1").bind(probe).execute(&mut *tx).await?;
         }
         swept.probes = ended.len() as u64;

@@ -169,6 +169,21 @@ impl Store {
         rows.iter().map(snapshot).collect()
     }
 
+    /// A cursor for "the newest `count` snapshots": the id just before them (0 when there are
+    /// no more than `count`).
+    pub async fn cursor_before_newest(&self, count: u32) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT id FROM snapshots ORDER BY id DESC LIMIT 1 OFFSET $1")
+            .bind(i64::from(count))
+            .fetch_all(self.reader())
+            .await?
+            .into_iter()
+            .next();
+        Ok(match row {
+            Some(row) => row.try_get("id")?,
+            None => 0,
+        })
+    }
+
     /// One snapshot.
     pub async fn snapshot(&self, id: i64) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM snapshots WHERE id = $1"))

@@ -29,7 +29,7 @@ async fn an_agent_registers_and_gets_its_services_probes(db: Db) {
         probes[0],
         json!({
             "id": mine["id"], "file": "orders/views.py", "line": 12, "condition": "x > 1", "captures": ["y"],
-            "rate": 1.0, "hits_left": 3, "frames_with_locals": 2, "expires_ms": mine["expires_ms"]
+            "rate": 1.0, "hits_left": 3, "frames_with_locals": 2, "expires_ms": mine["expires_ms"], "want_source": true
         })
     );
     assert!(probes[1].get("hits_left").is_none());

@@ -6,8 +6,10 @@
 
 #[macro_use]
 mod common;
-mod exceptions;
 mod agent;
+mod events;
+mod exceptions;
 mod lifecycle;
 mod people;
 mod replicas;
+mod web;

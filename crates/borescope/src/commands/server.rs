@@ -1,5 +1,6 @@
-//! `borescope server`: opens the database, binds the address, says where it serves (and the
-//! admin token when it was generated now), then serves until Ctrl-C or SIGTERM.
+//! `borescope server`: opens the database, binds the address, says where it serves (the API
+//! and the web page, and the admin token when it was generated now), then serves until Ctrl-C
+//! or SIGTERM.
 
 use crate::failure::Failure;
 use borescope_cli::{Cli, ServerArgs};
@@ -19,6 +20,8 @@ struct Listening {
     schema: &'static str,
     listen: String,
     url: String,
+    /// The web page (log in with the admin token).
+    page: String,
     database: String,
     token_generated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +109,7 @@ fn announce(json: bool, bound: SocketAddr, server: &Server) {
         let line = Listening {
             schema: SERVER_SCHEMA,
             listen: bound.to_string(),
+            page: format!("{url}/"),
             url,
             database: server.database().to_string(),
             token_generated,
@@ -117,6 +121,7 @@ fn announce(json: bool, bound: SocketAddr, server: &Server) {
         }
     } else {
         let _ = writeln!(out, "borescope server listening on {url} (API under {url}/api/v1)");
+        let _ = writeln!(out, "web page: {url}/ (log in with the admin token)");
         let _ = writeln!(out, "database: {}", server.database());
         let _ = match token.origin() {
             TokenOrigin::Generated(path) => writeln!(

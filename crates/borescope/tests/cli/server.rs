@@ -121,11 +121,12 @@ fn server_says_where_it_listens_shows_a_new_token_once_and_stops_on_sigterm() {
     let ctx = ctx();
     let data = ctx.root.join("data").display().to_string();
     let mut server = ServerProcess::start(&ctx, &["--listen", "127.0.0.1:0", "--data", &data]);
-    let text = [server.first.clone(), server.next_line(), server.next_line(), server.next_line()].concat();
+    let text = [server.first.clone(), server.next_line(), server.next_line(), server.next_line(), server.next_line()].concat();
     let token = text.split("admin token: ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap().to_string();
     let shown = ctx.filter(&text.replace(&token, "[TOKEN]"));
     assert_snapshot!(shown, @r"
     borescope server listening on http://127.0.0.1:[PORT] (API under http://127.0.0.1:[PORT]/api/v1)
+    web page: http://127.0.0.1:[PORT]/ (log in with the admin token)
     database: sqlite [TMP]/data/snapshots.db
     admin token: [TOKEN] (generated now and stored in [TMP]/data/admin-token; shown only this once)
     agents need a key: borescope snap key add --service NAME
@@ -149,6 +150,7 @@ fn server_says_where_it_listens_shows_a_new_token_once_and_stops_on_sigterm() {
     assert_eq!(line["token_file"], format!("{data}/admin-token"));
     assert_eq!(line["database"], format!("sqlite {data}/snapshots.db"));
     assert_eq!(line["url"], format!("http://{}", line["listen"].as_str().unwrap()));
+    assert_eq!(line["page"], format!("http://{}/", line["listen"].as_str().unwrap()));
     assert!(!again.first.contains(&token));
 }
 

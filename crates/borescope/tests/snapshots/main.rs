@@ -13,6 +13,7 @@ mod flows;
 mod limits;
 mod mcp_tools;
 mod replicas;
+mod web_page;
 
 use borescope_test::http;
 use borescope_test::targets::TargetProcess;
