@@ -3,7 +3,7 @@
 //! server shuts down; agents report a probe's source when the probe set asks, and people read it
 //! from `GET /api/v1/probes/{id}/source`.
 
-use crate::common::{snapshot, upload, TestServer};
+use crate::common::{snapshot, upload, Db, TestServer};
 use crate::web::log_in;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
@@ -81,10 +81,8 @@ async fn agent_with_probe(server: &TestServer) -> (String, i64) {
     (key, probe["id"].as_i64().unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_event_stream_delivers_new_snapshots_and_resumes_after_the_last_event_id() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn the_event_stream_delivers_new_snapshots_and_resumes_after_the_last_event_id(db: Db) {
+    let server = TestServer::start(&db).await;
     let (key, probe) = agent_with_probe(&server).await;
     upload(&server, &key, "inst1", vec![snapshot(probe, 1_000, "old")]).await.expect(200);
 
@@ -122,10 +120,8 @@ async fn the_event_stream_delivers_new_snapshots_and_resumes_after_the_last_even
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_event_stream_needs_a_credential_and_ends_at_shutdown() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn the_event_stream_needs_a_credential_and_ends_at_shutdown(db: Db) {
+    let server = TestServer::start(&db).await;
     let bare = crate::web::send(server.addr, "GET", "/api/v1/events", &[], b"").await;
     bare.expect_error(401, "unauthorized", "Authorization: Bearer");
     let token = format!("Bearer {}", server.token);
@@ -137,10 +133,8 @@ async fn the_event_stream_needs_a_credential_and_ends_at_shutdown() {
     assert_eq!(stream.next().await, None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agents_report_a_probes_source_once_and_people_read_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn agents_report_a_probes_source_once_and_people_read_it(db: Db) {
+    let server = TestServer::start(&db).await;
     let (key, probe) = agent_with_probe(&server).await;
     let poll = server.agent(&key, "GET", "/api/v1/agent/probes?instance=inst1&since=0", None).await;
     assert_eq!(poll.json["probes"][0]["want_source"], true);
@@ -173,3 +167,9 @@ async fn agents_report_a_probes_source_once_and_people_read_it() {
     server.admin("GET", &path, None).await.expect(404);
     server.stop().await;
 }
+
+crate::on_both!(
+    the_event_stream_delivers_new_snapshots_and_resumes_after_the_last_event_id,
+    the_event_stream_needs_a_credential_and_ends_at_shutdown,
+    agents_report_a_probes_source_once_and_people_read_it,
+);

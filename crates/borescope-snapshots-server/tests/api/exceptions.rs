@@ -2,7 +2,7 @@
 //! long-polling agents at once), exception snapshots stored with their kind and no probe, the
 //! occurrences agents report later, the kind filter, and retention's cap per service.
 
-use crate::common::{request, snapshot, upload, TestServer};
+use crate::common::{request, snapshot, upload, Db, TestServer};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -33,10 +33,8 @@ fn service<'a>(list: &'a Value, name: &str) -> &'a Value {
     list["services"].as_array().and_then(|all| all.iter().find(|s| s["name"] == name)).unwrap_or_else(|| panic!("no {name} in {list}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_exception_setting_is_listed_switched_and_reaches_a_waiting_agent_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn the_exception_setting_is_listed_switched_and_reaches_a_waiting_agent_at_once(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.key("billing").await;
     let version = server.register(&key, "inst1", "api", None).await.json["version"].as_i64().unwrap();
@@ -76,10 +74,8 @@ async fn the_exception_setting_is_listed_switched_and_reaches_a_waiting_agent_at
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn switching_an_unknown_service_or_with_a_bad_body_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn switching_an_unknown_service_or_with_a_bad_body_is_refused(db: Db) {
+    let server = TestServer::start(&db).await;
     server.key("api").await;
     server
         .admin("PUT", "/api/v1/services/nosuch/exceptions", Some(json!({"enabled": true})))
@@ -97,10 +93,8 @@ async fn switching_an_unknown_service_or_with_a_bad_body_is_refused() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exception_snapshots_are_stored_with_their_kind_filtered_and_count_later_occurrences() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn exception_snapshots_are_stored_with_their_kind_filtered_and_count_later_occurrences(db: Db) {
+    let server = TestServer::start(&db).await;
     let key = server.key("api").await;
     server.register(&key, "inst1", "api", None).await;
     let probe = server.probe(json!({})).await;
@@ -159,10 +153,8 @@ async fn exception_snapshots_are_stored_with_their_kind_filtered_and_count_later
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retention_caps_exception_snapshots_per_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = crate::common::config(dir.path());
+async fn retention_caps_exception_snapshots_per_service(db: Db) {
+    let mut config = db.config();
     config.snapshots_per_probe = 2;
     let server = TestServer::start_with(config).await;
     let key = server.key("api").await;
@@ -176,3 +168,10 @@ async fn retention_caps_exception_snapshots_per_service() {
     assert_eq!(lines, vec![json!(4), json!(5)], "the newest are kept");
     server.stop().await;
 }
+
+crate::on_both!(
+    the_exception_setting_is_listed_switched_and_reaches_a_waiting_agent_at_once,
+    switching_an_unknown_service_or_with_a_bad_body_is_refused,
+    exception_snapshots_are_stored_with_their_kind_filtered_and_count_later_occurrences,
+    retention_caps_exception_snapshots_per_service,
+);

@@ -3,7 +3,7 @@
 //! cookie alone, changes only with the CSRF token and from the same origin), and the bearer
 //! token working exactly as before.
 
-use crate::common::{Answer, TestServer};
+use crate::common::{Answer, Db, TestServer};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::Request;
@@ -50,10 +50,8 @@ fn header(answer: &Answer, name: &str) -> String {
     answer.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logging_in_sets_a_strict_http_only_cookie_and_a_wrong_token_gets_the_form_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn logging_in_sets_a_strict_http_only_cookie_and_a_wrong_token_gets_the_form_again(db: Db) {
+    let server = TestServer::start(&db).await;
     let form = [("content-type", "application/x-www-form-urlencoded")];
 
     let wrong = send(server.addr, "POST", "/login", &form, b"token=not-the-token-at-all").await;
@@ -79,10 +77,8 @@ async fn logging_in_sets_a_strict_http_only_cookie_and_a_wrong_token_gets_the_fo
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cookie_reads_with_get_and_changes_only_with_the_csrf_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn the_cookie_reads_with_get_and_changes_only_with_the_csrf_token(db: Db) {
+    let server = TestServer::start(&db).await;
     let browser = log_in(&server).await;
     let cookie = ("cookie", browser.cookie.as_str());
     let json_type = ("content-type", "application/json");
@@ -122,10 +118,8 @@ async fn the_cookie_reads_with_get_and_changes_only_with_the_csrf_token() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bearer_tokens_work_as_before_and_decide_alone_when_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn bearer_tokens_work_as_before_and_decide_alone_when_sent(db: Db) {
+    let server = TestServer::start(&db).await;
     let browser = log_in(&server).await;
     // The bearer token needs no CSRF token.
     server.admin("POST", "/api/v1/probes", Some(json!({"service": "api", "file": "a.py", "line": 1}))).await.expect(201);
@@ -141,10 +135,8 @@ async fn bearer_tokens_work_as_before_and_decide_alone_when_sent() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logging_out_clears_the_cookie_and_a_new_token_ends_old_sessions() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn logging_out_clears_the_cookie_and_a_new_token_ends_old_sessions(db: Db) {
+    let server = TestServer::start(&db).await;
     let browser = log_in(&server).await;
     let cookie = ("cookie", browser.cookie.as_str());
     send(server.addr, "POST", "/logout", &[cookie], b"").await.expect_error(403, "forbidden", "CSRF");
@@ -155,7 +147,7 @@ async fn logging_out_clears_the_cookie_and_a_new_token_ends_old_sessions() {
     server.stop().await;
 
     // The same data directory served with another token: the old cookie is no session there.
-    let mut config = crate::common::config(dir.path());
+    let mut config = db.config();
     config.token = Some("another-admin-token-0123456789".into());
     let again = TestServer::start_with(config).await;
     send(again.addr, "GET", "/api/v1/probes", &[cookie], b"").await.expect_error(401, "unauthorized", "log in again");
@@ -163,10 +155,8 @@ async fn logging_out_clears_the_cookie_and_a_new_token_ends_old_sessions() {
     again.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+async fn the_page_and_its_assets_are_served_with_a_strict_policy(db: Db) {
+    let server = TestServer::start(&db).await;
     let away = send(server.addr, "GET", "/", &[], b"").await;
     away.expect(303);
     assert_eq!(header(&away, "location"), "/login");
@@ -206,3 +196,11 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
     }
     server.stop().await;
 }
+
+crate::on_both!(
+    logging_in_sets_a_strict_http_only_cookie_and_a_wrong_token_gets_the_form_again,
+    the_cookie_reads_with_get_and_changes_only_with_the_csrf_token,
+    bearer_tokens_work_as_before_and_decide_alone_when_sent,
+    logging_out_clears_the_cookie_and_a_new_token_ends_old_sessions,
+    the_page_and_its_assets_are_served_with_a_strict_policy,
+);
