@@ -6,24 +6,26 @@
 import { API, api, ago, badge, clock, h, replace, session, short } from "./dom.js";
 import { variableNode } from "./values.js";
 
-const data = { probes: [], instances: [], snapshots: [], seen: new Set(), sources: new Map() };
+const data = { probes: [], instances: [], settings: [], snapshots: [], seen: new Set(), sources: new Map() };
 const MAX_LISTED = 1000;
 let view = null; // { update() } of the view on screen
 
 // -- data ----------------------------------------------------------------------------------
 
 async function refresh() {
-  const [probes, instances] = await Promise.all([api("GET", "/probes?all=true"), api("GET", "/instances")]);
+  const [probes, instances, settings] = await Promise.all([api("GET", "/probes?all=true"), api("GET", "/instances"), api("GET", "/services")]);
   data.probes = probes.probes;
   data.instances = instances.instances;
+  data.settings = settings.services;
 }
 
 function services() {
-  const names = new Set([...data.instances.map((i) => i.service), ...data.probes.map((p) => p.service)]);
+  const names = new Set([...data.instances.map((i) => i.service), ...data.probes.map((p) => p.service), ...data.settings.map((s) => s.name)]);
   return [...names].sort().map((name) => ({
     name,
     instances: data.instances.filter((i) => i.service === name),
     probes: data.probes.filter((p) => p.service === name),
+    exceptions: data.settings.some((s) => s.name === name && s.exceptions),
   }));
 }
 
@@ -287,7 +289,8 @@ function servicesView(main) {
       const live = s.instances.filter((i) => !i.gone).length;
       return h("div", { class: "card", "data-service": s.name },
         h("div", { class: "title-row" }, h("h2", { text: s.name }),
-          h("span", { class: "muted", text: `${live} live of ${s.instances.length} instance${s.instances.length === 1 ? "" : "s"} · ${s.probes.length} probe${s.probes.length === 1 ? "" : "s"}` })),
+          h("span", { class: "muted", text: `${live} live of ${s.instances.length} instance${s.instances.length === 1 ? "" : "s"} · ${s.probes.length} probe${s.probes.length === 1 ? "" : "s"}` }),
+          h("span", { class: "spacer" }), exceptionSwitch(s, update)),
         s.instances.length ? h("table", { class: "grid" },
           h("thead", {}, h("tr", {}, ["Host", "PID", "Python", "Engine", "Env", "Last seen", ""].map((t) => h("th", { text: t })))),
           h("tbody", {}, s.instances.map((i) => h("tr", { class: i.gone ? "gone" : "" },
@@ -299,6 +302,25 @@ function servicesView(main) {
   };
   update();
   return { update };
+}
+
+/** The service's exception-snapshot setting and the button that flips it. */
+function exceptionSwitch(service, after) {
+  const on = service.exceptions;
+  const button = h("button", { class: "small", "data-action": on ? "exceptions-off" : "exceptions-on", text: on ? "Turn off" : "Turn on" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("PUT", `/services/${encodeURIComponent(service.name)}/exceptions`, { enabled: !on });
+      await refresh();
+      after();
+    } catch (error) {
+      button.disabled = false;
+      alert(error.message);
+    }
+  });
+  return h("span", { class: "exceptions-setting", "data-exceptions": on ? "on" : "off" },
+    h("span", { class: "muted", text: "Exception snapshots " }), badge(on ? "on" : "off"), " ", button);
 }
 
 // -- snapshots ---------------------------------------------------------------------------------
@@ -399,7 +421,7 @@ function showFrame(box, snap, frame, index) {
   const locals = localsOf(snap, frame, index);
   const source = frame && frame.source ? frame.source : index === 0 ? snap.source : null;
   replace(box,
-    h("h3", { class: "frame-title", text: frame ? `Frame ${index}: ${frame.function}` : "Locals" }),
+    h("h3", { class: "frame-title", text: frame ? `Frame ${index + 1}: ${frame.function}` : "Locals" }),
     frame ? h("p", { class: "muted mono small", text: `${frame.file || "?"}:${frame.line || "?"}` }) : null,
     source ? sourceBlock(source, source.current_line || (frame && frame.line), "") : null,
     locals === null ? h("p", { class: "muted", text: "Locals were not captured for this frame (the probe's frames_with_locals)." })

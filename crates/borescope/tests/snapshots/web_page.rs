@@ -4,7 +4,8 @@
 //! (a bad condition answered next to its field; a line without code answered by the agent on
 //! the probe), watches the status turn installed and the source appear, requests the app and
 //! sees the snapshot arrive without a reload, opens it, expands a nested local, sees a
-//! redacted value marked, deletes the probe, and shows the service's instance. A PNG of each step goes to
+//! redacted value marked, deletes the probe, shows the service's instance, turns exception
+//! snapshots on and sees a failing request's snapshot arrive. A PNG of each step goes to
 //! `$CARGO_TARGET_DIR/test-artifacts/web/` (the path is printed).
 
 use crate::{ctx, flask_shop, hit, instances, line_of, Py, Server};
@@ -218,6 +219,28 @@ fn the_web_page_in_chromium_creates_a_probe_and_shows_its_snapshot_live() {
         let row = find(&client, "[data-service=shop] tbody tr").await.text().await.expect("text");
         assert!(row.contains(&app.pid.to_string()) && row.contains("live"), "{row}");
         shot(&client, &dir, "08-services").await;
+
+        // Exception snapshots turned on from the page: a failing request shows up live with
+        // its exception and the failing frame's locals.
+        click(&client, "[data-service=shop] button[data-action=exceptions-on]").await;
+        find(&client, "[data-service=shop] [data-exceptions=on]").await;
+        client.goto(&format!("{}/#/snapshots", server.url)).await.expect("snapshots page");
+        find(&client, "table.snapshots").await;
+        // The agent learns the setting with its next long-poll answer: fail until one arrives.
+        let deadline = Instant::now() + WAIT;
+        while client.find(Locator::Css("table.snapshots tr[data-snapshot] .s-exception")).await.is_err() {
+            assert!(Instant::now() < deadline, "no exception snapshot reached the page");
+            let failed = borescope_test::http::get(&format!("http://127.0.0.1:{port}/fail/pear"), None);
+            assert_eq!(failed.status, 500);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        click(&client, "table.snapshots tr[data-snapshot] a").await;
+        let header = find(&client, ".snapshot .exception").await.text().await.expect("text");
+        assert!(header.starts_with("KeyError: 'pear'") && header.contains("flask"), "{header}");
+        let sku = find(&client, "li.var[data-name=sku] .value").await.text().await.expect("text");
+        assert_eq!(sku, "'pear'");
+        find(&client, "li.var[data-name=session_token] .value.redacted").await;
+        shot(&client, &dir, "09-exception").await;
         client.close().await.expect("close the browser");
     });
     let probes = server.get("/api/v1/probes?all=true");
