@@ -2,12 +2,19 @@
 
 HTTP on a free loopback port. `GET /info` answers the endpoint list an agent 7.49+ advertises (so
 ddtrace's uploader goes online and sends snapshots to `/debugger/v2/input`); every other request
-(snapshots and logs, diagnostics, traces, telemetry, remote-configuration polls) is read in full,
-recorded with its arrival time and answered 200 `{}` (an empty remote configuration: no probes
-come from there). Snapshot entries are parsed and counted, and the first one is kept so the bench
-can check what it holds.
+(snapshots and logs, diagnostics, traces, telemetry) is read in full, recorded with its arrival
+time and answered 200 `{}`. Snapshot entries are parsed and counted, and the first one is kept so
+the bench can check what it holds; probe statuses are kept per probe.
+
+Remote configuration, the way a Datadog agent hands Dynamic Instrumentation probes created in the
+UI to the tracer at run time: the tracer polls `POST /v0.7/config` (every 5 s by default) and the
+sink answers with the probes given to `serve_probes` (product LIVE_DEBUGGING), in the agent's
+answer shape: a targets document (base64 JSON, unsigned: the tracer trusts its local agent and
+checks each file's length and SHA-256) and the files themselves.
 """
+import base64
 import gzip
+import hashlib
 import json
 import threading
 import time
@@ -74,6 +81,8 @@ class Sink(object):
         self.snapshot_times = []
         self.first_snapshot = None
         self.statuses = {}  # probe id -> the last status ddtrace reported (RECEIVED, INSTALLED, ...)
+        self.remote_config = {}
+        self.targets_version = 1
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -116,6 +125,10 @@ class Sink(object):
                 self._answer({})
 
             def do_POST(self):
+                if self.path.startswith("/v0.7/config"):
+                    self._body()
+                    self._answer(sink.remote_config)
+                    return
                 self._record("POST")
                 self._answer({})
 
@@ -133,6 +146,34 @@ class Sink(object):
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+    def serve_probes(self, probes):
+        """From the next remote-configuration poll on, hand these LIVE_DEBUGGING probes out."""
+        if not probes:
+            self.remote_config = {}
+            return
+        files, targets = [], {}
+        for probe in probes:
+            raw = json.dumps(probe).encode()
+            path = "datadog/2/LIVE_DEBUGGING/logProbe_%s/config" % probe["id"]
+            targets[path] = {"custom": {"v": 1}, "hashes": {"sha256": hashlib.sha256(raw).hexdigest()}, "length": len(raw)}
+            files.append({"path": path, "raw": base64.b64encode(raw).decode()})
+        self.targets_version += 1
+        signed = {
+            "_type": "targets",
+            "spec_version": "1.0.0",
+            "version": self.targets_version,
+            "expires": "2100-01-01T00:00:00Z",
+            "custom": {"opaque_backend_state": base64.b64encode(b"{}").decode()},
+            "targets": targets,
+        }
+        document = json.dumps({"signed": signed, "signatures": []}).encode()
+        self.remote_config = {
+            "roots": [],
+            "targets": base64.b64encode(document).decode(),
+            "target_files": files,
+            "client_configs": sorted(targets),
+        }
 
     def record(self, method, path, content_type, body):
         now = time.perf_counter()

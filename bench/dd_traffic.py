@@ -1,12 +1,14 @@
 """HTTP load for bench/ddtrace_compare.py: wrk for throughput rows, a light client for arming.
 
 `wrk(url, seconds, cpu)` runs wrk (1 thread, 4 keep-alive connections) pinned to `cpu` and returns
-requests/s, refusing a run with socket errors or non-2xx answers. `Traffic(port)` is a background
+(requests/s, requests), refusing a run with socket errors or non-2xx answers. `cpu_seconds(pids)`
+is the CPU time (user + system, every thread) the processes have used so far. `Traffic(port)` is a background
 client sending one request about every 5 ms, from before the app is up (refused connections are
 retried), recording when the first answer came.
 """
 import http.client
 import json
+import os
 import re
 import socket
 import subprocess
@@ -40,10 +42,21 @@ def wrk(url, seconds, cpu):
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     if "Socket errors" in out or "Non-2xx" in out:
         raise SystemExit("wrk saw errors:\n" + out)
-    found = re.search(r"Requests/sec:\s+([0-9.]+)", out)
-    if not found:
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    total = re.search(r"([0-9]+) requests in", out)
+    if not rate or not total:
         raise SystemExit("no Requests/sec in wrk's output:\n" + out)
-    return float(found.group(1))
+    return float(rate.group(1)), int(total.group(1))
+
+
+def cpu_seconds(pids):
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / float(ticks)
 
 
 class Traffic(object):

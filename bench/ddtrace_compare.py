@@ -19,21 +19,23 @@ Rows, requests/s and the ratio to bare, for each agent:
                 DEFAULT_SNAPSHOT_PROBE_RATE, per process; borescope `--rate` 1, per instance),
                 and the snapshots are checked to arrive and to hold the handler's locals.
 Arming, median of the rounds, with light traffic (one client, ~200 requests/s) flowing:
-  borescope     POST /api/v1/probes on the running app -> first snapshot stored (long-poll);
-  ddtrace       reads DD_DYNAMIC_INSTRUMENTATION_PROBE_FILE once, in Debugger.__init__
-                (`_load_local_config`), never again: a probe from the file can only be armed by
-                starting the process. At run time its probes come from Remote Configuration via
-                a Datadog agent (polled every DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS, 5 s), which
-                this bench does not stand in for; so its run-time cell says n/a.
-  both          process start with the probe already defined (ddtrace: the probe file; borescope:
-                the probe on the server) -> first snapshot at the sink / stored; and process
-                start -> first response (bare too), the start-up cost of each agent.
+  at run time   borescope: POST /api/v1/probes on the running app -> first snapshot stored
+                (long-poll). ddtrace reads DD_DYNAMIC_INSTRUMENTATION_PROBE_FILE once, in
+                Debugger.__init__ (`_load_local_config`), never again, so at run time its probes
+                come only from Remote Configuration: the agent serves them at /v0.7/config, which
+                the tracer polls every DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS (5 s, the default).
+                The sink plays that agent: probe handed out -> first snapshot at the sink. A real
+                agent adds its own poll of Datadog's backend, so this is ddtrace's best case.
+  from start    process start with the probe already defined (ddtrace: the probe file;
+                borescope: the probe on the server) -> first snapshot; and process start -> first
+                answer (bare too), the start-up cost of each agent.
 
 ddtrace settings (the agent is the sink, bench/dd_sink.py): DD_DYNAMIC_INSTRUMENTATION_ENABLED=true,
 DD_DYNAMIC_INSTRUMENTATION_PROBE_FILE=<json list>, DD_TRACE_AGENT_URL=<sink>, DD_TRACE_ENABLED=false
 (DI works without tracing, so no integration is patched and DI is measured alone),
 DD_INSTRUMENTATION_TELEMETRY_ENABLED=false, DD_REMOTE_CONFIGURATION_ENABLED=false (DI turns remote
-configuration back on by itself; the sink answers its polls with nothing), DD_SERVICE=ddcmp; loaded
+configuration back on by itself; the sink answers its polls, with no probes except in the run-time
+arming rows), DD_SERVICE=ddcmp; loaded
 the way `ddtrace-run` does it (its `bootstrap` directory first on PYTHONPATH), everything else
 default. Snapshots go to /debugger/v2/input, probe statuses to /debugger/v1/diagnostics, batched
 every second. borescope: `borescope run --server URL --key KEY --service ddcmp -- <same command>`
@@ -67,7 +69,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from bench import CACHE, binary  # noqa: E402
 from dd_sink import Sink  # noqa: E402
-from dd_traffic import Traffic, free_port, get_json, wrk  # noqa: E402
+from dd_traffic import Traffic, cpu_seconds, free_port, get_json, wrk  # noqa: E402
 from snapshots import Server, line_of, wait_installed  # noqa: E402
 
 APP = os.path.join(HERE, "dd_app.py")
@@ -211,7 +213,9 @@ class Bench(object):
             url = "http://127.0.0.1:%d/order/7" % port
             wrk(url, 1, LOAD_CPU)  # warm-up
             before = self.snapshots(agent, probe)
-            rate = wrk(url, seconds, LOAD_CPU)
+            cpu = cpu_seconds([proc.pid, worker])
+            rate, served = wrk(url, seconds, LOAD_CPU)
+            cpu = (cpu_seconds([proc.pid, worker]) - cpu) / served
             time.sleep(1.2 if mode == "hit" else 0)  # ddtrace uploads once a second
             taken = self.snapshots(agent, probe) - before
             if mode == "hit" and taken < 1:
@@ -220,7 +224,7 @@ class Bench(object):
                 self.fail(proc, "%s took %d snapshots on a line no request runs" % (agent, taken))
             if mode == "hit":
                 self.last_check = self.check_content(agent, probe)
-            return rate, taken
+            return rate, cpu, taken
         finally:
             self.stop(proc)
             if probe is not None:
@@ -256,22 +260,32 @@ class Bench(object):
         return "%s's snapshot: locals %s; %s; password redacted" % (agent, ", ".join(sorted(found)), nested)
 
 
-def arm_at_run_time(bench, target):
-    """borescope: POST /api/v1/probes on a running app with traffic -> first snapshot stored, in s."""
+def arm_at_run_time(bench, target, agent):
+    """Probe created on a running app with traffic -> first snapshot received, in s. borescope: POST
+    /api/v1/probes, then the server's long-poll; ddtrace: the probe appears in the sink's remote
+    configuration (what the agent serves once the probe is made in Datadog's UI), then the sink."""
     port = free_port()
-    proc = bench.start(target, "borescope", port)
+    bench.sink.serve_probes([])
+    proc = bench.start(target, agent, port)
     traffic = None
     try:
         bench.wait_up(proc, port)
         traffic = Traffic(port)
-        time.sleep(0.5)  # the agent registered and long-polls
+        time.sleep(0.5)  # the agent is up and polling
+        bench.sink.reset()
         started = time.perf_counter()
-        probe = bench.server.call("POST", "/api/v1/probes", {"service": SERVICE, "file": "dd_app.py", "line": HIT})
-        page = bench.server.call("GET", "/api/v1/snapshots?probe=%d&wait=20" % probe["id"], timeout=30)
-        elapsed = time.perf_counter() - started
-        bench.server.call("DELETE", "/api/v1/probes/%d" % probe["id"])
-        if not page["snapshots"]:
-            bench.fail(proc, "borescope: no snapshot within 20 s of creating the probe")
+        if agent == "ddtrace":
+            bench.sink.serve_probes([ddtrace_probe("bench-rc", HIT)])
+            got = bench.sink.wait_snapshot(30)
+            bench.sink.serve_probes([])
+            elapsed = got - started if got else None
+        else:
+            probe = bench.server.call("POST", "/api/v1/probes", {"service": SERVICE, "file": "dd_app.py", "line": HIT})
+            page = bench.server.call("GET", "/api/v1/snapshots?probe=%d&wait=30" % probe["id"], timeout=40)
+            elapsed = time.perf_counter() - started if page["snapshots"] else None
+            bench.server.call("DELETE", "/api/v1/probes/%d" % probe["id"])
+        if elapsed is None:
+            bench.fail(proc, "%s: no snapshot within 30 s of creating the probe" % agent)
         return elapsed
     finally:
         if traffic is not None:
@@ -315,31 +329,34 @@ def spread(values):
     return (max(values) - min(values)) / statistics.median(values) if len(values) > 1 else 0.0
 
 
-def report(target, versions, rates, taken, arming, checks, rounds, seconds):
-    bare = statistics.median(rates["bare"])
+def report(target, versions, rates, cpus, taken, arming, checks, rounds, seconds):
+    bare, bare_cpu = statistics.median(rates["bare"]), statistics.median(cpus["bare"])
     print("\n%s: gunicorn 1 worker x 4 threads on CPU %s; wrk 4 connections, %d s a row, on CPU %s; median of %d rounds"
           % (versions["python"], APP_CPU, seconds, LOAD_CPU, rounds))
-    print("%-50s %-30s %-30s" % ("", "ddtrace %s (DI, tracing off)" % versions["ddtrace"], "borescope %s" % versions["borescope"]))
-    print("%-50s %9s %7s %7s     %9s %7s %7s" % ("row", "req/s", "x bare", "spread", "req/s", "x bare", "spread"))
-    print("%-50s %9.0f %7.3f %6.0f%%     (the same bare row)" % ("bare (no agent)", bare, 1.0, 100 * spread(rates["bare"])))
-    labels = {"idle": "agent idle (loaded, no probes)", "armed": "probe armed on a line never run", "hit": "probe hit on every request (1 snapshot/s)"}
+    print("req/s and its ratio to bare (spread: (max - min) / median over the rounds); app CPU per request (worker +")
+    print("master, user + system) and its ratio to bare, which other jobs on the machine disturb less")
+    print("%-42s | %-39s | %-39s" % ("", "ddtrace %s (DI, tracing off)" % versions["ddtrace"], "borescope %s" % versions["borescope"]))
+    head = "%7s %6s %6s %9s %6s" % ("req/s", "x bare", "spread", "CPU us/r", "x bare")
+    print("%-42s | %s | %s" % ("row", head, head))
+
+    def cells(key):
+        rate, cpu = statistics.median(rates[key]), statistics.median(cpus[key])
+        return "%7.0f %6.3f %5.0f%% %9.0f %6.3f" % (rate, rate / bare, 100 * spread(rates[key]), 1e6 * cpu, cpu / bare_cpu)
+
+    print("%-42s | %s | (the same bare row)" % ("bare (no agent)", cells("bare")))
+    labels = {"idle": "agent idle (loaded, no probes)", "armed": "probe armed on a line never run", "hit": "probe hit every request (1 snapshot/s)"}
     for mode in MODES:
-        cells = []
-        for agent in ("ddtrace", "borescope"):
-            found = rates[agent + "-" + mode]
-            median = statistics.median(found)
-            cells.append("%9.0f %7.3f %6.0f%%" % (median, median / bare, 100 * spread(found)))
-        print("%-50s %s     %s" % (labels[mode], cells[0], cells[1]))
+        print("%-42s | %s | %s" % (labels[mode], cells("ddtrace-" + mode), cells("borescope-" + mode)))
 
     def ms(values):
         values = [v for v in values if v is not None]
         return "%6.0f ms (max %.0f)" % (1000 * statistics.median(values), 1000 * max(values)) if values else "n/a"
 
-    print("%-50s %-30s %s" % ("arming: probe created at run time -> 1st snapshot", "n/a: file read only at start", ms(arming["borescope-runtime"])))
-    print("%-50s %-30s %s" % ("arming: process start -> 1st snapshot", ms(arming["ddtrace-start"]), ms(arming["borescope-start"])))
-    print("%-50s %-30s %s" % ("process start -> 1st response (bare %s)" % ms(arming["bare-response"]).split(" (")[0].strip(),
-                              ms(arming["ddtrace-response"]), ms(arming["borescope-response"])))
-    print("snapshots stored during the hit rows, per %d s row: ddtrace %s, borescope %s" % (seconds, taken["ddtrace"], taken["borescope"]))
+    print("%-42s | %-39s | %s" % ("arming: probe made at run time -> 1st snap", ms(arming["ddtrace-runtime"]) + " (RC)", ms(arming["borescope-runtime"])))
+    print("%-42s | %-39s | %s" % ("arming: process start -> 1st snapshot", ms(arming["ddtrace-start"]), ms(arming["borescope-start"])))
+    print("%-42s | %-39s | %s" % ("start -> 1st answer (bare %s)" % ms(arming["bare-response"]).split(" (")[0].strip(),
+                                   ms(arming["ddtrace-response"]), ms(arming["borescope-response"])))
+    print("snapshots counted while each hit row ran (%d s, about 1/s): ddtrace %s, borescope %s" % (seconds, taken["ddtrace"], taken["borescope"]))
     for line in checks:
         print("checked " + line)
 
@@ -358,28 +375,31 @@ def versions_of(bench, target):
 def run_target(bench, target, rounds, seconds):
     order = [("bare", "")] + [(agent, mode) for mode in MODES for agent in ("ddtrace", "borescope")]
     rates = dict(("bare" if agent == "bare" else agent + "-" + mode, []) for agent, mode in order)
+    cpus = dict((key, []) for key in rates)
     taken = {"ddtrace": [], "borescope": []}
     checks = []
     for round_number in range(rounds):
         for agent, mode in order:
             key = "bare" if agent == "bare" else agent + "-" + mode
             print("  %s round %d: %s" % (target.label, round_number + 1, key), file=sys.stderr, flush=True)
-            rate, count = bench.row(target, agent, mode, seconds)
+            rate, cpu, count = bench.row(target, agent, mode, seconds)
             rates[key].append(rate)
+            cpus[key].append(cpu)
             if mode == "hit":
                 taken[agent].append(count)
                 if round_number == 0:
                     checks.append(bench.last_check)
-    arming = dict((key, []) for key in ("borescope-runtime", "ddtrace-start", "borescope-start", "bare-response", "ddtrace-response", "borescope-response"))
+    arming = dict((key, []) for key in ("ddtrace-runtime", "borescope-runtime", "ddtrace-start", "borescope-start", "bare-response", "ddtrace-response", "borescope-response"))
     for round_number in range(rounds):
         print("  %s arming round %d" % (target.label, round_number + 1), file=sys.stderr, flush=True)
-        arming["borescope-runtime"].append(arm_at_run_time(bench, target))
+        for agent in ("ddtrace", "borescope"):
+            arming[agent + "-runtime"].append(arm_at_run_time(bench, target, agent))
         for agent in ("bare", "ddtrace", "borescope"):
             snapshot, response = arm_from_start(bench, target, agent)
             arming[agent + "-response"].append(response)
             if agent != "bare":
                 arming[agent + "-start"].append(snapshot)
-    report(target, versions_of(bench, target), rates, taken, arming, checks, rounds, seconds)
+    report(target, versions_of(bench, target), rates, cpus, taken, arming, checks, rounds, seconds)
 
 
 def main():
