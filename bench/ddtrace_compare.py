@@ -47,7 +47,7 @@ executable, through a venv under ~/.cache/borescope/bench/venv-ddtrace) and, wit
 or all, the sid rootfs's Python 3.14 (scripts/sid-python) with the same three packages as cp314
 wheels on PYTHONPATH.
 
-Usage: bench/ddtrace_compare.py [--python 3.11|3.14|all] [--rounds 3] [--seconds 5]
+Usage: bench/ddtrace_compare.py [--python 3.11|3.14|all] [--rounds 5] [--seconds 5]
 (run `cargo build --release` first, or set BORESCOPE; needs scripts/test-setup.sh's sid rootfs
 for 3.14).
 """
@@ -62,7 +62,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -405,7 +404,7 @@ def run_target(bench, target, rounds, seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", choices=("3.11", "3.14", "all"), default="all")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=5)
     args = parser.parse_args()
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "bench-setup.sh")], check=True)
