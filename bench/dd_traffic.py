@@ -2,7 +2,7 @@
 
 `wrk(url, seconds, cpu)` runs wrk (1 thread, 4 keep-alive connections) pinned to `cpu` and returns
 (requests/s, requests), refusing a run with socket errors or non-2xx answers. `cpu_seconds(pids)`
-is the CPU time (user + system, every thread) the processes have used so far. `Traffic(port)` is a background
+is the CPU time the processes' live threads have used so far (schedstat, nanoseconds). `Traffic(port)` is a background
 client sending one request about every 5 ms, from before the app is up (refused connections are
 retried), recording when the first answer came.
 """
@@ -50,13 +50,15 @@ def wrk(url, seconds, cpu):
 
 
 def cpu_seconds(pids):
-    ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return total / float(ticks)
+        for task in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, task)) as f:
+                    total += int(f.read().split()[0])  # nanoseconds on a CPU, this thread
+            except OSError:  # the thread ended meanwhile
+                pass
+    return total / 1e9
 
 
 class Traffic(object):

@@ -78,6 +78,7 @@ SERVICE = "ddcmp"
 APP_CPU, LOAD_CPU = "1", "0"
 BENCH_CACHE = os.path.join(CACHE, "bench")
 MODES = ("idle", "armed", "hit")
+QUIET = 3.0  # seconds without requests before each row, to measure each agent's background CPU
 
 
 class Target(object):
@@ -209,6 +210,9 @@ class Bench(object):
             if agent == "borescope" and line:
                 probe = self.server.call("POST", "/api/v1/probes", {"service": SERVICE, "file": "dd_app.py", "line": line})
                 wait_installed(self.server, probe["id"], worker)
+            quiet = cpu_seconds([proc.pid, worker])
+            time.sleep(QUIET)  # no requests: what the agent's own threads cost
+            quiet = (cpu_seconds([proc.pid, worker]) - quiet) / QUIET
             url = "http://127.0.0.1:%d/order/7" % port
             wrk(url, 1, LOAD_CPU)  # warm-up
             before = self.snapshots(agent, probe)
@@ -223,7 +227,7 @@ class Bench(object):
                 self.fail(proc, "%s took %d snapshots on a line no request runs" % (agent, taken))
             if mode == "hit":
                 self.last_check = self.check_content(agent, probe)
-            return rate, cpu, taken
+            return rate, cpu, quiet, taken
         finally:
             self.stop(proc)
             if probe is not None:
@@ -328,12 +332,12 @@ def spread(values):
     return (max(values) - min(values)) / statistics.median(values) if len(values) > 1 else 0.0
 
 
-def report(target, versions, rates, cpus, taken, arming, checks, rounds, seconds):
+def report(target, versions, rates, cpus, quiets, taken, arming, checks, rounds, seconds):
     bare, bare_cpu = statistics.median(rates["bare"]), statistics.median(cpus["bare"])
     print("\n%s: gunicorn 1 worker x 4 threads on CPU %s; wrk 4 connections, %d s a row, on CPU %s; median of %d rounds"
           % (versions["python"], APP_CPU, seconds, LOAD_CPU, rounds))
-    print("req/s and its ratio to bare (spread: (max - min) / median over the rounds); app CPU per request (worker +")
-    print("master, user + system) and its ratio to bare, which other jobs on the machine disturb less")
+    print("req/s and its ratio to bare (spread: (max - min) / median over the rounds); app CPU per request (worker's and")
+    print("master's threads, schedstat) and its ratio to bare, which other jobs on the machine disturb less")
     print("%-42s | %-39s | %-39s" % ("", "ddtrace %s (DI, tracing off)" % versions["ddtrace"], "borescope %s" % versions["borescope"]))
     head = "%7s %6s %6s %9s %6s" % ("req/s", "x bare", "spread", "CPU us/r", "x bare")
     print("%-42s | %s | %s" % ("row", head, head))
@@ -355,6 +359,10 @@ def report(target, versions, rates, cpus, taken, arming, checks, rounds, seconds
     print("%-42s | %-39s | %s" % ("arming: process start -> 1st snapshot", ms(arming["ddtrace-start"]), ms(arming["borescope-start"])))
     print("%-42s | %-39s | %s" % ("start -> 1st answer (bare %s)" % ms(arming["bare-response"]).split(" (")[0].strip(),
                                    ms(arming["ddtrace-response"]), ms(arming["borescope-response"])))
+    print("app CPU with no requests, ms per s (the %.0f s after start, before each row): bare %.1f; ddtrace idle/armed/hit %s; borescope %s" % (
+        QUIET, 1000 * statistics.median(quiets["bare"]),
+        "/".join("%.1f" % (1000 * statistics.median(quiets["ddtrace-" + m])) for m in MODES),
+        "/".join("%.1f" % (1000 * statistics.median(quiets["borescope-" + m])) for m in MODES)))
     print("snapshots counted while each hit row ran (%d s, about 1/s): ddtrace %s, borescope %s" % (seconds, taken["ddtrace"], taken["borescope"]))
     for line in checks:
         print("checked " + line)
@@ -375,15 +383,18 @@ def run_target(bench, target, rounds, seconds):
     order = [("bare", "")] + [(agent, mode) for mode in MODES for agent in ("ddtrace", "borescope")]
     rates = dict(("bare" if agent == "bare" else agent + "-" + mode, []) for agent, mode in order)
     cpus = dict((key, []) for key in rates)
+    quiets = dict((key, []) for key in rates)
     taken = {"ddtrace": [], "borescope": []}
     checks = []
     for round_number in range(rounds):
-        for agent, mode in order:
+        # Odd rounds run the rows backwards, so neither agent always follows the other.
+        for agent, mode in (order if round_number % 2 == 0 else order[::-1]):
             key = "bare" if agent == "bare" else agent + "-" + mode
             print("  %s round %d: %s" % (target.label, round_number + 1, key), file=sys.stderr, flush=True)
-            rate, cpu, count = bench.row(target, agent, mode, seconds)
+            rate, cpu, quiet, count = bench.row(target, agent, mode, seconds)
             rates[key].append(rate)
             cpus[key].append(cpu)
+            quiets[key].append(quiet)
             if mode == "hit":
                 taken[agent].append(count)
                 if round_number == 0:
@@ -391,14 +402,15 @@ def run_target(bench, target, rounds, seconds):
     arming = dict((key, []) for key in ("ddtrace-runtime", "borescope-runtime", "ddtrace-start", "borescope-start", "bare-response", "ddtrace-response", "borescope-response"))
     for round_number in range(rounds):
         print("  %s arming round %d" % (target.label, round_number + 1), file=sys.stderr, flush=True)
-        for agent in ("ddtrace", "borescope"):
+        turn = 1 if round_number % 2 == 0 else -1
+        for agent in ("ddtrace", "borescope")[::turn]:
             arming[agent + "-runtime"].append(arm_at_run_time(bench, target, agent))
-        for agent in ("bare", "ddtrace", "borescope"):
+        for agent in ("bare", "ddtrace", "borescope")[::turn]:
             snapshot, response = arm_from_start(bench, target, agent)
             arming[agent + "-response"].append(response)
             if agent != "bare":
                 arming[agent + "-start"].append(snapshot)
-    report(target, versions_of(bench, target), rates, cpus, taken, arming, checks, rounds, seconds)
+    report(target, versions_of(bench, target), rates, cpus, quiets, taken, arming, checks, rounds, seconds)
 
 
 def main():
