@@ -8,7 +8,10 @@ keep-alive connections), the local sink for ddtrace's uploads and `borescope ser
 on this 2-core machine the client does not take the app's core (other jobs on the machine still
 can: rows alternate within each round and the table shows the median and the spread).
 
-Rows, requests/s and the ratio to bare, for each agent:
+Rows, for each agent: requests/s and its ratio to bare, and the app's CPU time per request (the
+worker's and master's threads, from schedstat) and its ratio to bare, which other jobs on a busy
+machine disturb much less than requests/s; each row is a fresh process, and the 3 s between its
+start and the load give each agent's own CPU with no requests:
   bare          no agent (ddtrace installed in the same environment, not imported);
   idle          the agent loaded, no probes (ddtrace: DI on, an empty probe file; borescope:
                 `borescope run`, no probe on the service);
