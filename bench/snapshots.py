@@ -33,12 +33,12 @@ from bench import binary  # noqa: E402
 WORKLOAD = os.path.join(HERE, "snap_workload.py")
 
 
-def line_of(marker):
-    with open(WORKLOAD) as f:
+def line_of(marker, path=WORKLOAD):
+    with open(path) as f:
         for number, text in enumerate(f, 1):
             if marker in text:
                 return number
-    raise SystemExit("no %r in %s" % (marker, WORKLOAD))
+    raise SystemExit("no %r in %s" % (marker, path))
 
 
 class Server(object):
