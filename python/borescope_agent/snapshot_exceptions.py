@@ -180,24 +180,16 @@ class ExceptionWatch(object):
 
     def take_counts(self):
         """Occurrences suppressed since they were last sent, for failures whose snapshots were
-        all acknowledged: (counts, give_back) where counts is a list of {type, file, line,
-        count} (reset here) and give_back() restores them when their upload failed."""
+        all acknowledged: a list of {type, file, line, count} (reset here). The transport keeps
+        them in its pending batch, sent again unchanged until a server acknowledges it."""
         counts = []
-        taken = []
         with self.lock:
             for entry in self.seen.values():
                 if entry[1] and entry[3] and not entry[2] and entry[4] is not None and entry[4][0]:
                     name, path, line = entry[4]
                     counts.append({"type": name, "file": path or "", "line": line or 0, "count": entry[1]})
-                    taken.append((entry, entry[1]))
                     entry[1] = 0
-
-        def give_back():
-            with self.lock:
-                for entry, count in taken:
-                    entry[1] += count
-
-        return counts, give_back
+        return counts
 
     def has_counts(self):
         """True when take_counts() would return something (no lock: a hint for the transport)."""

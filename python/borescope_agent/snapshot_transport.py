@@ -486,8 +486,7 @@ class Transport(object):
         """The exception occurrence counts to send with the next batch (they stay in it, like
         its snapshots, until the server acknowledges it)."""
         try:
-            counts, _ = self.agent.exceptions.take_counts()
-            return counts
+            return self.agent.exceptions.take_counts()
         except Exception:
             return []
 

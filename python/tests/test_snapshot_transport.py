@@ -121,3 +121,33 @@ def test_a_batch_whose_answer_was_lost_goes_to_the_next_server_unchanged():
         agent.transport.stop(1.0)
         a.close()
         b.close()
+
+
+def test_exception_counts_ride_in_the_pending_batch_and_go_out_again_with_it():
+    a, b = Replica(die_on_upload=True), Replica()
+    agent = snapshots.Agent([a.url, b.url], "bsk_x", "api", None, {"poll_wait": 1, "quiet": True})
+    counts = [{"type": "KeyError", "file": "/srv/app/shop.py", "line": 31, "count": 49}]
+    taken = []
+
+    def take_counts():
+        taken.append(1)
+        return [dict(c) for c in counts]
+
+    # The exception registry's side (tested in test_snapshot_exceptions): counts ready once.
+    agent.exceptions.has_counts = lambda: not taken
+    agent.exceptions.take_counts = take_counts
+    try:
+        agent.transport.start()
+        wait_for(lambda: agent.transport.registered)
+        agent.transport.enqueue(7, {"probe_id": 7, "time_ms": 1}, 100)
+        wait_for(lambda: b.uploads)
+        sent, resent = a.uploads[0], b.uploads[0]
+        assert sent["occurrences"] == resent["occurrences"] == counts
+        assert resent["batch"] == sent["batch"], "the same batch, counts and all, not counted twice"
+        assert len(taken) == 1
+        assert agent.transport.pending is None
+    finally:
+        agent.transport.stop(1.0)
+        a.close()
+        b.close()
+
