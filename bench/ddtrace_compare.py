@@ -135,8 +135,12 @@ class Bench(object):
         self.logs = []
 
     def close(self):
+        """Stops the server and the sink, closes the apps' logs, removes the scratch directory."""
         self.server.stop()
         self.sink.stop()
+        for log in self.logs:
+            log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
 
     def env(self, target, agent, probe_file):
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("DD_", "BORESCOPE_AGENT")))
@@ -435,9 +439,6 @@ def main():
             run_target(bench, target, args.rounds, args.seconds)
     finally:
         bench.close()
-        for log in bench.logs:
-            log.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

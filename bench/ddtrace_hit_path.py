@@ -15,7 +15,6 @@ Usage: bench/ddtrace_hit_path.py [--python 3.11|3.14] [--calls 4000] [--rounds 3
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -99,9 +98,6 @@ def main():
             print("  %-16s CPU %6.1f us/call  (%+5.1f us, x%.3f)   wall %6.1f us/call" % (key, 1e6 * cpu, 1e6 * (cpu - bare), cpu / bare, 1e6 * wall))
     finally:
         bench.close()
-        for log in bench.logs:
-            log.close()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
