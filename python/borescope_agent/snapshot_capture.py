@@ -63,18 +63,12 @@ def snapshot(probe_id, frame, path, line, time_ms, secret_names, expressions=(),
     data = _base(probe_id, frame, path, line, time_ms)
     notices = []
     errors = []
-    source = capture.source_context(
-        frame.f_code.co_filename, line, SOURCE_AROUND, frame.f_globals, secrets=secret_names or capture.NO_EXTRA_NAMES
-    )
-    if source is not None:
-        data["source"] = meter.spent(source)
+    _add_source(data, frame, line, meter, secret_names)
     stack, more = capture.classified_stack(frame, frame_kinds(), MAX_STACK)
     data["stack"] = meter.spent(stack)
     if more:
         notices.append({"message": "the stack has %d more outer frames, not recorded" % more})
-    data["locals"], omitted = capture.frame_locals(frame, limits, meter)
-    if omitted:
-        data["locals_omitted"] = omitted
+    _add_locals(data, frame, limits, meter)
     evals = []
     skipped = 0
     for expression in expressions:
@@ -179,11 +173,7 @@ def exception_snapshot(exc, tb, origin, time_ms, secret_names, max_frames, occur
         "thread": {"id": threading.get_ident(), "name": thread.name},
     }
     notices = []
-    source = capture.source_context(
-        frame.f_code.co_filename, line, SOURCE_AROUND, frame.f_globals, secrets=secret_names or capture.NO_EXTRA_NAMES
-    )
-    if source is not None:
-        data["source"] = meter.spent(source)
+    _add_source(data, frame, line, meter, secret_names)
     stack = []
     for index, (outer, at) in enumerate(entries):
         code = outer.f_code
@@ -191,9 +181,7 @@ def exception_snapshot(exc, tb, origin, time_ms, secret_names, max_frames, occur
     data["stack"] = meter.spent(stack)
     if more:
         notices.append({"message": "the traceback has %d more outer frames, not recorded" % more})
-    data["locals"], omitted = capture.frame_locals(frame, limits, meter)
-    if omitted:
-        data["locals_omitted"] = omitted
+    _add_locals(data, frame, limits, meter)
     extra = []
     for index, (outer, _) in enumerate(entries[1:], 1):
         if not meter.ok():
@@ -212,6 +200,22 @@ def exception_snapshot(exc, tb, origin, time_ms, secret_names, max_frames, occur
         data["notices"] = notices
     data["capture_us"] = int((time.perf_counter() - started) * 1e6)
     return data, MAX_BYTES - meter.left + 300
+
+
+def _add_source(data, frame, line, meter, secret_names):
+    """The lines around `line` of the frame's file (secrets in the text redacted), if readable."""
+    source = capture.source_context(
+        frame.f_code.co_filename, line, SOURCE_AROUND, frame.f_globals, secrets=secret_names or capture.NO_EXTRA_NAMES
+    )
+    if source is not None:
+        data["source"] = meter.spent(source)
+
+
+def _add_locals(data, frame, limits, meter):
+    """The frame's locals within the budget, and how many did not fit."""
+    data["locals"], omitted = capture.frame_locals(frame, limits, meter)
+    if omitted:
+        data["locals_omitted"] = omitted
 
 
 def type_name(kind):
