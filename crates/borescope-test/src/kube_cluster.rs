@@ -118,6 +118,10 @@ fn fresh_state_dir() -> PathBuf {
 }
 
 /// `scripts/kube-cluster setup` (instant when cached), then `up STATE_DIR --watch-pid PID`.
+fn run_script(command: &mut Command, what: &str) -> String {
+    crate::script_output(command, "kube-cluster", what, ":")
+}
+
 fn start(state_dir: &Path, watch_pid: u32) -> KubeCluster {
     let cache = shared_cache();
     run_script(Command::new(script()).arg("setup").env("BORESCOPE_TEST_CACHE", &cache), "setup");
@@ -139,13 +143,3 @@ fn start(state_dir: &Path, watch_pid: u32) -> KubeCluster {
     cluster
 }
 
-fn run_script(command: &mut Command, what: &str) -> String {
-    let out = command.output().unwrap_or_else(|e| panic!("run `scripts/kube-cluster {what}`: {e}"));
-    assert!(
-        out.status.success(),
-        "`scripts/kube-cluster {what}` failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}

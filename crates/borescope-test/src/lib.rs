@@ -337,3 +337,16 @@ pub fn sigterm(pid: i64) {
 pub fn kill9(pid: i64) {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL);
 }
+
+/// Runs one of the project's `scripts/` helpers (`script` and `what` name it in a failure, with
+/// `hint` after the status) and returns its stdout; panics with its stderr when it fails.
+pub fn script_output(command: &mut Command, script: &str, what: &str, hint: &str) -> String {
+    let out = command.output().unwrap_or_else(|e| panic!("run `scripts/{script} {what}`: {e}"));
+    assert!(
+        out.status.success(),
+        "`scripts/{script} {what}` failed ({}){hint}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

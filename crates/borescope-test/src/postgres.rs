@@ -74,6 +74,10 @@ fn shared_by_run(run_id: &str) -> PostgresServer {
     server
 }
 
+fn run_script(command: &mut Command, what: &str) -> String {
+    crate::script_output(command, "postgres-private", what, "; is PostgreSQL installed (run `scripts/test-setup.sh`)?")
+}
+
 fn start(state_dir: &Path, watch_pid: u32) -> PostgresServer {
     let url = run_script(
         Command::new(script()).arg("up").arg(state_dir).arg("--watch-pid").arg(watch_pid.to_string()),
@@ -82,13 +86,3 @@ fn start(state_dir: &Path, watch_pid: u32) -> PostgresServer {
     PostgresServer { state_dir: state_dir.to_path_buf(), url: url.trim().to_string() }
 }
 
-fn run_script(command: &mut Command, what: &str) -> String {
-    let out = command.output().unwrap_or_else(|e| panic!("run `scripts/postgres-private {what}`: {e}"));
-    assert!(
-        out.status.success(),
-        "`scripts/postgres-private {what}` failed ({}); is PostgreSQL installed (run `scripts/test-setup.sh`)?\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
