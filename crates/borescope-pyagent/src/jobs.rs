@@ -56,6 +56,21 @@ except BaseException as _borescope_error:
     )
 }
 
+/// The statement a Python older than 3.14 runs as a pending call (`PyRun_SimpleString`, in
+/// `__main__`, scheduled by `borescope-inject::pending_call`) to start the job whose bootstrap is
+/// at `run_py` (a path in the target's view): it runs the bootstrap in a fresh namespace as PEP
+/// 768 does, binds no name in `__main__`, and never lets an error out. An error escaping a
+/// pending call would surface in the main thread as an exception of the program's own, so every
+/// failure (even a vanished file after a withdrawn request) is swallowed here; the bootstrap
+/// reports its own failures in the status file.
+pub fn pending_call_source(run_py: &str) -> String {
+    let path = string_literal(run_py);
+    let inner = string_literal(&format!(
+        "with open({path}, 'rb') as f:\n    code = compile(f.read(), {path}, 'exec')\nexec(code, {{'__name__': '__borescope_job__'}})\n"
+    ));
+    format!("# borescope: one agent job (Python < 3.14)\ntry:\n    exec({inner}, {{}})\nexcept BaseException:\n    pass\n")
+}
+
 /// A Python (and JSON) string literal for `text`.
 pub fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -103,6 +118,24 @@ mod tests {
             })
             .expect("python3");
         assert!(checked.success());
+    }
+
+    #[test]
+    fn the_pending_call_runs_the_bootstrap_and_leaves_main_untouched() {
+        let dir = tempfile::tempdir().expect("dir");
+        let run = dir.path().join("run \"q\".py");
+        std::fs::write(&run, "import sys\nsys.stdout.write(__name__ + ' ran\\n')\n").expect("write");
+        let source = pending_call_source(&run.to_string_lossy());
+        let check = format!(
+            "import __main__\nbefore = set(vars(__main__))\nexec(compile({src}, 'pending', 'exec'), vars(__main__))\nprint(sorted(set(vars(__main__)) - before - {{'before'}}))\nimport os\nos.unlink({run})\nexec(compile({src}, 'pending', 'exec'), vars(__main__))\nprint('missing file swallowed')\n",
+            src = string_literal(&source),
+            run = string_literal(&run.to_string_lossy()),
+        );
+        let out = std::process::Command::new("python3").args(["-c", &check]).output().expect("python3");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(stdout, "__borescope_job__ ran\n[]\nmissing file swallowed\n");
+        assert!(source.is_ascii() && !source.contains('\0'));
     }
 
     #[test]
