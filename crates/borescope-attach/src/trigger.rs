@@ -17,7 +17,7 @@ pub const OLDEST: (u8, u8) = (3, 9);
 #[derive(Debug, Clone)]
 pub enum Trigger {
     /// CPython 3.14+: write the script path into a thread's state (PEP 768).
-    Pep768(PythonRuntime),
+    Pep768(Box<PythonRuntime>),
     /// CPython 3.9–3.13: `Py_AddPendingCall(PyRun_SimpleString, ...)` through ptrace.
     PendingCall {
         /// The checked addresses.
@@ -54,7 +54,7 @@ impl Trigger {
             if !runtime.remote_debug_enabled(memory, interp)? {
                 return Err(InjectError::Disabled { pid, how: pep768::explain_disabled(pid) }.into());
             }
-            return Ok(Trigger::Pep768(runtime));
+            return Ok(Trigger::Pep768(Box::new(runtime)));
         }
         if (version.major, version.minor) < OLDEST {
             return Err(InjectError::Unsupported { pid, version, hint: too_old_hint() }.into());
@@ -128,10 +128,9 @@ impl Trigger {
     /// the process. Python compiled the pending call's statement before the job started, so
     /// its page is no longer read.
     pub(crate) fn finish(&self, armed: Armed) {
-        if let (Trigger::PendingCall { plan, .. }, Armed::PendingCall(page)) = (self, armed) {
-            if let Err(error) = pending_call::free(plan, page) {
-                tracing::warn!(pid = plan.pid, %error, "could not unmap borescope's page (4 KB stay mapped)");
-            }
+        let (Trigger::PendingCall { plan, .. }, Armed::PendingCall(page)) = (self, armed) else { return };
+        if let Err(error) = pending_call::free(plan, page) {
+            tracing::warn!(pid = plan.pid, %error, "could not unmap borescope's page (4 KB stay mapped)");
         }
     }
 
