@@ -177,3 +177,20 @@ fn a_traced_process_is_refused_with_its_tracer() {
     seized.release().expect("release");
     pending_call::plan(pid, version(pid)).expect("free again");
 }
+
+#[test]
+fn a_stopped_process_is_refused_and_stays_stopped() {
+    let target = Target::start(&host_python(), "import time\nprint('ready')\nwhile True:\n    time.sleep(0.05)\n");
+    let pid = target.pid();
+    let plan = pending_call::plan(pid, version(pid)).expect("plan");
+    let state = || borescope_inject::procfs::stat(pid).expect("stat").state;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+    let started = Instant::now();
+    while state() != 'T' && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let text = pending_call::schedule(&plan, "pass").expect_err("stopped").to_string();
+    assert!(text.contains("is stopped") && text.contains(&format!("kill -CONT {pid}")), "{text}");
+    assert_eq!(state(), 'T', "still stopped");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGCONT).expect("SIGCONT");
+}
