@@ -105,14 +105,12 @@ impl Injector {
                     let thread = self.trigger.thread(armed);
                     if !options.withdraw {
                         dir.mark("abandoned");
-                        return Err(AttachError::Blocked(blocked::diagnose(self, thread, options.pickup_timeout, true)));
+                        return Err(AttachError::Blocked(blocked::diagnose(self, thread, options.pickup_timeout, false)));
                     }
                     match self.trigger.withdraw(armed, &self.memory, dir) {
                         Withdrawal::Withdrawn { queued } => {
                             let report = blocked::diagnose(self, thread, options.pickup_timeout, queued);
-                            if !queued {
-                                dir.remove();
-                            }
+                            dir.remove();
                             return Err(AttachError::Blocked(report));
                         }
                         Withdrawal::PickedUp => {
