@@ -71,7 +71,8 @@ impl Injector {
         dir.write("run.py", borescope_pyagent::jobs::bootstrap(&borescope_pyagent::jobs::string_literal(&dir.inside), &nonce).as_bytes())?;
         let armed = self.trigger.arm(self.target.pid, &self.memory, dir, options.thread)?;
         let result = self.wait(dir, &nonce, &armed, options);
-        if !matches!(result, Err(AttachError::Blocked(_))) {
+        // A blocked request may still run (the page must stay); an ended process has nothing left.
+        if !matches!(result, Err(AttachError::Blocked(_) | AttachError::Inject(borescope_inject::InjectError::Exited { .. }))) {
             self.trigger.finish(armed);
         }
         result
