@@ -30,7 +30,8 @@ While attaching, the target's threads each wake every millisecond and remember t
 gap: the main thread (Python), another Python thread (needs the GIL), and a native thread that
 never takes the GIL (stopped only by the operating system: gdb stops every thread, borescope's
 ptrace stop only the main thread). The window runs from just before the tool starts until
---settle seconds after ready.
+--settle seconds after ready. An audit hook in the target also times how long the main thread
+was held (its last wake-up until the tool's first Python code ran in it).
 
 Goals: borescope <= 0.5 s to ready, and >= 3x faster than debugpy --pid.
 
@@ -461,8 +462,15 @@ def report(results, versions, names, known, tools, args):
             print("  (debugpy %s: the --pid command itself, gdb included, took %.3f s of that (median); the rest is the"
                   " DAP handshake)" % (version, statistics.median(values)))
     print()
-    print("longest time a thread of the target did not run, from the tool's start to %.1f s after ready (median of runs' longest)" % args.settle)
-    print("  python                       tool         main thread   another Python thread   native thread (no GIL)")
+    print("the target's threads, from the tool's start to %.1f s after ready (median over the runs)" % args.settle)
+    print("  held   the main thread, from its last wake-up until the tool's first Python code ran in it")
+    print("         (stopped under ptrace or gdb, or waiting for its next safe point)")
+    print("  main, python, native   the longest gap between two wake-ups (every 1 ms; 1-2 ms is normal) of the")
+    print("         main thread (it also runs the attach's own Python: importing and starting debugpy), another")
+    print("         Python thread (waits while anything holds the GIL), a C thread that never takes the GIL")
+    print("         (stops only when the operating system stops it: gdb stops every thread)")
+    print()
+    print("  python                       tool             held       main     python     native")
     for version in versions:
         where, _ = known[version]
         for name in names:
@@ -470,13 +478,10 @@ def report(results, versions, names, known, tools, args):
             if not good:
                 continue
             cells = []
-            for key in ("main", "python", "native"):
+            for key in ("held", "main", "python", "native"):
                 values = [o["gaps"][key] for o in good if o["gaps"][key] is not None]
-                cells.append("%8.0f ms" % (statistics.median(values) * 1000) if values else "%11s" % "-")
-            print("  %-28s %-10s %s   %s             %s" % ("%s (%s)" % (version, where), name, cells[0], cells[1], cells[2]))
-    print("  (each thread wakes every 1 ms; its usual gap is 1-2 ms. The main thread also runs the attach's own")
-    print("   Python (importing and starting debugpy), during which other Python threads wait for the GIL.)")
-
+                cells.append("%7.1f ms" % (statistics.median(values) * 1000) if values else "%10s" % "-")
+            print("  %-28s %-10s %s" % ("%s (%s)" % (version, where), name, " ".join(cells)))
 
 if __name__ == "__main__":
     main()
