@@ -37,7 +37,7 @@ pub enum InjectError {
         why: String,
     },
     /// The interpreter is too old (or too new) for borescope to run code in it.
-    #[error("pid {pid} runs Python {version}; attaching to a running process needs CPython 3.9 or later{hint}")]
+    #[error("pid {pid} runs Python {version}, which borescope cannot attach to{hint}")]
     Unsupported {
         /// The pid.
         pid: u32,

@@ -80,10 +80,8 @@ fn mapped(pid: u32, address: u64) -> bool {
 fn wait_for(path: &Path) -> String {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if !text.is_empty() {
-                return text;
-            }
+        if let Some(text) = std::fs::read_to_string(path).ok().filter(|text| !text.is_empty()) {
+            return text;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
