@@ -18,13 +18,22 @@ the same way for both:
               < 3.14 injects with gdb), then this script's own DAP client connects to PORT and
               runs the handshake above. The command and the client are timed together.
 
-Python 3.11 is the host's pyenv build (its real executable, not the shim). Python 3.13 is
-Debian sid's /usr/bin/python3.13 in the sid rootfs, run chrooted by scripts/in-sid (the
-container stand-in): there gdb would read the HOST's libc for the target's and call `dlopen` at
-a wrong address, so debugpy's gdb gets `set sysroot /proc/PID/root` and the target's executable
-through a `gdb` wrapper first on its PATH (see gdb_wrapper()). debugpy's files are copied under
-/tmp, which the chroot shares, because gdb makes the target dlopen debugpy's attach library
-and import debugpy by the injector's paths.
+Targets (--python):
+  3.11          the host's pyenv build (its real executable, not the shim), nothing installed:
+                borescope ships its copy of debugpy in (as source; compiled on import)
+  3.11+debugpy  the same interpreter in the test venv, which has debugpy 1.8.22 installed
+  3.13          Debian sid's /usr/bin/python3.13 in the sid rootfs, chrooted by scripts/in-sid
+                (the container stand-in), with the rootfs's own debugpy 1.8.20
+  3.14          the rootfs's python3.14 likewise (PEP 768; to check the harness)
+debugpy --pid always injects its own 1.8.22, copied under /tmp (which the chroot shares: gdb
+makes the target dlopen debugpy's attach library and import debugpy by the injector's paths)
+and byte-compiled by every interpreter measured, as an installed debugpy would be. Into the
+chroot, gdb would read the HOST's libc for the target's and call `dlopen` at a wrong address
+(it crashes the target), so debugpy's gdb gets `set sysroot /proc/PID/root` and the target's
+executable through a `gdb` wrapper first on its PATH (see gdb_wrapper()). Targets run without
+the caller's PYTHON* variables. Each tool attaches once per interpreter before the timed runs
+(not counted): one-time costs such as borescope filling its cache of debugpy to ship, or an
+installed debugpy's byte-code written on its first import, stay out of the medians.
 
 While attaching, the target's threads each wake every millisecond and remember their longest
 gap: the main thread (Python), another Python thread (needs the GIL), and a native thread that
@@ -35,11 +44,10 @@ was held (its last wake-up until the tool's first Python code ran in it).
 
 Goals: borescope <= 0.5 s to ready, and >= 3x faster than debugpy --pid.
 
-Usage: bench/attach_legacy.py [--runs 5] [--python 3.11,3.13] [--tool borescope,debugpy]
-  (3.14, the sid rootfs's python3.14 chrooted, can be added to validate the harness on PEP 768)
+Usage: bench/attach_legacy.py [--runs 5] [--python 3.11,3.11+debugpy,3.13] [--tool borescope,debugpy]
 BORESCOPE: the binary (default $CARGO_TARGET_DIR/{release,debug}/borescope). Needs
 scripts/test-setup.sh (pyenv 3.11, venv with debugpy 1.8.22, sid rootfs) and
-scripts/bench-setup.sh (gdb); a C compiler for the native ticker thread.
+scripts/bench-setup.sh (gdb); a C compiler for the native ticker thread. Runs as root (in-sid).
 """
 
 import argparse
@@ -76,12 +84,20 @@ def host_python311():
 
 
 def interpreters():
+    """--python choices: (where, the command that runs a script with it)."""
     in_sid = os.path.join(ROOT, "scripts", "in-sid")
     return {
-        "3.11": ("host pyenv", [host_python311()]),
-        "3.13": ("sid rootfs, chroot", [in_sid, "python3.13"]),
-        "3.14": ("sid rootfs, chroot", [in_sid, "python3.14"]),
+        "3.11": ("host pyenv, no debugpy", [host_python311()]),
+        "3.11+debugpy": ("host venv with debugpy", [os.path.join(CACHE, "venv", "bin", "python")]),
+        "3.13": ("sid chroot, its debugpy", [in_sid, "python3.13"]),
+        "3.14": ("sid chroot, its debugpy", [in_sid, "python3.14"]),
     }
+
+
+def target_env():
+    """The caller's environment less its Python settings (PYTHONDONTWRITEBYTECODE, PYTHONPATH,
+    ...): the target runs as a service would, whatever shell the bench is started from."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +110,7 @@ class Target:
     def __init__(self, argv, work, ticker):
         self.log = open(os.path.join(work, "target-%d.log" % time.monotonic_ns()), "w")
         script = os.path.join(work, "attach_target.py")
-        self.process = subprocess.Popen(argv + [script] + ([ticker] if ticker else []), cwd=work,
+        self.process = subprocess.Popen(argv + [script] + ([ticker] if ticker else []), cwd=work, env=target_env(),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                         text=True, start_new_session=True)
         line = self.process.stdout.readline()
@@ -262,14 +278,20 @@ exec %s -iex "set sysroot /proc/$pid/root" -iex "file /proc/$pid/exe" "$@"
 
 
 class DebugpyPid:
-    """`python -m debugpy --listen 127.0.0.1:PORT --pid PID` with debugpy 1.8.22 (under /tmp)."""
+    """`python -m debugpy --listen 127.0.0.1:PORT --pid PID` with debugpy 1.8.22 (under /tmp).
 
-    def __init__(self, work):
+    The copy is byte-compiled by every interpreter measured, as an installed debugpy would be
+    for its own Python, so no run pays for compiling debugpy's sources."""
+
+    def __init__(self, work, pythons):
         source = glob.glob(os.path.join(CACHE, "venv", "lib", "python3.*", "site-packages", "debugpy"))
         if not source:
             sys.exit("no debugpy in %s/venv (scripts/test-setup.sh)" % CACHE)
         self.site = os.path.join(work, "debugpy-site")
         shutil.copytree(source[0], os.path.join(self.site, "debugpy"), ignore=shutil.ignore_patterns("__pycache__"))
+        for argv in pythons:
+            subprocess.run(argv + ["-m", "compileall", "-q", os.path.join(self.site, "debugpy")], env=target_env(),
+                           cwd=work, stdout=subprocess.DEVNULL, check=True)
         self.python = host_python311()
         self.version = subprocess.run([self.python, "-c", "import debugpy; print(debugpy.__version__)"],
                                       env=dict(os.environ, PYTHONPATH=self.site), capture_output=True,
@@ -378,6 +400,10 @@ def measure(tool, argv, work, ticker, settle):
         target.stop()
 
 
+def shown(outcome):
+    return "%.3f s" % outcome["ready"] if "ready" in outcome else "failed: " + outcome["error"]
+
+
 def summarise(samples):
     return statistics.median(samples), min(samples), max(samples)
 
@@ -385,7 +411,8 @@ def summarise(samples):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--python", default="3.11,3.13", help="comma-separated: 3.11, 3.13, 3.14")
+    parser.add_argument("--python", default="3.11,3.11+debugpy,3.13",
+                        help="comma-separated: 3.11 (nothing installed), 3.11+debugpy, 3.13, 3.14")
     parser.add_argument("--tool", default="borescope,debugpy", help="comma-separated: borescope, debugpy")
     parser.add_argument("--settle", type=float, default=0.5, help="seconds after ready still counted for the target's gaps")
     args = parser.parse_args()
@@ -409,15 +436,17 @@ def main():
         if "borescope" in names:
             tools["borescope"] = Borescope(work)
         if "debugpy" in names:
-            tools["debugpy"] = DebugpyPid(work)
+            tools["debugpy"] = DebugpyPid(work, [known[v][1] for v in versions])
         for version in versions:
             _, argv = known[version]
+            for name in names:  # not counted: one-time costs (borescope's cache of debugpy to ship)
+                outcome = measure(tools[name], argv, work, ticker, 0)
+                print("  [%s %s warm-up] %s" % (name, version, shown(outcome)), file=sys.stderr, flush=True)
             for run in range(args.runs):
                 for name in names:  # interleaved, so load on the machine falls on both alike
                     outcome = measure(tools[name], argv, work, ticker, args.settle)
                     results.setdefault((version, name), []).append(outcome)
-                    shown = "%.3f s" % outcome["ready"] if "ready" in outcome else "failed: " + outcome["error"]
-                    print("  [%s %s run %d] %s" % (name, version, run + 1, shown), file=sys.stderr, flush=True)
+                    print("  [%s %s run %d] %s" % (name, version, run + 1, shown(outcome)), file=sys.stderr, flush=True)
     finally:
         if "borescope" in tools:
             tools["borescope"].close()
@@ -426,6 +455,8 @@ def main():
 
 
 def report(results, versions, names, known, tools, args):
+    labels = {v: "%s (%s)" % (v, known[v][0]) for v in versions}
+    width = max(len(label) for label in labels.values())
     print()
     print("attach to a ready session (DAP handshake answered), a fresh process per run, median of %d" % args.runs)
     if "borescope" in tools:
@@ -433,22 +464,20 @@ def report(results, versions, names, known, tools, args):
     if "debugpy" in tools:
         print("  debugpy:   %s --pid (gdb), injector %s" % (tools["debugpy"].version, tools["debugpy"].python))
     print()
-    print("  python                       tool         median      min      max   debugpy/borescope   goal")
+    print("  %-*s %-10s %9s %9s %9s   %s   %s" % (width, "python", "tool", "median", "min", "max", "debugpy/borescope", "goal"))
     medians = {}
     for version in versions:
-        where, _ = known[version]
         for name in names:
             outcomes = results.get((version, name), [])
             good = [o for o in outcomes if "ready" in o]
-            label = "%-28s %-10s" % ("%s (%s)" % (version, where), name)
+            label = "%-*s %-10s" % (width, labels[version], name)
             if len(good) < len(outcomes) or not good:
                 errors = sorted({o["error"] for o in outcomes if "error" in o})
-                print("  %s   failed %d of %d: %s" % (label, len(outcomes) - len(good), len(outcomes), errors[0][:160]))
+                print("  %s failed %d of %d: %s" % (label, len(outcomes) - len(good), len(outcomes), errors[0][:160]))
                 continue
             median, low, high = summarise([o["ready"] for o in good])
             medians[(version, name)] = median
-            verdict = ""
-            ratio = ""
+            verdict = ratio = ""
             if name == "borescope":
                 verdict = "<= %.1f s %s" % (GOAL_SECONDS, "ok" if median <= GOAL_SECONDS else "MISSED")
             if name == "debugpy" and (version, "borescope") in medians:
@@ -459,20 +488,20 @@ def report(results, versions, names, known, tools, args):
     for version in versions:
         values = [o["inject"] for o in results.get((version, "debugpy"), []) if o.get("inject") is not None]
         if values:
-            print("  (debugpy %s: the --pid command itself, gdb included, took %.3f s of that (median); the rest is the"
-                  " DAP handshake)" % (version, statistics.median(values)))
+            print("  (debugpy on %s: its --pid command, gdb included, is %.3f s of that; the rest is the DAP handshake)"
+                  % (version, statistics.median(values)))
     print()
     print("the target's threads, from the tool's start to %.1f s after ready (median over the runs)" % args.settle)
-    print("  held   the main thread, from its last wake-up until the tool's first Python code ran in it")
-    print("         (stopped under ptrace or gdb, or waiting for its next safe point)")
-    print("  main, python, native   the longest gap between two wake-ups (every 1 ms; 1-2 ms is normal) of the")
-    print("         main thread (it also runs the attach's own Python: importing and starting debugpy), another")
-    print("         Python thread (waits while anything holds the GIL), a C thread that never takes the GIL")
-    print("         (stops only when the operating system stops it: gdb stops every thread)")
+    print("  held    the main thread, from its last wake-up until the tool's first Python code ran in it")
+    print("          (stopped under ptrace or gdb, or waiting for its next safe point)")
+    print("  main    the longest gap between two wake-ups (every 1 ms; 1-2 ms is normal) of the main thread,")
+    print("          which also runs the attach's own Python (importing and starting debugpy)")
+    print("  python  the same for another Python thread (it waits while anything holds the GIL)")
+    print("  native  the same for a C thread that never takes the GIL: only the operating system stops it")
+    print("          (gdb stops every thread; borescope's ptrace only the main thread)")
     print()
-    print("  python                       tool             held       main     python     native")
+    print("  %-*s %-10s %10s %10s %10s %10s" % (width, "python", "tool", "held", "main", "python", "native"))
     for version in versions:
-        where, _ = known[version]
         for name in names:
             good = [o for o in results.get((version, name), []) if "gaps" in o]
             if not good:
@@ -481,7 +510,8 @@ def report(results, versions, names, known, tools, args):
             for key in ("held", "main", "python", "native"):
                 values = [o["gaps"][key] for o in good if o["gaps"][key] is not None]
                 cells.append("%7.1f ms" % (statistics.median(values) * 1000) if values else "%10s" % "-")
-            print("  %-28s %-10s %s" % ("%s (%s)" % (version, where), name, " ".join(cells)))
+            print("  %-*s %-10s %s" % (width, labels[version], name, " ".join(cells)))
+
 
 if __name__ == "__main__":
     main()
