@@ -51,9 +51,11 @@ scripts/bench-setup.sh (gdb); a C compiler for the native ticker thread. Runs as
 """
 
 import argparse
+import datetime
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -338,15 +340,46 @@ def tail(text, lines=3):
 
 
 class Borescope:
+    """`borescope attach PID`, with a daemon of its own whose log has borescope-inject's debug
+    lines: each ptrace stop of the main thread is logged when the thread is stopped and when it
+    is released, which times the stop (a shade short: the wait for the stop comes before)."""
+
     def __init__(self, work):
         self.binary = binary()
         self.env = dict(os.environ)
         self.env["BORESCOPE_RUNTIME_DIR"] = os.path.join(work, "rt")
         self.env["BORESCOPE_CACHE_DIR"] = os.path.join(work, "cache")  # under /tmp: visible in the rootfs
+        self.env["RUST_LOG"] = "warn,borescope_inject=debug"
         self.work = work
         subprocess.run([self.binary, "sessions"], env=self.env, cwd=work, stdout=subprocess.DEVNULL, check=True)
+        self.log_offset = 0
+
+    def daemon_log(self):
+        found = glob.glob(os.path.join(self.work, "rt", "build-*", "daemon.log"))
+        return found[0] if found else None
+
+    def ptrace_stops(self):
+        """The durations of the ptrace stops logged since the last attach started."""
+        log = self.daemon_log()
+        if log is None:
+            return []
+        with open(log, "rb") as lines:
+            lines.seek(self.log_offset)
+            text = re.sub(r"\x1b\[[0-9;]*m", "", lines.read().decode("utf-8", "replace"))
+        stops, stopped_at = [], None
+        for line in text.splitlines():
+            stamp = line.split(" ", 1)[0]
+            if "thread stopped" in line:
+                stopped_at = stamp
+            elif "thread restored and released" in line and stopped_at is not None:
+                parse = lambda t: datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: E731
+                stops.append((parse(stamp) - parse(stopped_at)).total_seconds())
+                stopped_at = None
+        return stops
 
     def attach(self, target):
+        log = self.daemon_log()
+        self.log_offset = os.path.getsize(log) if log else 0
         start = time.perf_counter()
         result = subprocess.run([self.binary, "attach", str(target.pid)], env=self.env, cwd=self.work,
                                 capture_output=True, text=True, timeout=READY_TIMEOUT)
@@ -394,8 +427,10 @@ def measure(tool, argv, work, ticker, settle):
             return {"error": str(error)}
         time.sleep(settle)
         gaps = target.report()
+        stops = tool.ptrace_stops() if isinstance(tool, Borescope) else []
+        gaps["ptrace"] = max(stops) if stops else None
         tool.detach(target)
-        return {"ready": ready, "inject": inject, "gaps": gaps}
+        return {"ready": ready, "inject": inject, "gaps": gaps, "stops": len(stops)}
     finally:
         target.stop()
 
@@ -492,6 +527,7 @@ def report(results, versions, names, known, tools, args):
                   % (version, statistics.median(values)))
     print()
     print("the target's threads, from the tool's start to %.1f s after ready (median over the runs)" % args.settle)
+    print("  ptrace  borescope's longest ptrace stop of the main thread (its own debug log; no other thread stops)")
     print("  held    the main thread, from its last wake-up until the tool's first Python code ran in it")
     print("          (stopped under ptrace or gdb, or waiting for its next safe point)")
     print("  main    the longest gap between two wake-ups (every 1 ms; 1-2 ms is normal) of the main thread,")
@@ -500,17 +536,19 @@ def report(results, versions, names, known, tools, args):
     print("  native  the same for a C thread that never takes the GIL: only the operating system stops it")
     print("          (gdb stops every thread; borescope's ptrace only the main thread)")
     print()
-    print("  %-*s %-10s %10s %10s %10s %10s" % (width, "python", "tool", "held", "main", "python", "native"))
+    print("  %-*s %-10s %10s %10s %10s %10s %10s" % (width, "python", "tool", "ptrace", "held", "main", "python", "native"))
     for version in versions:
         for name in names:
             good = [o for o in results.get((version, name), []) if "gaps" in o]
             if not good:
                 continue
             cells = []
-            for key in ("held", "main", "python", "native"):
+            for key in ("ptrace", "held", "main", "python", "native"):
                 values = [o["gaps"][key] for o in good if o["gaps"][key] is not None]
                 cells.append("%7.1f ms" % (statistics.median(values) * 1000) if values else "%10s" % "-")
-            print("  %-*s %-10s %s" % (width, labels[version], name, " ".join(cells)))
+            counts = sorted({o["stops"] for o in good if o["stops"]})
+            print("  %-*s %-10s %s%s" % (width, labels[version], name, " ".join(cells),
+                                       "   (%s stops per attach)" % "/".join(map(str, counts)) if counts else ""))
 
 
 if __name__ == "__main__":
