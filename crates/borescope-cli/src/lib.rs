@@ -168,7 +168,7 @@ pub enum Commands {
     /// List Kubernetes pods (by Service, label or namespace) and the Python processes in their
     /// containers: version, CPU, memory, role, and whether `attach` can work.
     Pods(PodsArgs),
-    /// Run Python code inside a running Python 3.14+ process and print what it printed.
+    /// Run Python code inside a running Python 3.9+ process and print what it printed.
     #[command(after_help = EXEC_AFTER_HELP)]
     Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).
