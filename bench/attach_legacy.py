@@ -20,7 +20,8 @@ the same way for both:
 
 Targets (--python):
   3.11          the host's pyenv build (its real executable, not the shim), nothing installed:
-                borescope ships its copy of debugpy in (as source; compiled on import)
+                borescope ships its copy of debugpy in, with byte-code its daemon compiled
+                for this interpreter after the first (warm-up) attach
   3.11+debugpy  the same interpreter in the test venv, which has debugpy 1.8.22 installed
   3.13          Debian sid's /usr/bin/python3.13 in the sid rootfs, chrooted by scripts/in-sid
                 (the container stand-in), with the rootfs's own debugpy 1.8.20
