@@ -127,6 +127,7 @@ fn inspect(pid: u32) -> Option<Candidate> {
         rss_bytes: Some(stat.rss_pages * procfs::page_size()),
         command,
         attachable: why_not.is_none(),
+        method: why_not.is_none().then_some(borescope_model::AttachMethod::Pep768),
         why_not,
         role: None,
         server: None,

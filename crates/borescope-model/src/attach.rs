@@ -40,6 +40,16 @@ pub enum ProcessRole {
     Helper,
 }
 
+/// How borescope gets a running interpreter to run its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachMethod {
+    /// PEP 768 (the protocol of `sys.remote_exec`), Python 3.14 and newer.
+    Pep768,
+    /// A pending call (`Py_AddPendingCall`) scheduled with ptrace, Python 3.9 to 3.13.
+    Ptrace,
+}
+
 /// One Python process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PythonProcess {
@@ -68,6 +78,9 @@ pub struct PythonProcess {
     /// Why not, when not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
+    /// How attach and exec would reach its interpreter; `None` when neither way can.
+    #[serde(default)]
+    pub method: Option<AttachMethod>,
     /// Its role in a reloading or forking server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<ProcessRole>,

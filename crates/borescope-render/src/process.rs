@@ -225,6 +225,7 @@ mod tests {
             command: vec!["python3".into(), format!("job{pid}.py")],
             attachable: why_not.is_none(),
             why_not: why_not.map(String::from),
+            method: None,
             role: None,
             server: None,
             ports: Vec::new(),
