@@ -215,6 +215,12 @@ fn permission(pod: &PodRef, pid: u32, error: &str, answer: &Value) -> String {
         (format!("borescope's program runs as uid {} and pid {pid} as uid {}, without CAP_SYS_PTRACE", uid.unwrap_or(-1), target_uid.unwrap_or(-1)), add_ptrace)
     } else if matches!(yama, Some(1) | Some(2)) && !has_ptrace {
         (format!("Yama ptrace_scope is {} on the node and the container lacks CAP_SYS_PTRACE (a process started by exec is never the target's ancestor)", yama.unwrap_or_default()), add_ptrace)
+    } else if seccomp == Some(2) && ptrace {
+        // containerd's RuntimeDefault allows ptrace (not process_vm_writev): a stricter profile.
+        (
+            format!("the container's seccomp profile refuses ptrace{}", if has_ptrace { " even with CAP_SYS_PTRACE" } else { "" }),
+            format!("run the pod with a seccomp profile that allows ptrace (containerd's RuntimeDefault does) or `seccompProfile: {{type: Unconfined}}`; if the profile allows ptrace only with CAP_SYS_PTRACE, {add_ptrace}"),
+        )
     } else if seccomp == Some(2) && !has_ptrace {
         (format!("the container's seccomp profile refuses {refused} without CAP_SYS_PTRACE (containerd's RuntimeDefault before 1.7 does)"), format!("{add_ptrace}; or run the pod with seccompProfile Unconfined"))
     } else if ptrace {
