@@ -22,6 +22,12 @@ The algorithm is the one ``borescope-inject::pending_call`` runs locally in Rust
 
 Later, once the job reported, :func:`release` unmaps the page with the same stop.
 
+A system call interrupted by the stop restarts as the kernel would restart it: on x86-64 the
+saved ``orig_rax``/``rax`` lead the kernel's restart logic after the detach; on aarch64 the
+kernel rewinds ``pc`` and ``x0`` before the stop, so the restored registers re-run the call, and
+one the kernel would have continued through ``restart_syscall`` (a relative sleep or ``poll``)
+starts over with its full timeout. Only x86-64 is tested here.
+
 Every wait is bounded (:data:`STOP_TIMEOUT`); whatever fails, the thread's bytes and registers
 are restored and it is detached before the error is raised, so the target is never left
 stopped or changed. Errors are :class:`PtraceError` with the failure kind pod.py reports.
