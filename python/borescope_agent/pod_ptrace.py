@@ -66,6 +66,8 @@ NT_ARM_SYSTEM_CALL = 0x404
 WALL = 0x40000000
 PROT_READ_WRITE = 3
 MAP_PRIVATE_ANONYMOUS = 0x22
+# Signals that would end this program, held back while the target is stopped.
+GUARDED = (signal.SIGALRM, signal.SIGHUP, signal.SIGINT, signal.SIGPIPE, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 # Signals that, while borescope's code runs in the thread, can only come from that code.
 FAULTS = (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE, signal.SIGTRAP)
 
@@ -229,9 +231,12 @@ class Tracee(object):
     # -- stopping and letting go --------------------------------------------------------------
 
     def __enter__(self):
-        self.ptrace(PTRACE_SEIZE, None, None, "PTRACE_SEIZE")
-        self.seized = True
+        # Dying while the thread runs borescope's code would leave it there (the kernel detaches
+        # a dead tracer's tracees as they are): the signals that end this program wait.
+        self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, GUARDED)
         try:
+            self.ptrace(PTRACE_SEIZE, None, None, "PTRACE_SEIZE")
+            self.seized = True
             self.ptrace(PTRACE_INTERRUPT, None, None, "PTRACE_INTERRUPT")
             self.wait(trap=False)
             self.save()
@@ -240,6 +245,8 @@ class Tracee(object):
                 self.let_go()
             except PtraceError:
                 pass
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
             raise
         return self
 
@@ -249,6 +256,8 @@ class Tracee(object):
         except PtraceError:
             if kind is None:
                 raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.mask)
         return False
 
     def save(self):

@@ -311,6 +311,28 @@ def test_signals_that_arrive_while_stopped_are_delivered_again(local):
     assert target.alive() and target.stop() == ""
 
 
+def test_signals_that_would_end_the_injector_wait_until_the_target_is_let_go(local):
+    # Were this program to die while the thread runs borescope's code, the kernel would let the
+    # thread go on from there: SIGTERM and the like are held until it is restored.
+    target = local(LOOP)
+    plan = plan_of(target.pid)
+    got = []
+    previous = signal.signal(signal.SIGUSR1, lambda *args: got.append("handled"))
+    try:
+        with pod_ptrace.Tracee(target.pid, plan):
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(0.01)
+            assert got == [], "a signal reached this program while the target was stopped"
+        for _ in range(100):
+            if got:
+                break
+            time.sleep(0.001)
+        assert got == ["handled"]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert target.alive() and target.stop() == ""
+
+
 def test_a_full_pending_call_queue_is_refused_and_its_page_unmapped(local):
     target = local(BLOCKED)
     plan = plan_of(target.pid)
