@@ -1,7 +1,7 @@
 //! Python 3.13 in a pod (no `sys.remote_exec`): the in-pod program schedules borescope's job as
 //! a pending call with ptrace. A full session (break, continue through a real request, vars,
-//! eval, stop, attach again), exec, and ptrace refused by the container's seccomp profile with
-//! the capability that fixes it.
+//! eval, stop, attach again), exec, ptrace refused by the container's seccomp profile (and the
+//! profile that lets it through), and a main thread that never takes the request.
 
 use crate::cluster::{handler_line, pod, pod_spec, TestNamespace, IMAGE_313};
 use crate::{ctx, kube, stable};
@@ -59,17 +59,21 @@ fn a_python_3_13_pod_is_attached_through_a_pending_call() {
 }
 
 #[test]
-fn ptrace_refused_by_seccomp_in_a_3_13_pod_is_diagnosed_and_the_runtime_default_works() {
+fn refusals_in_python_3_13_pods_say_what_to_do() {
     let ctx = ctx();
-    let ns = TestNamespace::new("seccomp313");
+    let ns = TestNamespace::new("refuse313");
     let mut locked = spec_313();
     locked["securityContext"] = json!({"seccompProfile": {"type": "Localhost", "localhostProfile": "borescope-no-ptrace.json"}});
     let mut fixed = spec_313();
     fixed["securityContext"] = json!({"seccompProfile": {"type": "RuntimeDefault"}});
+    let mut asleep = pod_spec(&["python3", "-c", "import time; time.sleep(86400)"], None);
+    asleep["containers"][0]["image"] = json!(IMAGE_313);
     ns.create(pod("locked", "locked", locked));
     ns.create(pod("fixed", "fixed", fixed));
+    ns.create(pod("asleep", "asleep", asleep));
     ns.ready_pods("app=locked", 1);
     ns.ready_pods("app=fixed", 1);
+    ns.ready_pods("app=asleep", 1);
 
     let refused = kube(&ctx, &ns, ["attach", "pod/locked", "-n", &ns.name]);
     refused.expect_code(1);
@@ -78,4 +82,14 @@ fn ptrace_refused_by_seccomp_in_a_3_13_pod_is_diagnosed_and_the_runtime_default_
     // process_vm_writev, which Python 3.14's PEP 768 needs).
     kube(&ctx, &ns, ["exec", "pod/fixed", "-n", &ns.name, "-c", "print(6 * 7)"]).expect_code(0).stdout_has("42");
     kube(&ctx, &ns, ["exec", "pod/fixed", "-n", &ns.name, "-c", LEFT_BEHIND]).expect_code(0).stdout_has("[]");
+
+    // A main thread that never runs Python: the request cannot be taken back, and the error
+    // says what stays behind.
+    kube(&ctx, &ns, ["exec", "pod/asleep", "-n", &ns.name, "--timeout", "1", "-c", "print(1)"])
+        .expect_code(1)
+        .stderr_has("pid 1 in pod")
+        .stderr_has("did not run Python code for 1.0s")
+        .stderr_has("thread 1 `python3`: waits in the kernel")
+        .stderr_has("borescope cannot take a pending call back: it stays queued, and when the main thread runs Python again it only removes borescope's files (the 4 KB page holding it stays mapped)")
+        .stderr_has("before 3.14 only in the main thread");
 }
