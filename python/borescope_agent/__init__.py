@@ -11,7 +11,10 @@ Modules:
     session_view -- what a paused session shows (locals, drill-down, eval), by capture's rules
     remote   -- jobs run inside an already-running program through PEP 768 (attach, exec)
     pod      -- run by borescope inside a Kubernetes container (never in a target): lists
-                processes and runs `remote` jobs there through sys.remote_exec
+                processes and runs `remote` jobs there through sys.remote_exec (3.14+) or,
+                on 3.9-3.13, as a pending call that pod_ptrace schedules
+    pod_ptrace -- pod's ptrace trigger (ctypes): stops the main thread for a moment and makes
+                it queue Py_AddPendingCall(PyRun_SimpleString, code) (never in a target)
     snapshots -- live snapshots for `borescope server`: the agent, probe registry, hit pipeline
     snapshot_probe -- one probe: compiled expressions, token bucket, counters
     snapshot_hooks -- hooking probe lines (sys.monitoring, or the rewrite engine)

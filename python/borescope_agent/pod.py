@@ -3,8 +3,12 @@
 There borescope can start a program but cannot reach /proc from outside, so this module does the
 in-container half of local attach (`borescope-attach`'s ps, files, job and blocked diagnosis):
 it lists processes from /proc, writes the agent into the target's own /tmp, asks the target to
-run it (``sys.remote_exec``, PEP 768) and waits for its status file. It is never imported in a
-target. Standard library only, CPython 3.6+ (the listing interpreter may be old).
+run it and waits for its status file. The target runs it through ``sys.remote_exec`` (PEP 768)
+on Python 3.14+, and on 3.9-3.13 as a pending call that ``pod_ptrace.py`` schedules with ptrace
+through ctypes (loaded from the agent archive a job brings; ``Py_AddPendingCall`` and
+``PyRun_SimpleString`` found in the .dynsym of the interpreter or libpython the target maps).
+It is never imported in a target. Standard library only, CPython 3.6+ (the listing interpreter
+may be old).
 
 Wire format (the contract; borescope's Rust side implements the other end). argv is
 ``[PYTHON, "-I", "-S", "-c", LOADER]``, LOADER being::
@@ -21,29 +25,38 @@ below. The exit status is always 0.
 "truncated"}``: every process but this one and kernel threads (at most 500, Python ones kept
 first). P = {pid, ppid, uid, user, command, exe, state, rss_bytes, cpu_percent, python ("3.14"
 or null), python_source ("exe", "maps" or null), werkzeug_run_main, django_run_main,
-remote_debug_disabled (why, or null), cwd, ports, threads}; unreadable facts are null (ports
-[]). SELF = {uid, euid, python, executable, cap_eff, cap_sys_ptrace, seccomp, no_new_privs,
+remote_debug_disabled (why, or null), method ("pep768", "ptrace" or null: how a job would
+reach it), method_problem (why none, or null), cwd, ports, threads}; unreadable facts are null
+(ports []). SELF = {uid, euid, python, executable, cap_eff, cap_sys_ptrace, seccomp, no_new_privs,
 yama_ptrace_scope}.
 
-``{"op": "job", "pid", "job": {..., "nonce"}, "bootstrap", "payload_bytes": N, "label",
-"pickup_timeout_ms", "run_timeout_ms", "withdraw", "keep_dir", "debugpy_on_request",
+``{"op": "job", "pid", "job": {..., "nonce"}, "bootstrap", "pending_call", "payload_bytes": N,
+"label", "pickup_timeout_ms", "run_timeout_ms", "withdraw", "keep_dir", "debugpy_on_request",
 "sources"}``, then N raw bytes (always read first): a tar (gzip allowed) of
 ``agent/borescope_agent/*.py``. It goes into ``borescope-<label>`` under the first of /tmp,
 /dev/shm, the target's $TMPDIR that works (mode 0700, owned by the target's user), with
 ``job.json`` and ``run.py`` (the bootstrap, ``__BORESCOPE_DIR_JSON__`` replaced by the
-directory as a JSON string). Failure kinds: ``gone``, ``version`` (no sys.remote_exec here, in
-the target's own interpreter; ``python``), ``wrong_container``, ``no_place`` (``tried``),
-``permission`` (``facts`` = SELF + ``target_uid``), ``disabled`` (``why``), ``inject_failed``,
+directory as a JSON string). Without sys.remote_exec (the target's own interpreter runs this),
+``pending_call`` is the statement the pending call runs (borescope-pyagent's
+``pending_call_source`` for the path ``__BORESCOPE_RUN_PY__``, which is replaced by run.py's
+path quoted the same way). Failure kinds: ``gone``, ``version`` (older than 3.9; ``python``),
+``wrong_container``, ``no_place`` (``tried``), ``permission`` (``facts`` = SELF +
+``target_uid``; ``method``; with ptrace the failed ``step``), ``disabled`` (``why``),
+``traced`` (``tracer_pid``, ``tracer_comm``), ``no_symbols`` (``binary``, ``missing``),
+``unsupported_arch`` (``machine``), ``no_ctypes`` (``executable``), ``queue_full``,
+``inject_failed`` (with ptrace its ``step``),
 ``still_running`` (``seconds``; ``abandoned`` marker, the job cleans up itself) and ``blocked``
 (not picked up: ``waited_ms``, ``threads`` = [{tid, name, state, wchan, syscall}],
-``withdrawn``, ``queued_cleanup``). Python cannot take a request back, so a withdrawn one
-leaves the directory emptied to a ``cancelled`` marker and a ``run.py`` stub that removes it
-when the thread gets there (``queued_cleanup``); without withdraw it gets ``abandoned``. When
+``withdrawn``, ``queued_cleanup``, ``method``; with ptrace ``page_left``). Python cannot take
+a request back, so a withdrawn one leaves the directory emptied to a ``cancelled`` marker and a
+``run.py`` stub that removes it when the thread gets there (``queued_cleanup``); without
+withdraw it gets ``abandoned``. A pending call's page (4 KB holding its statement) is unmapped
+once the job was picked up, and stays mapped when it was not (``page_left``). When
 the status says ``no_debugpy`` and ``debugpy_on_request``, the line ``{"need": "debugpy"}`` asks
 for one more frame: a tar (gzip allowed) of ``debugpy/...`` (empty: none; the status is
 returned as is), unpacked in ``<dir>/lib`` for a second run with ``job["debugpy_path"]``.
 Success (the job reported, whatever its state): ``{"ok": true, "dir", "status",
-"shipped_debugpy"}``; with ``sources`` (and a ``cwd`` in the status) also ``sources`` (base64 of
+"shipped_debugpy", "method"}`` (and ``page_error`` if the page could not be unmapped); with ``sources`` (and a ``cwd`` in the status) also ``sources`` (base64 of
 a gzip'd tar of the .py files under cwd and the main script's directory, at most 2000 files and
 8 MiB; names are absolute paths without the leading /), ``sources_files`` and
 ``sources_truncated``, or ``sources_error``. The directory is removed unless ``keep_dir``.
@@ -58,6 +71,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import sys
 import tarfile
 import time
@@ -74,6 +88,12 @@ SOURCE_DIRS = 20000
 SKIP_SOURCE_DIRS = frozenset(["site-packages", "dist-packages", ".git", "__pycache__", "node_modules", ".venv", "venv"])
 PYTHON_NAME = re.compile(r"^(?:lib)?python(\d+\.\d+)[a-z]*(?:\.so(?:\.[0-9.]+)?)?$")
 LABEL = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# What a Python without sys.remote_exec needs exported to take a pending call (pod_ptrace.py).
+PENDING_CALL_SYMBOLS = ("Py_AddPendingCall", "PyRun_SimpleString")
+ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
+AT_ENTRY = 9
+# Stands for run.py's path in the pending-call statement borescope sends (`pending_call`).
+RUN_PY_MARKER = "__BORESCOPE_RUN_PY__"
 STUB = """# Written by borescope: its request was withdrawn; this only removes borescope's directory.
 import os
 for path in (os.path.join(%(dir)s, "run.py"), os.path.join(%(dir)s, "cancelled"), %(dir)s):
@@ -309,7 +329,150 @@ def listening_ports(pid, tables):
     return sorted(set(port for inode, port in tables[key] if inode in inodes))
 
 
-def describe_process(pid, names, tables):
+# --- symbols (Python 3.9-3.13: the pending-call trigger) -----------------------------------
+
+
+def elf_symbols(path, names):
+    """(machine, {name: st_value} of the functions among `names` defined in .dynsym, the lowest
+    PT_LOAD address rounded down to its alignment) of a 64-bit little-endian ELF file.
+    Raises ValueError (why not) or OSError."""
+    with open(path, "rb") as f:
+        header = f.read(64)
+        if len(header) < 64 or header[:4] != b"\x7fELF":
+            raise ValueError("not an ELF file")
+        if header[4:6] != b"\x02\x01":
+            raise ValueError("not a 64-bit little-endian ELF file")
+        machine = struct.unpack_from("<H", header, 18)[0]
+        phoff, shoff = struct.unpack_from("<QQ", header, 32)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", header, 54)
+        f.seek(phoff)
+        phdrs = f.read(phentsize * phnum)
+        loads = []
+        for index in range(phnum):
+            kind, _, _, vaddr, _, _, _, align = struct.unpack_from("<IIQQQQQQ", phdrs, index * phentsize)
+            if kind == 1:  # PT_LOAD
+                loads.append(vaddr & ~(align - 1) if align > 1 else vaddr)
+        f.seek(shoff)
+        shdrs = f.read(shentsize * shnum)
+        sections = [struct.unpack_from("<IIQQQQIIQQ", shdrs, i * shentsize) for i in range(shnum if shoff else 0)]
+        found = {}
+        for _, kind, _, _, offset, size, link, _, _, entsize in sections:
+            if kind != 11 or link >= len(sections):  # SHT_DYNSYM and its string table
+                continue
+            f.seek(sections[link][4])
+            strings = f.read(sections[link][5])
+            wanted = {}
+            for name in names:
+                at = strings.find(b"\0" + name.encode("ascii") + b"\0")
+                if at >= 0:
+                    wanted[at + 1] = name
+            if not wanted:
+                continue
+            f.seek(offset)
+            table = f.read(size)
+            entsize = entsize or 24
+            for at in range(0, len(table) - entsize + 1, entsize):
+                name, info, _, shndx, value, _ = struct.unpack_from("<IBBHQQ", table, at)
+                if name in wanted and shndx != 0 and value and info & 0xF == 2:  # defined STT_FUNC
+                    found[wanted[name]] = value
+    return ELF_MACHINES.get(machine), found, min(loads) if loads else 0
+
+
+def mapped_files(pid):
+    """{path: load bias} of the files `pid` maps (the start of each file's lowest mapping less
+    its file offset), or None when its maps cannot be read."""
+    text = read_text("/proc/%d/maps" % pid)
+    if text is None:
+        return None
+    lowest = {}
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 6 or not parts[5].startswith("/"):
+            continue
+        try:
+            start, offset = int(parts[0].split("-")[0], 16), int(parts[2], 16)
+        except ValueError:
+            continue
+        path = parts[5].strip()
+        if path not in lowest or start < lowest[path][0]:
+            lowest[path] = (start, start - offset)
+    return dict((path, bias) for path, (_, bias) in lowest.items())
+
+
+def entry_point(pid):
+    """The process's entry point (AT_ENTRY in /proc/PID/auxv), or None."""
+    try:
+        with open("/proc/%d/auxv" % pid, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    for at in range(0, len(raw) - 15, 16):
+        key, value = struct.unpack_from("<QQ", raw, at)
+        if key == AT_ENTRY:
+            return value
+    return None
+
+
+def pending_call_plan(pid, exe, cache):
+    """Where `pid`'s Py_AddPendingCall and PyRun_SimpleString run and its entry point, from the
+    .dynsym of the interpreter or libpython it maps: (plan, None) or (None, (kind, why,
+    extra)). `cache` keeps what was read of each file for one request."""
+    files = mapped_files(pid)
+    entry = entry_point(pid)
+    if files is None or entry is None:
+        what = "/proc/%d/maps" % pid if files is None else "/proc/%d/auxv" % pid
+        return None, ("permission", "cannot read %s" % what, {})
+    candidates = sorted((p for p in files if p == exe or PYTHON_NAME.match(os.path.basename(p))), key=lambda p: not os.path.basename(p).startswith("lib"))
+    if not candidates:
+        return None, ("no_symbols", "pid %d maps no Python interpreter or libpython file" % pid, {"binary": exe, "missing": list(PENDING_CALL_SYMBOLS)})
+    tried = []
+    for path in candidates:
+        if path not in cache:
+            try:
+                cache[path] = elf_symbols(read_path(pid, path), PENDING_CALL_SYMBOLS)
+            except (OSError, ValueError, struct.error) as exc:
+                cache[path] = exc
+        read = cache[path]
+        if isinstance(read, Exception):
+            tried.append("%s (%s)" % (path, read))
+            continue
+        machine, found, lowest = read
+        if machine not in ("x86_64", "aarch64"):
+            return None, ("unsupported_arch", "%s is built for %s; borescope schedules code on x86-64 and aarch64" % (path, machine or "another machine"), {"machine": machine})
+        missing = [name for name in PENDING_CALL_SYMBOLS if name not in found]
+        if not missing:
+            plan = dict((name, files[path] + value - lowest) for name, value in found.items())
+            plan.update(arch=machine, entry=entry, binary=path)
+            return plan, None
+        tried.append("%s (no %s)" % (path, " or ".join(missing)))
+    why = "no file pid %d maps exports Py_AddPendingCall and PyRun_SimpleString in its dynamic symbols (stripped, or linked statically without exported symbols): %s" % (pid, "; ".join(tried))
+    return None, ("no_symbols", why, {"binary": candidates[0], "missing": list(PENDING_CALL_SYMBOLS)})
+
+
+def read_path(pid, path):
+    """`path` as `pid` sees it: through its root when this program may follow that link."""
+    mine = "/proc/%d/root%s" % (pid, path)
+    return mine if os.access(mine, os.R_OK) else path
+
+
+def attach_method(pid, python, exe, disabled, cache):
+    """("pep768" | "ptrace" | None, why none) for a Python process of version `python`. Remote
+    debugging disabled (`disabled` says why) is respected on every version: no method."""
+    try:
+        version = tuple(int(part) for part in python.split(".")[:2])
+    except (AttributeError, ValueError):
+        return None, "unknown Python version"
+    if version < (3, 9):
+        return None, "Python %s: borescope attaches to 3.9 and newer" % python
+    if disabled:
+        return None, None
+    if version >= (3, 14):
+        return "pep768", None
+    plan, problem = pending_call_plan(pid, exe, cache)
+    return ("ptrace", None) if plan else (None, problem[1])
+
+
+def describe_process(pid, names, tables, elf_cache):
     """One process's facts, or None for a kernel thread, a zombie or a process gone meanwhile."""
     stat = proc_stat("/proc/%d/stat" % pid)
     if stat is None or stat["state"] == "Z":
@@ -327,6 +490,8 @@ def describe_process(pid, names, tables):
     exe = read_link("/proc/%d/exe" % pid)
     python, source = python_version(pid, exe)
     env = environ(pid)
+    disabled = remote_debug_disabled(command, env)
+    method, method_problem = attach_method(pid, python, exe, disabled, elf_cache) if python else (None, None)
     return {
         "pid": pid,
         "ppid": stat["ppid"],
@@ -341,7 +506,9 @@ def describe_process(pid, names, tables):
         "python_source": source,
         "werkzeug_run_main": env.get("WERKZEUG_RUN_MAIN") if env is not None else None,
         "django_run_main": env.get("RUN_MAIN") if env is not None else None,
-        "remote_debug_disabled": remote_debug_disabled(command, env),
+        "remote_debug_disabled": disabled,
+        "method": method,
+        "method_problem": method_problem,
         "cwd": read_link("/proc/%d/cwd" % pid),
         "ports": listening_ports(pid, tables),
         "threads": int_or_none(status.get("Threads")),
@@ -355,8 +522,8 @@ def op_ps(request):
     if not isinstance(interval, (int, float)) or interval < 0:
         raise Refusal("bad_request", "interval_ms must be a number of milliseconds")
     interval = min(interval, 5000) / 1000.0
-    me, names, tables = os.getpid(), users(), {}
-    processes = [p for p in (describe_process(pid, names, tables) for pid in pids() if pid != me) if p]
+    me, names, tables, elf_cache = os.getpid(), users(), {}, {}
+    processes = [p for p in (describe_process(pid, names, tables, elf_cache) for pid in pids() if pid != me) if p]
     truncated = len(processes) > MAX_PROCESSES
     if truncated:
         processes.sort(key=lambda p: (p["python"] is None, p["pid"]))
@@ -444,6 +611,26 @@ def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
+def load_module(payload, name):
+    """borescope_agent/`name`.py from the agent archive borescope sent, as a module (nothing
+    imported from the target's files)."""
+    with tarfile.open(fileobj=io.BytesIO(payload), mode="r:*") as archive:
+        try:
+            source = archive.extractfile("agent/borescope_agent/%s.py" % name).read()
+        except (KeyError, AttributeError):
+            raise Refusal("bad_request", "the agent archive lacks borescope_agent/%s.py" % name)
+    module = type(sys)("borescope_" + name)
+    exec(compile(source, "borescope_agent/%s.py" % name, "exec"), module.__dict__)
+    return module
+
+
+def pending_call_code(template, run_py):
+    """The pending-call statement for `run_py`: borescope's template with the marker replaced
+    by the path quoted as borescope quotes it there (a string literal inside a string literal)."""
+    once = json.dumps(run_py, ensure_ascii=False)[1:-1]
+    return template.replace(RUN_PY_MARKER, json.dumps(once, ensure_ascii=False)[1:-1])
+
+
 class Job(object):
     """One job run in the target: its directory, the injection, the wait for its status."""
 
@@ -451,6 +638,9 @@ class Job(object):
         self.request, self.stdin, self.dir, self.owner, self.status = request, stdin, None, None, None
         self.kept = False  # the directory was handed over to the target, which removes it itself
         self.pending = False  # a request is queued in the target and has not reported
+        self.picked_up = False  # the target started the last request (its run.py is gone)
+        self.method = self.plan = self.injector = self.page = None
+        self.page_error = None  # why a pending call's page could not be unmapped
         size = request.get("payload_bytes")
         if not isinstance(size, int) or not 0 <= size <= MAX_FRAME:
             raise Refusal("bad_request", "payload_bytes must be a byte count")
@@ -478,15 +668,13 @@ class Job(object):
         self.start = start_time(self.pid)
         if self.start is None:
             raise Refusal("gone", "no process %d in this container" % self.pid)
-        if not hasattr(sys, "remote_exec"):
-            version = "%d.%d.%d" % sys.version_info[:3]
-            raise Refusal("version", "Python %s has no sys.remote_exec: attaching needs Python 3.14+" % version, python=version)
         try:
             theirs, mine = os.stat("/proc/%d/root/" % self.pid), os.stat("/")
         except OSError:
             theirs = mine = None  # unreadable: the injection says what is missing
         if theirs and (theirs.st_dev, theirs.st_ino) != (mine.st_dev, mine.st_ino):
             raise Refusal("wrong_container", "pid %d sees another filesystem (another container of the pod): run in its container" % self.pid)
+        self.method = "pep768" if hasattr(sys, "remote_exec") else self.prepare_pending_call()
         status = proc_status(self.pid)
         uid, gid = [(status_ids(status, key) or (0, 0))[1] for key in ("Uid", "Gid")]
         self.owner = (uid, gid) if os.geteuid() == 0 and uid != 0 else None
@@ -518,7 +706,9 @@ class Job(object):
                 if failed:
                     return failed
                 shipped = True
-        result = {"final": True, "ok": True, "dir": self.dir, "status": self.status, "shipped_debugpy": shipped}
+        result = {"final": True, "ok": True, "dir": self.dir, "status": self.status, "shipped_debugpy": shipped, "method": self.method}
+        if self.page_error:
+            result["page_error"] = self.page_error
         if self.request.get("sources") and isinstance(self.status.get("cwd"), str):
             result.update(collect_sources(self.status, self.dir))
         if not self.request.get("keep_dir"):
@@ -565,29 +755,93 @@ class Job(object):
         write_file(self.path("job.json"), json.dumps(self.job).encode("utf-8"), self.owner)
         script = self.bootstrap.replace("__BORESCOPE_DIR_JSON__", json.dumps(self.dir))
         write_file(self.path("run.py"), script.encode("utf-8"), self.owner)
-        try:
-            sys.remote_exec(self.pid, self.path("run.py"))
-        except Exception as exc:
-            remove_tree(self.dir)
-            return self.injection_failure(exc)
-        self.pending = True
+        if self.method == "ptrace":
+            failed = self.schedule_pending_call()
+            if failed:
+                return failed
+        else:
+            try:
+                sys.remote_exec(self.pid, self.path("run.py"))
+            except Exception as exc:
+                remove_tree(self.dir)
+                return self.injection_failure(exc)
+        self.pending, self.picked_up = True, False
         failed = self.wait()
         self.pending = False
+        if self.page is not None and self.picked_up and not (failed and failed["kind"] == "gone"):
+            self.release_page()
         return failed
+
+    def permission_facts(self):
+        facts = self_facts()
+        facts["target_uid"] = (status_ids(proc_status(self.pid), "Uid") or (None, None))[1]
+        return facts
 
     def injection_failure(self, exc):
         text = "%s: %s" % (type(exc).__name__, exc)
         if not self.alive() or isinstance(exc, ProcessLookupError):
             return failure("gone", "pid %d ended" % self.pid)
         if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (1, 13):
-            facts = self_facts()
-            facts["target_uid"] = (status_ids(proc_status(self.pid), "Uid") or (None, None))[1]
-            return failure("permission", "not allowed to inject into pid %d: %s" % (self.pid, text), facts=facts)
+            return failure("permission", "not allowed to inject into pid %d: %s" % (self.pid, text), facts=self.permission_facts(), method="pep768")
         if "remote debug" in text.lower() and ("not enabled" in text.lower() or "disabled" in text.lower()):
             command = (read_text("/proc/%d/cmdline" % self.pid) or "").rstrip("\0").split("\0")
             why = remote_debug_disabled(command, environ(self.pid)) or "Python was built or configured without remote debugging"
             return failure("disabled", "remote debugging is disabled in pid %d: %s" % (self.pid, why), why=why)
         return failure("inject_failed", "sys.remote_exec(%d) failed: %s" % (self.pid, text))
+
+    # -- Python 3.9-3.13: a pending call scheduled with ptrace (pod_ptrace.py) ------------------
+
+    def prepare_pending_call(self):
+        """Checks, before anything is written, that this Python (the target's own, without
+        sys.remote_exec) can be given a pending call; loads the injector. Returns "ptrace"."""
+        version = "%d.%d.%d" % sys.version_info[:3]
+        if sys.version_info < (3, 9):
+            raise Refusal("version", "Python %s is too old: borescope attaches to Python 3.9 and newer" % version, python=version)
+        template = self.request.get("pending_call")
+        if not isinstance(template, str) or RUN_PY_MARKER not in template:
+            raise Refusal("bad_request", "pending_call must be the pending-call statement with %s for run.py's path" % RUN_PY_MARKER)
+        command = (read_text("/proc/%d/cmdline" % self.pid) or "").rstrip("\0").split("\0")
+        why = remote_debug_disabled(command, environ(self.pid))
+        if why:  # the owner's wish, though this Python has no PEP 768 to turn off
+            raise Refusal("disabled", "remote debugging is disabled in pid %d: %s" % (self.pid, why), why=why)
+        tracer = int_or_none(proc_status(self.pid).get("TracerPid")) or 0
+        if tracer:
+            comm = (read_text("/proc/%d/comm" % tracer) or "").strip() or None
+            raise Refusal("traced", "pid %d is already traced by pid %d (%s), and a process has only one tracer" % (self.pid, tracer, comm or "name unknown"), tracer_pid=tracer, tracer_comm=comm, python=version)
+        plan, problem = pending_call_plan(self.pid, read_link("/proc/%d/exe" % self.pid), {})
+        if plan is None:
+            kind, why, extra = problem
+            if kind == "permission":
+                raise Refusal("permission", "not allowed to read pid %d's memory map: %s" % (self.pid, why), facts=self.permission_facts(), method="ptrace", python=version)
+            raise Refusal(kind, why, python=version, **extra)
+        injector = load_module(self.payload, "pod_ptrace")
+        if injector.CTYPES_ERROR:
+            raise Refusal("no_ctypes", "Python %s in this container cannot import ctypes (%s), which borescope needs to schedule its code in a Python older than 3.14" % (version, injector.CTYPES_ERROR), python=version, executable=sys.executable)
+        self.plan, self.injector = plan, injector
+        return "ptrace"
+
+    def schedule_pending_call(self):
+        """Queues run.py in the target as a pending call: None, or a failure (nothing left)."""
+        code = pending_call_code(self.request["pending_call"], self.path("run.py"))
+        try:
+            self.page = self.injector.schedule(self.pid, self.plan, code.encode("utf-8"))
+        except self.injector.PtraceError as error:
+            remove_tree(self.dir)
+            extra = dict(error.extra, method="ptrace")
+            if error.kind == "gone" or not self.alive():
+                return failure("gone", "pid %d ended" % self.pid)
+            if error.kind == "permission":
+                return failure("permission", str(error), facts=self.permission_facts(), **extra)
+            return failure(error.kind, str(error), **extra)
+        return None
+
+    def release_page(self):
+        """Unmaps the page of a pending call that ran; on failure says why (4 KB stay)."""
+        page, self.page = self.page, None
+        try:
+            self.injector.release(self.pid, self.plan, page)
+        except self.injector.PtraceError as error:
+            self.page_error = "page 0x%x stays mapped: %s" % (page, error)
 
     def alive(self):
         return start_time(self.pid) == self.start
@@ -611,21 +865,23 @@ class Job(object):
                 return failure("gone", "pid %d ended before its job reported" % self.pid)
             now = time.monotonic()
             if picked_up is None and not os.path.exists(self.path("run.py")):
-                picked_up = now
+                picked_up, self.picked_up = now, True
             if picked_up is None and now - started >= self.pickup_timeout:
                 blocked = self.not_picked_up(now - started)
                 if blocked:
                     return blocked
-                picked_up = now  # it was picked up just now
+                picked_up, self.picked_up = now, True  # it was picked up just now
             if picked_up is not None and now - picked_up >= self.run_timeout:
                 self.hand_over("abandoned")
-                return failure("still_running", "pid %d's job still runs after %.1fs" % (self.pid, now - started), seconds=round(now - started, 3))
+                return failure("still_running", "pid %d's job still runs after %.1fs" % (self.pid, now - started), seconds=round(now - started, 3), method=self.method)
             time.sleep(0.001 if now - started < 0.2 else 0.005)
 
     def not_picked_up(self, waited):
         error = "pid %d's main thread did not run Python code for %.1fs, so it never picked up borescope's request" % (self.pid, waited)
         withdraw = bool(self.request.get("withdraw"))
-        extra = {"waited_ms": int(waited * 1000), "threads": task_threads(self.pid), "withdrawn": withdraw, "queued_cleanup": withdraw}
+        extra = {"waited_ms": int(waited * 1000), "threads": task_threads(self.pid), "withdrawn": withdraw, "queued_cleanup": withdraw, "method": self.method}
+        if self.method == "ptrace":
+            extra["page_left"] = True  # the queued call still reads its code from there
         if not withdraw:
             self.hand_over("abandoned")
             return failure("blocked", error, **extra)

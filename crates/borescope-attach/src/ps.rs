@@ -10,7 +10,7 @@ use crate::roles::{self, ProcessFacts};
 use borescope_inject::procfs::{self, Namespace};
 use borescope_inject::runtime::{self, VersionSource};
 use borescope_inject::{InjectError, PythonRuntime, RemoteMemory};
-use borescope_model::{Notice, ProcessList, ProcessRole, PythonProcess, PS_SCHEMA};
+use borescope_model::{AttachMethod, Notice, ProcessList, ProcessRole, PythonProcess, PS_SCHEMA};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,7 @@ fn inspect(pid: u32) -> Option<Candidate> {
         rss_bytes: Some(stat.rss_pages * procfs::page_size()),
         command,
         attachable: why_not.is_ok(),
-        method: why_not.as_ref().ok().map(|method| method.to_string()),
+        method: why_not.as_ref().ok().copied(),
         why_not: why_not.err(),
         role: None,
         server: None,
@@ -146,7 +146,7 @@ fn looks_like_python(name: &str, command: &[String]) -> bool {
 
 /// How attach would run code in the process (`pep768`, `ptrace`), or why it would fail;
 /// checked without writing anything or stopping it.
-fn attach_method(pid: u32, identity: &runtime::Identity) -> Result<&'static str, String> {
+fn attach_method(pid: u32, identity: &runtime::Identity) -> Result<AttachMethod, String> {
     let Some(version) = identity.version else {
         return Err("unknown Python version".into());
     };
@@ -155,7 +155,7 @@ fn attach_method(pid: u32, identity: &runtime::Identity) -> Result<&'static str,
         if (version.major, version.minor) < crate::trigger::OLDEST {
             return Err(format!("Python {version}: attaching needs 3.9+"));
         }
-        return borescope_inject::pending_call::plan(pid, version).map(|_| "ptrace").map_err(first_line);
+        return borescope_inject::pending_call::plan(pid, version).map(|_| AttachMethod::Ptrace).map_err(first_line);
     }
     let memory = RemoteMemory::new(pid);
     let result = PythonRuntime::open(pid, &memory).and_then(|rt| {
@@ -163,7 +163,7 @@ fn attach_method(pid: u32, identity: &runtime::Identity) -> Result<&'static str,
         rt.remote_debug_enabled(&memory, interp)
     });
     match result {
-        Ok(true) => Ok("pep768"),
+        Ok(true) => Ok(AttachMethod::Pep768),
         Ok(false) => Err(format!("remote debugging disabled: {}", borescope_inject::pep768::explain_disabled(pid))),
         Err(error) => Err(first_line(error)),
     }

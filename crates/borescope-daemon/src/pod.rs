@@ -156,10 +156,14 @@ pub(crate) async fn attach_session(places: &Places, name: &str, spec: PodAttachR
     match Session::attach(name, attach).await {
         Ok((session, mut report)) => {
             let shipped = if listener.shipped { ", shipped in by borescope" } else { "" };
+            let how = match listener.method {
+                Some(borescope_model::AttachMethod::Ptrace) => " (a pending call borescope scheduled with ptrace)",
+                _ => "",
+            };
             report.notices.insert(
                 0,
                 Notice::plain(format!(
-                    "Python {} (`{}`) in pod {}/{}{}, debugpy {}{shipped}, reached through the API's port-forward; started by thread `{}`",
+                    "Python {} (`{}`) in pod {}/{}{}, debugpy {}{shipped}, reached through the API's port-forward; started by thread `{}`{how}",
                     text("python"),
                     text("executable"),
                     pod.namespace,

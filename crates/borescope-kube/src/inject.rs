@@ -1,19 +1,26 @@
-//! Jobs of the embedded agent inside a pod's process, through PEP 768: the in-pod program,
-//! run by the target's own interpreter (`/proc/PID/exe`, so `sys.remote_exec` matches its
-//! version), writes the agent and the job into a private directory in the container, asks the
-//! target to run it, and reads back the status file — the same job, status file and
-//! bootstrap as local attach. Its refusals are diagnosed: Python < 3.14, remote debugging
-//! disabled, ptrace refused (capabilities, Yama, seccomp), a thread that never picks the job up.
+//! Jobs of the embedded agent inside a pod's process: the in-pod program, run by the target's
+//! own interpreter (`/proc/PID/exe`, so it has the target's version), writes the agent and the
+//! job into a private directory in the container, asks the target to run it, and reads back the
+//! status file — the same job, status file and bootstrap as local attach. Python 3.14+ is asked
+//! through PEP 768 (`sys.remote_exec`); 3.9–3.13 through a pending call the in-pod program
+//! schedules with ptrace (`pod_ptrace.py`, ctypes), whose statement is
+//! [`borescope_pyagent::jobs::pending_call_source`], as locally. Its refusals are diagnosed:
+//! Python < 3.9, remote debugging disabled, already traced, no exported symbols, an
+//! architecture or an interpreter (no ctypes) it cannot drive, ptrace refused (capabilities,
+//! Yama, seccomp), a thread that never picks the job up.
 
 use crate::podexec::{self, Exchange};
 use crate::{payload, Cluster, KubeError, PodRef};
-use borescope_model::ExecReport;
+use borescope_model::{AttachMethod, ExecReport};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Linux's CAP_SYS_PTRACE bit in `CapEff`.
 const CAP_SYS_PTRACE: u32 = 19;
+
+/// Stands for run.py's path in the pending-call statement; the in-pod program replaces it.
+const RUN_PY_MARKER: &str = "__BORESCOPE_RUN_PY__";
 
 /// How to run one job.
 #[derive(Debug, Clone)]
@@ -41,6 +48,8 @@ pub struct JobResult {
     pub shipped_debugpy: bool,
     /// The program's sources, a gzip'd tar, when asked for.
     pub sources: Option<Vec<u8>>,
+    /// How the job was started (PEP 768, or a pending call scheduled with ptrace).
+    pub method: Option<AttachMethod>,
 }
 
 fn label(kind: &str) -> String {
@@ -74,6 +83,7 @@ pub async fn run_job(
         "pid": pid,
         "job": job,
         "bootstrap": borescope_pyagent::jobs::bootstrap("__BORESCOPE_DIR_JSON__", &nonce),
+        "pending_call": borescope_pyagent::jobs::pending_call_source(RUN_PY_MARKER),
         "payload_bytes": agent.len(),
         "pickup_timeout_ms": options.pickup_timeout.as_millis() as u64,
         "run_timeout_ms": options.run_timeout.as_millis() as u64,
@@ -132,39 +142,63 @@ pub async fn run_job(
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.decode(text).ok()
     });
+    if let Some(error) = answer["page_error"].as_str() {
+        tracing::warn!(%pod, pid, %error, "the pending call's page was not unmapped");
+    }
     Ok(JobResult {
         dir: answer["dir"].as_str().unwrap_or_default().to_string(),
         status,
         shipped_debugpy: answer["shipped_debugpy"] == true,
         sources,
+        method: serde_json::from_value(answer["method"].clone()).ok().flatten(),
     })
 }
 
 /// The error for a job the in-pod program could not run, by its `kind`.
 fn job_refused(pod: &PodRef, pid: u32, answer: &Value) -> KubeError {
     let error = answer["error"].as_str().unwrap_or_default();
+    let python = answer["python"].as_str().unwrap_or("?");
     match answer["kind"].as_str().unwrap_or_default() {
         "gone" => KubeError::Input(format!("there is no process {pid} in pod {pod} (any more)\nhint: `borescope pods` lists its processes")),
-        "version" => KubeError::Pod(format!(
-            "pid {pid} in pod {pod} runs Python {}, and attaching in a pod needs 3.14+ (PEP 768's sys.remote_exec)",
-            answer["python"].as_str().unwrap_or("older than 3.14")
-        )),
+        "version" => KubeError::Pod(format!("pid {pid} in pod {pod} runs Python {python}, and borescope attaches to Python 3.9 and newer")),
         "disabled" => KubeError::Pod(format!(
             "remote debugging is disabled in pid {pid} of pod {pod}: {}\nhint: it was started with `-X disable-remote-debug` or PYTHON_DISABLE_REMOTE_DEBUG; remove that from the container's command or environment",
             answer["why"].as_str().unwrap_or(error)
         )),
-        "permission" => KubeError::Pod(permission(pod, pid, error, &answer["facts"])),
+        "traced" => KubeError::Pod(format!(
+            "pid {pid} in pod {pod} is already traced by pid {} (`{}`), and a process has only one tracer; on Python {python} borescope needs to trace it for a moment\nhint: detach that debugger or tracer first",
+            answer["tracer_pid"],
+            answer["tracer_comm"].as_str().unwrap_or("?")
+        )),
+        "no_symbols" => KubeError::Pod(format!(
+            "cannot attach to pid {pid} in pod {pod} (Python {python}): {error}\nhint: before 3.14 borescope needs an interpreter that exports Py_AddPendingCall and PyRun_SimpleString (a libpython, or an executable linked with exported symbols); run the program on such a build, or on Python 3.14+"
+        )),
+        "unsupported_arch" => KubeError::Pod(format!(
+            "cannot attach to pid {pid} in pod {pod} (Python {python}): {error}\nhint: on any architecture Python 3.14+ works through PEP 768"
+        )),
+        "no_ctypes" => KubeError::Pod(format!(
+            "cannot attach to pid {pid} in pod {pod}: {error}\nhint: add ctypes to the image (the standard library's `_ctypes` extension module and libffi, e.g. Debian's libpython{}-stdlib), or run Python 3.14+ (PEP 768 needs no ctypes)",
+            python.split('.').take(2).collect::<Vec<_>>().join(".")
+        )),
+        "queue_full" => KubeError::Pod(format!("cannot attach to pid {pid} in pod {pod}: {error}\nhint: try again once the program has run the calls it has queued")),
+        "permission" => KubeError::Pod(permission(pod, pid, error, answer)),
         "blocked" => KubeError::Pod(blocked(pod, pid, answer)),
         "still_running" => KubeError::Pod(format!(
             "the code borescope injected into pid {pid} of pod {pod} is still running after {:.0}s; it will finish on its own and its result will be discarded",
             answer["seconds"].as_f64().unwrap_or_default()
         )),
+        "inject_failed" if answer["method"] == "ptrace" => {
+            KubeError::Pod(format!("borescope could not schedule its code in pid {pid} of pod {pod}; the process was restored and left running: {error}"))
+        }
         _ => KubeError::Pod(format!("borescope's program in pod {pod} failed: {error}")),
     }
 }
 
-/// Why the kernel refused to let the in-pod program write into the target, and the fix.
-fn permission(pod: &PodRef, pid: u32, error: &str, facts: &Value) -> String {
+/// Why the kernel refused to let the in-pod program write into (PEP 768) or trace (ptrace) the
+/// target, and the fix.
+fn permission(pod: &PodRef, pid: u32, error: &str, answer: &Value) -> String {
+    let facts = &answer["facts"];
+    let ptrace = answer["method"] == "ptrace";
     let cap_eff = facts["cap_eff"].as_str().and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok()).unwrap_or(0);
     let has_ptrace = cap_eff & (1 << CAP_SYS_PTRACE) != 0;
     let yama = facts["yama_ptrace_scope"].as_i64();
@@ -172,16 +206,25 @@ fn permission(pod: &PodRef, pid: u32, error: &str, facts: &Value) -> String {
     let (uid, target_uid) = (facts["uid"].as_i64(), facts["target_uid"].as_i64());
     let container = pod.container.as_deref().unwrap_or("the container");
     let add_ptrace = format!(
-        "add SYS_PTRACE to {container}'s securityContext.capabilities (the pod restarts; Pod Security \"baseline\" forbids it), or debug from an ephemeral container with SYS_PTRACE that targets {container}"
+        "add `securityContext.capabilities.add: [\"SYS_PTRACE\"]` to container {container} (the pod restarts; Pod Security \"baseline\" forbids it)"
     );
+    let refused = if ptrace { "ptrace" } else { "process_vm_writev" };
     let (reason, hint) = if yama == Some(3) {
         ("Yama ptrace_scope is 3 on the node: no process may attach to another".to_string(), "only lowering the node's kernel.yama.ptrace_scope helps".to_string())
     } else if uid != target_uid && !has_ptrace {
         (format!("borescope's program runs as uid {} and pid {pid} as uid {}, without CAP_SYS_PTRACE", uid.unwrap_or(-1), target_uid.unwrap_or(-1)), add_ptrace)
     } else if matches!(yama, Some(1) | Some(2)) && !has_ptrace {
         (format!("Yama ptrace_scope is {} on the node and the container lacks CAP_SYS_PTRACE (a process started by exec is never the target's ancestor)", yama.unwrap_or_default()), add_ptrace)
+    } else if seccomp == Some(2) && ptrace {
+        // containerd's RuntimeDefault allows ptrace (not process_vm_writev): a stricter profile.
+        (
+            format!("the container's seccomp profile refuses ptrace{}", if has_ptrace { " even with CAP_SYS_PTRACE" } else { "" }),
+            format!("run the pod with a seccomp profile that allows ptrace (containerd's RuntimeDefault does) or `seccompProfile: {{type: Unconfined}}`; if the profile allows ptrace only with CAP_SYS_PTRACE, {add_ptrace}"),
+        )
     } else if seccomp == Some(2) && !has_ptrace {
-        ("the container's seccomp profile refuses process_vm_writev without CAP_SYS_PTRACE (containerd's RuntimeDefault before 1.7 does)".to_string(), format!("{add_ptrace}; or run the pod with seccompProfile Unconfined"))
+        (format!("the container's seccomp profile refuses {refused} without CAP_SYS_PTRACE (containerd's RuntimeDefault before 1.7 does)"), format!("{add_ptrace}; or run the pod with seccompProfile Unconfined"))
+    } else if ptrace {
+        ("the kernel refused to let borescope trace it".to_string(), add_ptrace)
     } else {
         ("the kernel refused access to its memory".to_string(), add_ptrace)
     };
@@ -204,7 +247,13 @@ fn blocked(pod: &PodRef, pid: u32, answer: &Value) -> String {
             }
         ));
     }
-    text.push_str("\nhint: Python runs injected code only between bytecodes; attach while the program is busy (e.g. send it a request)");
+    let ptrace = answer["method"] == "ptrace";
+    if ptrace && answer["withdrawn"] == true {
+        text.push_str("\nborescope cannot take a pending call back: it stays queued, and when the main thread runs Python again it only removes borescope's files (the 4 KB page holding it stays mapped)");
+    }
+    text.push_str("\nhint: Python runs injected code only between bytecodes");
+    text.push_str(if ptrace { ", and before 3.14 only in the main thread" } else { "" });
+    text.push_str("; attach while the program is busy (e.g. send it a request)");
     text
 }
 
@@ -233,6 +282,8 @@ pub struct PodListener {
     pub shipped: bool,
     /// The program's sources (gzip'd tar), for breakpoint checks and listings.
     pub sources: Option<Vec<u8>>,
+    /// How debugpy was started (PEP 768, or a pending call scheduled with ptrace).
+    pub method: Option<AttachMethod>,
 }
 
 /// Starts debugpy in `pid` (127.0.0.1, a random port, `token` required).
@@ -259,6 +310,7 @@ pub async fn start_debugpy(
         dir: result.dir,
         shipped: result.shipped_debugpy,
         sources: result.sources,
+        method: result.method,
     })
 }
 
@@ -273,5 +325,29 @@ pub fn unpack_sources(listener: &PodListener, into: &std::path::Path) -> Result<
     match &listener.sources {
         Some(bytes) => payload::unpack_sources(bytes, into),
         None => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use borescope_pyagent::jobs::{pending_call_source, string_literal};
+
+    /// The in-pod program fills in run.py's path; the statement must be the very one
+    /// borescope-pyagent writes for that path (one source of truth with local attach).
+    #[test]
+    fn the_in_pod_program_fills_in_the_pending_call_statement_as_pyagent_writes_it() {
+        let pod_py = borescope_pyagent::FILES.iter().find(|(path, _)| *path == "borescope_agent/pod.py").map(|(_, text)| *text).unwrap();
+        for run_py in ["/tmp/borescope-listen-1f-2a/run.py", "/srv/a \"quoted\" \\ dir/borescope-x/run.py", "/tmp/d\u{e9}j\u{e0} vu/run.py"] {
+            let script = format!(
+                "import sys\ng = {{'__name__': 'pod'}}\nexec(compile({}, 'pod', 'exec'), g)\nsys.stdout.write(g['pending_call_code']({}, {}))\n",
+                string_literal(pod_py),
+                string_literal(&pending_call_source(RUN_PY_MARKER)),
+                string_literal(run_py),
+            );
+            let out = std::process::Command::new("python3").args(["-c", &script]).env("PYTHONIOENCODING", "utf-8").output().expect("python3");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(String::from_utf8_lossy(&out.stdout), pending_call_source(run_py), "{run_py}");
+        }
     }
 }

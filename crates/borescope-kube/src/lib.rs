@@ -11,8 +11,9 @@
 //!   a Python interpreter already in the container) through the exec API.
 //! * [`processes`]: the Python processes of a container, with the facts local `ps` shows.
 //! * [`choose`]: which pod and process an attach means, or the list to choose from.
-//! * [`inject`]: PEP 768 jobs inside the pod (debugpy listen and detach, exec), run by the
-//!   target's own interpreter (`sys.remote_exec`), with its failures diagnosed.
+//! * [`inject`]: jobs inside the pod (debugpy listen and detach, exec), run by the target's own
+//!   interpreter: `sys.remote_exec` (PEP 768) on 3.14+, a pending call scheduled with ptrace on
+//!   3.9–3.13; failures diagnosed.
 //! * [`forward`]: a port-forward stream to a port inside the pod.
 //! * [`pods`]: the `borescope pods` report.
 //! * [`watch`]: noticing that a pod (or its container) is gone or replaced.

@@ -6,7 +6,7 @@
 use crate::podexec::{self, Exchange};
 use crate::{Cluster, KubeError, PodRef};
 use borescope_model::roles::{self, ProcessFacts};
-use borescope_model::{ProcessRole, PythonProcess};
+use borescope_model::{AttachMethod, ProcessRole, PythonProcess};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -37,6 +37,11 @@ struct Reported {
     django_run_main: Option<String>,
     #[serde(default)]
     remote_debug_disabled: Option<String>,
+    /// How a job would reach it (`pep768`, `ptrace`), or null with `method_problem` saying why.
+    #[serde(default)]
+    method: Option<AttachMethod>,
+    #[serde(default)]
+    method_problem: Option<String>,
     #[serde(default)]
     ports: Vec<u16>,
 }
@@ -135,7 +140,9 @@ fn describe(reported: &[Reported]) -> Vec<PythonProcess> {
         .iter()
         .map(|r| {
             let version = r.python.clone().unwrap_or_default();
-            let mut why_not = version_problem(&version).or_else(|| r.remote_debug_disabled.as_ref().map(|why| format!("remote debugging disabled: {why}")));
+            let mut why_not = version_problem(&version)
+                .or_else(|| r.remote_debug_disabled.as_ref().map(|why| format!("remote debugging disabled: {why}")))
+                .or_else(|| missing_method(&version, r));
             let role = found.get(&r.pid);
             if let Some(role) = role.filter(|role| role.role != ProcessRole::Worker) {
                 let what = match role.role {
@@ -159,8 +166,8 @@ fn describe(reported: &[Reported]) -> Vec<PythonProcess> {
                 rss_bytes: r.rss_bytes,
                 command: r.command.clone(),
                 attachable: why_not.is_none(),
-                method: why_not.is_none().then(|| "pep768".into()),
                 why_not,
+                method: r.method,
                 role: role.map(|r| r.role),
                 server: role.map(|r| r.server.to_string()),
                 ports: r.ports.clone(),
@@ -174,13 +181,24 @@ fn describe(reported: &[Reported]) -> Vec<PythonProcess> {
     processes
 }
 
-/// Why a Python `version` (`3.14`, `3.12.3`) cannot be attached, if it cannot.
+/// Why a Python `version` (`3.14`, `3.12.3`) cannot be attached, if it is too old or unknown.
 fn version_problem(version: &str) -> Option<String> {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
     match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(3), Some(minor)) if minor >= 14 => None,
-        (Some(_), Some(_)) => Some(format!("Python {version}: attaching in a pod needs 3.14+ (PEP 768)")),
+        (Some(3), Some(minor)) if minor >= 9 => None,
+        (Some(_), Some(_)) => Some(format!("Python {version}: borescope attaches to 3.9 and newer")),
         _ => Some("unknown Python version".into()),
+    }
+}
+
+/// Why the in-pod program found no way to run code in a process (3.9-3.13 without the
+/// pending-call symbols), if it found none; 3.14+ always has PEP 768.
+fn missing_method(version: &str, reported: &Reported) -> Option<String> {
+    let minor = version.split('.').nth(1).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0);
+    match reported.method {
+        Some(_) => None,
+        None if minor >= 14 => None,
+        None => Some(reported.method_problem.clone().unwrap_or_else(|| format!("Python {version}: no way found to run code in it"))),
     }
 }
 
@@ -202,6 +220,8 @@ mod tests {
             werkzeug_run_main: None,
             django_run_main: None,
             remote_debug_disabled: None,
+            method: python.map(|_| AttachMethod::Pep768),
+            method_problem: None,
             ports: vec![],
         }
     }
@@ -220,11 +240,22 @@ mod tests {
     }
 
     #[test]
-    fn old_pythons_and_disabled_remote_debugging_are_not_attachable() {
+    fn old_pythons_without_a_way_in_and_disabled_remote_debugging_are_not_attachable() {
         let mut disabled = reported(2, 0, "python3 app.py", Some("3.14"));
         disabled.remote_debug_disabled = Some("PYTHON_DISABLE_REMOTE_DEBUG is set".into());
-        let processes = describe(&[reported(1, 0, "python3 app.py", Some("3.12")), disabled]);
-        assert_eq!(processes[0].why_not.as_deref(), Some("Python 3.12: attaching in a pod needs 3.14+ (PEP 768)"));
+        disabled.method = None;
+        let mut stripped = reported(3, 0, "python3 app.py", Some("3.12"));
+        stripped.method = None;
+        stripped.method_problem = Some("no file pid 3 maps exports Py_AddPendingCall".into());
+        let mut ptrace = reported(4, 0, "python3 app.py", Some("3.13"));
+        ptrace.method = Some(AttachMethod::Ptrace);
+        let processes = describe(&[reported(1, 0, "python3 app.py", Some("3.8")), disabled, stripped, ptrace]);
+        assert_eq!(processes[0].why_not.as_deref(), Some("Python 3.8: borescope attaches to 3.9 and newer"));
         assert_eq!(processes[1].why_not.as_deref(), Some("remote debugging disabled: PYTHON_DISABLE_REMOTE_DEBUG is set"));
+        assert_eq!(processes[2].why_not.as_deref(), Some("no file pid 3 maps exports Py_AddPendingCall"));
+        assert!(processes[3].attachable && processes[3].why_not.is_none());
+        assert_eq!(processes[3].method, Some(AttachMethod::Ptrace));
+        assert_eq!(serde_json::to_value(&processes[3]).unwrap()["method"], "ptrace");
+        assert_eq!(serde_json::to_value(&processes[1]).unwrap()["method"], Value::Null);
     }
 }

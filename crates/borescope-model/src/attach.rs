@@ -40,6 +40,16 @@ pub enum ProcessRole {
     Helper,
 }
 
+/// How borescope gets a running interpreter to run its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttachMethod {
+    /// PEP 768 (the protocol of `sys.remote_exec`), Python 3.14 and newer.
+    Pep768,
+    /// A pending call (`Py_AddPendingCall`) scheduled with ptrace, Python 3.9 to 3.13.
+    Ptrace,
+}
+
 /// One Python process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PythonProcess {
@@ -69,9 +79,10 @@ pub struct PythonProcess {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
     /// How borescope runs code in it: `pep768` (CPython 3.14+, `sys.remote_exec`'s mechanism)
-    /// or `ptrace` (3.9–3.13: a pending call scheduled through ptrace); absent when it cannot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    /// or `ptrace` (3.9–3.13: a pending call scheduled through ptrace); `None` when neither
+    /// way can.
+    #[serde(default)]
+    pub method: Option<AttachMethod>,
     /// Its role in a reloading or forking server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<ProcessRole>,

@@ -28,7 +28,7 @@ pub mod roles;
 pub mod wording;
 
 pub use attach::{
-    ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, SnapAttachReport, EXEC_SCHEMA,
+    AttachMethod, ExecReport, ListenReport, ProcessList, ProcessRole, PythonProcess, SnapAttachReport, EXEC_SCHEMA,
     LISTEN_SCHEMA, PS_SCHEMA, SNAP_ATTACH_SCHEMA,
 };
 pub use budget::Budget;

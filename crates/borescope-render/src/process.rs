@@ -2,7 +2,7 @@
 //! `attach --listen-only` instructions.
 
 use crate::text::{cut, Notes};
-use borescope_model::{ExecReport, ListenReport, Notice, ProcessList, ProcessRole, PythonProcess};
+use borescope_model::{AttachMethod, ExecReport, ListenReport, Notice, ProcessList, ProcessRole, PythonProcess};
 
 /// Longest command shown in the `ps` table.
 const COMMAND_WIDTH: usize = 90;
@@ -44,8 +44,9 @@ pub(crate) fn process_table(processes: &[PythonProcess], indent: &str) -> String
                 p.cpu_percent.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into()),
                 p.rss_bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
                 role_text(p),
-                match (p.attachable, p.method.as_deref()) {
-                    (true, Some(method)) => method.into(),
+                match (p.attachable, p.method) {
+                    (true, Some(AttachMethod::Pep768)) => "pep768".into(),
+                    (true, Some(AttachMethod::Ptrace)) => "ptrace".into(),
                     (true, None) => "yes".into(),
                     (false, _) => "no".into(),
                 },
@@ -229,7 +230,7 @@ mod tests {
             command: vec!["python3".into(), format!("job{pid}.py")],
             attachable: why_not.is_none(),
             why_not: why_not.map(String::from),
-            method: why_not.is_none().then(|| if python.starts_with("3.14") { "pep768" } else { "ptrace" }.into()),
+            method: why_not.is_none().then(|| if python.starts_with("3.14") { AttachMethod::Pep768 } else { AttachMethod::Ptrace }),
             role: None,
             server: None,
             ports: Vec::new(),

@@ -14,6 +14,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Why `--thread` is refused for a pod's process.
+pub(super) const THREAD_IN_POD: &str = "--thread is not available in a pod: injected code runs in the main thread there (Python 3.14+ is asked through sys.remote_exec; on 3.9-3.13 it runs as a pending call, which CPython runs only in the main thread)";
+
 /// CPU is sampled this long in each container when choosing.
 const CHOICE_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -102,7 +105,7 @@ pub fn exec(cli: &Cli, args: &ExecArgs, spec: TargetSpec, code: &str, filename: 
         return Err(Failure::input("exec runs in one process: name it with `pod/NAME[:PID]`"));
     }
     if args.inject.thread.is_some() {
-        return Err(Failure::input("--thread is not available in a pod: injected code runs in the main thread there"));
+        return Err(Failure::input(THREAD_IN_POD));
     }
     let options = JobOptions {
         pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,

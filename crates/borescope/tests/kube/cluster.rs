@@ -15,6 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const IMAGE: &str = "localhost/borescope-py:1";
 /// A busybox sidecar image.
 pub const BUSYBOX: &str = "localhost/busybox:1";
+/// Python 3.13 (no `sys.remote_exec`), ctypes included, no shell, no debugpy; `/app/web.py`.
+pub const IMAGE_313: &str = "localhost/borescope-py313:1";
 
 /// One test's namespace on the shared cluster.
 pub struct TestNamespace {

@@ -1,11 +1,12 @@
 //! Kubernetes attach on a real single-node cluster (`scripts/kube-cluster`: etcd,
 //! kube-apiserver with RBAC, controller-manager, scheduler, containerd, kubelet), started once
-//! per test run and torn down after. Pods run a shell-less Python 3.14 image without debugpy;
-//! borescope reaches them only through the Kubernetes API.
+//! per test run and torn down after. Pods run a shell-less Python 3.14 image without debugpy
+//! (and, in `older`, a Python 3.13 one); borescope reaches them only through the Kubernetes API.
 
 mod cluster;
 mod failures;
 mod mcp;
+mod older;
 mod services;
 mod snapshots;
 mod workers;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub async fn run(server: &ServerConnectionArgs, args: &SnapAttachArgs, spec: &TargetSpec, run_timeout: Duration) -> Result<SnapAttachReport, Failure> {
     if args.inject.thread.is_some() {
-        return Err(Failure::input("--thread is not available in a pod: injected code runs in the main thread there"));
+        return Err(Failure::input(super::super::pod_target::THREAD_IN_POD));
     }
     let job = if args.detach {
         None
