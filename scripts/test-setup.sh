@@ -32,6 +32,7 @@ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosq
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)   # scripts/postgres-private: the server's Postgres tests and bench
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)                  # the web page's browser test (headless)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)     # ... driven over WebDriver
+command -v cc >/dev/null || need_apt+=(gcc)                   # borescope-inject's register test builds a tiny C target
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get install -y "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need_apt[@]}" >/dev/null; }

@@ -5,9 +5,10 @@
 //! and stops the thread with `PTRACE_INTERRUPT`; it saves every general register and the bytes
 //! at the address where borescope's stub goes. [`Seized::syscall`] and [`Seized::call`] make
 //! the thread run one system call or one C function and come back to a trap. [`Seized::release`]
-//! puts the bytes and registers back — including the kernel's system-call state, so a thread
-//! that was stopped inside `clock_nanosleep` or `recv` goes back into it as if nothing happened —
-//! and detaches, re-delivering any signal that arrived meanwhile. Dropping a `Seized` does the
+//! puts the bytes and registers back — the general, floating-point and vector registers, and the
+//! kernel's system-call state, so a thread that was stopped inside `clock_nanosleep` or `recv`
+//! goes back into it as if nothing happened — and detaches, re-delivering any signal that
+//! arrived meanwhile. Dropping a `Seized` does the
 //! same, so no error path leaves the thread stopped or altered.
 //!
 //! The architecture-specific parts (registers, the stub, the calling convention and system-call
@@ -15,6 +16,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
+mod regset;
 #[cfg(target_arch = "aarch64")]
 use aarch64 as arch;
 #[cfg(target_arch = "x86_64")]
@@ -75,6 +77,7 @@ impl PtraceError {
 pub struct Seized {
     tid: Pid,
     saved: arch::Registers,
+    saved_floats: regset::FloatRegisters,
     /// Where the stub is written, and the word it replaced.
     stub_at: u64,
     original_word: Option<i64>,
@@ -101,7 +104,9 @@ impl Seized {
             let _ = ptrace::detach(tid, None);
             return Err(error);
         }
-        let saved = match arch::Registers::read_saved(tid) {
+        let saved = arch::Registers::read_saved(tid)
+            .and_then(|saved| regset::FloatRegisters::read(tid, arch::FLOAT_SETS).map(|floats| (saved, floats)));
+        let (saved, saved_floats) = match saved {
             Ok(saved) => saved,
             Err(errno) => {
                 let _ = ptrace::detach(tid, None);
@@ -109,7 +114,7 @@ impl Seized {
             }
         };
         tracing::debug!(tid = tid.as_raw(), pc = format_args!("{:#x}", saved.pc()), in_syscall = saved.in_syscall(), "thread stopped");
-        Ok(Seized { tid, saved, stub_at, original_word: None, deferred, released: false })
+        Ok(Seized { tid, saved, saved_floats, stub_at, original_word: None, deferred, released: false })
     }
 
     /// Where the thread was stopped.
@@ -205,6 +210,9 @@ impl Seized {
         let mut first_error = None;
         if let Some(Err(errno)) = self.original_word.take().map(|word| ptrace::write(self.tid, self.stub_at as ptrace::AddressType, word)) {
             first_error.get_or_insert(PtraceError::request("PTRACE_POKEDATA")(errno));
+        }
+        if let Err(errno) = self.saved_floats.write(self.tid) {
+            first_error.get_or_insert(PtraceError::request("PTRACE_SETREGSET (floating point)")(errno));
         }
         if let Err(errno) = self.saved.restore(self.tid) {
             first_error.get_or_insert(PtraceError::request("PTRACE_SETREGSET")(errno));

@@ -4,12 +4,19 @@
 //! at the third, and a function call returns to the `int3` (offset 2). `orig_rax` is the
 //! kernel's record of the system call a thread was in; it is set to -1 while borescope's code
 //! runs (so the kernel does not "restart" it) and put back on release, so an interrupted
-//! blocking call restarts exactly as it would after any signal.
+//! blocking call restarts exactly as it would after any signal. The floating-point and vector
+//! registers (the whole `XSAVE` area: x87, SSE, AVX...; the `FXSAVE` one where the kernel offers
+//! no other), which a called function may use freely, are saved and put back too.
 
 use nix::errno::Errno;
 use nix::libc::user_regs_struct;
 use nix::sys::ptrace;
 use nix::unistd::Pid;
+
+/// The floating-point and vector register sets, most complete first: `NT_X86_XSTATE` (the
+/// processor's whole `XSAVE` area; 16 KB is more than any of today's, AMX tiles included), then
+/// `NT_PRFPREG` (the 512-byte `FXSAVE` area).
+pub const FLOAT_SETS: &[(i32, usize)] = &[(0x202, 16 * 1024), (2, 512)];
 
 /// Offset of the trap in the stub.
 pub const TRAP_OFFSET: u64 = 2;
