@@ -1,6 +1,7 @@
 //! Saying where a thread is when it does not pick up injected code: its Python stack (read
-//! from memory), what it waits for in the kernel, and which other threads run Python and could
-//! take the job instead (`--thread TID`).
+//! from memory, 3.14), what it waits for in the kernel, and which other threads run Python and
+//! could take the job instead (`--thread TID`, 3.14; older Pythons run pending calls in the main
+//! thread only).
 
 use crate::job::Injector;
 use borescope_inject::procfs;
@@ -11,12 +12,17 @@ use std::time::Duration;
 /// Frames shown per thread.
 const FRAMES: usize = 6;
 
-/// The multi-line explanation for an attach that timed out waiting for `thread`.
-pub fn diagnose(injector: &Injector, thread: &ThreadState, waited: Duration) -> String {
+/// The multi-line explanation for an attach that timed out waiting for `thread` (`None`: the
+/// main thread of an older Python, whose stack borescope cannot read). `queued`: the request
+/// could not be taken back and stays queued (a pending call, or a detach).
+pub fn diagnose(injector: &Injector, thread: Option<ThreadState>, waited: Duration, queued: bool) -> String {
     let target = &injector.target;
     let pid = target.pid;
+    let Some((thread, runtime)) = thread.zip(injector.trigger.runtime()) else {
+        return main_thread_of_older_python(injector, waited, queued);
+    };
     let memory = injector.memory();
-    let runtime = &injector.runtime;
+    let thread = &thread;
     let host_tid = target.host_tid(thread.native_id);
     let is_main = host_tid == Some(pid);
     let name = if is_main { "main thread".to_string() } else { format!("thread {}", thread.native_id) };
@@ -58,6 +64,30 @@ pub fn diagnose(injector: &Injector, thread: &ThreadState, waited: Duration) -> 
     out
 }
 
+/// [`diagnose`] for CPython 3.9–3.13: only the main thread runs pending calls, so there is no
+/// other thread to suggest; what it waits for in the kernel says why it does not run Python.
+fn main_thread_of_older_python(injector: &Injector, waited: Duration, queued: bool) -> String {
+    let pid = injector.target.pid;
+    let mut out = format!(
+        "pid {pid}'s main thread did not run Python code for {:.1}s, so it never picked up borescope's request",
+        waited.as_secs_f64()
+    );
+    out.push_str(&match procfs::wchan(pid, pid) {
+        Some(wchan) => format!("\n  main thread (tid {pid}) waits in the kernel in `{wchan}`"),
+        None => format!("\n  main thread (tid {pid}) is busy outside Python code (a C extension or a long call)"),
+    });
+    out.push_str(
+        "\n  Python runs injected code only between bytecodes, and before 3.14 only in the main thread (a pending call); a main thread in a sleep, a blocking call or a long C function never gets there",
+    );
+    if queued {
+        out.push_str(
+            "\n  Python cannot take the request back: it stays queued and, when the main thread next runs Python, removes borescope's files without running anything",
+        );
+    }
+    out.push_str("\nhint: attach again while the main thread runs Python (e.g. send the program a request or input), or start the program under borescope: `borescope start -- COMMAND`");
+    out
+}
+
 fn describe(frame: &PyFrame) -> String {
     match frame.line {
         Some(line) => format!("{} ({}:{line})", frame.function, frame.file),
@@ -68,7 +98,7 @@ fn describe(frame: &PyFrame) -> String {
 /// Other Python threads, with the innermost frame of each (native ids as the target sees them).
 fn other_threads(injector: &Injector, skip: &ThreadState) -> Vec<(u64, String)> {
     let memory = injector.memory();
-    let runtime = &injector.runtime;
+    let Some(runtime) = injector.trigger.runtime() else { return Vec::new() };
     let Ok(interp) = runtime.interpreter(memory) else { return Vec::new() };
     let Ok(threads) = runtime.threads(memory, interp) else { return Vec::new() };
     threads

@@ -49,6 +49,16 @@ pub enum AttachError {
         /// The last error.
         why: String,
     },
+    /// `--thread` asked of a Python whose injected code only the main thread runs.
+    #[error("pid {pid} runs Python {version}: borescope's code runs there as a pending call, which CPython runs only in the main thread, so `--thread {tid}` cannot be honoured (choosing a thread needs Python 3.14, PEP 768)\nhint: leave out `--thread`, and attach while the main thread runs Python")]
+    MainThreadOnly {
+        /// The pid.
+        pid: u32,
+        /// Its version.
+        version: borescope_inject::PythonVersion,
+        /// The thread asked for.
+        tid: u64,
+    },
     /// The pid is not the process that runs the application.
     #[error("{0}")]
     WrongProcess(String),
@@ -82,7 +92,7 @@ impl AttachError {
     pub fn is_input_error(&self) -> bool {
         match self {
             AttachError::Inject(e) => e.is_input_error(),
-            AttachError::WrongProcess(_) => true,
+            AttachError::WrongProcess(_) | AttachError::MainThreadOnly { .. } => true,
             _ => false,
         }
     }

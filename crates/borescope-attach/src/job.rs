@@ -1,20 +1,20 @@
-//! Running one job of the embedded agent inside the target through PEP 768, and reading back
-//! what it reports.
+//! Running one job of the embedded agent inside the target, and reading back what it reports.
 //!
 //! The job directory gets a copy of the agent package, `job.json`, and `run.py`, a small
 //! bootstrap that deletes itself, imports `borescope_agent.remote` from the directory (without
 //! leaving it on `sys.path`) and runs the job. The job writes `status.json` (atomically) when
-//! done. If the chosen thread does not pick `run.py` up in time, the request is withdrawn
-//! (the pending flag cleared, a `cancelled` marker left for a late pickup) and the thread's
-//! state is diagnosed (a detach is left queued instead); if it picked it up but the job runs
-//! too long, borescope leaves an `abandoned` marker so the job cleans up after itself.
+//! done. [`crate::trigger`] starts `run.py` (PEP 768 on 3.14+, a pending call on 3.9–3.13).
+//! If the chosen thread does not pick `run.py` up in time, the request is withdrawn (a
+//! `cancelled` marker left for a late pickup) and the thread's state is diagnosed (a detach is
+//! left queued instead); if it picked it up but the job runs too long, borescope leaves an
+//! `abandoned` marker so the job cleans up after itself.
 
 use crate::blocked;
 use crate::files::InjectionDir;
 use crate::target::Target;
-use crate::AttachError;
-use borescope_inject::pep768::{self, ThreadChoice};
-use borescope_inject::{PythonRuntime, RemoteMemory};
+use crate::trigger::{Trigger, Withdrawal};
+use crate::{AttachError, ThreadChoice};
+use borescope_inject::RemoteMemory;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -32,27 +32,24 @@ pub struct JobOptions {
     pub withdraw: bool,
 }
 
-/// A process ready to take jobs: its runtime located and validated.
+/// A process ready to take jobs: how to start them in it, checked.
 #[derive(Debug, Clone)]
 pub struct Injector {
     /// The process.
     pub target: Target,
-    /// Its CPython runtime.
-    pub runtime: PythonRuntime,
+    /// How jobs are started in it.
+    pub trigger: Trigger,
     memory: RemoteMemory,
 }
 
 impl Injector {
-    /// Opens `pid`: refuses anything but a CPython 3.14 whose remote debugging is enabled.
+    /// Opens `pid`: a CPython 3.14 whose remote debugging is enabled, or a CPython 3.9–3.13
+    /// that exports the functions the pending-call trigger needs.
     pub fn open(pid: u32) -> Result<Injector, AttachError> {
         let target = Target::open(pid)?;
         let memory = RemoteMemory::new(pid);
-        let runtime = PythonRuntime::open(pid, &memory)?;
-        let interp = runtime.interpreter(&memory)?;
-        if !runtime.remote_debug_enabled(&memory, interp)? {
-            return Err(borescope_inject::InjectError::Disabled { pid, how: pep768::explain_disabled(pid) }.into());
-        }
-        Ok(Injector { target, runtime, memory })
+        let trigger = Trigger::open(pid, &memory)?;
+        Ok(Injector { target, trigger, memory })
     }
 
     /// A fresh private directory in the target's view, named with a unique label.
@@ -72,11 +69,21 @@ impl Injector {
         }
         dir.write("job.json", job.to_string().as_bytes())?;
         dir.write("run.py", borescope_pyagent::jobs::bootstrap(&borescope_pyagent::jobs::string_literal(&dir.inside), &nonce).as_bytes())?;
-        let armed = pep768::arm(&self.runtime, &self.memory, options.thread, &dir.inside_path("run.py"))?;
+        let armed = self.trigger.arm(self.target.pid, &self.memory, dir, options.thread)?;
+        let result = self.wait(dir, &nonce, &armed, options);
+        if !matches!(result, Err(AttachError::Blocked(_))) {
+            self.trigger.finish(armed);
+        }
+        result
+    }
+
+    /// Waits for the job started by `armed` to report.
+    fn wait(&self, dir: &InjectionDir, nonce: &str, armed: &crate::trigger::Armed, options: &JobOptions) -> Result<Value, AttachError> {
         let started = Instant::now();
         let mut picked_up: Option<Instant> = None;
+        let mut cancelled = false;
         loop {
-            if let Some(status) = dir.read_json("status.json").filter(|s| s["nonce"] == nonce.as_str()) {
+            if let Some(status) = dir.read_json("status.json").filter(|s| s["nonce"] == nonce) {
                 tracing::debug!(pid = self.target.pid, elapsed = ?started.elapsed(), "job reported");
                 if status["state"] == "failed" {
                     return Err(failure(self.target.pid, &status));
@@ -86,27 +93,38 @@ impl Injector {
             if !self.target.alive() {
                 return Err(self.target.exited());
             }
-            if picked_up.is_none() && !pep768::is_pending(&armed, &self.memory) {
+            if picked_up.is_none() && !self.trigger.is_pending(armed, &self.memory, dir) {
                 picked_up = Some(Instant::now());
+            }
+            if cancelled && !dir.outside.exists() {
+                // Picked up just as borescope withdrew it: the bootstrap saw the marker.
+                return Err(AttachError::Blocked(blocked::diagnose(self, self.trigger.thread(armed), options.pickup_timeout, false)));
             }
             match picked_up {
                 None if started.elapsed() >= options.pickup_timeout => {
+                    let thread = self.trigger.thread(armed);
                     if !options.withdraw {
                         dir.mark("abandoned");
-                        return Err(AttachError::Blocked(blocked::diagnose(self, &armed.thread, options.pickup_timeout)));
+                        return Err(AttachError::Blocked(blocked::diagnose(self, thread, options.pickup_timeout, true)));
                     }
-                    if pep768::disarm(&armed, &self.memory) {
-                        dir.mark("cancelled");
-                        let report = blocked::diagnose(self, &armed.thread, options.pickup_timeout);
-                        dir.remove();
-                        return Err(AttachError::Blocked(report));
+                    match self.trigger.withdraw(armed, &self.memory, dir) {
+                        Withdrawal::Withdrawn { queued } => {
+                            let report = blocked::diagnose(self, thread, options.pickup_timeout, queued);
+                            if !queued {
+                                dir.remove();
+                            }
+                            return Err(AttachError::Blocked(report));
+                        }
+                        Withdrawal::PickedUp => {
+                            cancelled = true;
+                            picked_up = Some(Instant::now());
+                        }
                     }
-                    picked_up = Some(Instant::now());
                 }
                 Some(at) if at.elapsed() >= options.run_timeout => {
                     dir.mark("abandoned");
-                    let thread = borescope_inject::procfs::thread_name(self.target.pid, self.target.host_tid(armed.thread.native_id).unwrap_or(self.target.pid))
-                        .unwrap_or_else(|| "main".into());
+                    let tid = self.trigger.thread(armed).and_then(|t| self.target.host_tid(t.native_id)).unwrap_or(self.target.pid);
+                    let thread = borescope_inject::procfs::thread_name(self.target.pid, tid).unwrap_or_else(|| "main".into());
                     return Err(AttachError::StillRunning {
                         pid: self.target.pid,
                         seconds: started.elapsed().as_secs_f64(),

@@ -10,8 +10,10 @@
 //! * [`files`]: a private directory inside the target's own filesystem view for borescope's
 //!   files (`/proc/PID/root/tmp/...`), owned by the target's user.
 //! * [`job`]: running one job of the embedded agent (`borescope_agent.remote`) in the target
-//!   through PEP 768 and reading back its status file; a thread that never picks the job up is
-//!   diagnosed ([`blocked`]) and the request withdrawn.
+//!   and reading back its status file; a thread that never picks the job up is diagnosed
+//!   ([`blocked`]) and the request withdrawn.
+//! * [`trigger`]: how a job starts: PEP 768 on CPython 3.14+, a pending call scheduled through
+//!   ptrace (`borescope-inject`) on 3.9–3.13.
 //! * [`listen`]: starting debugpy inside the target (shipping a copy in when it has none),
 //!   connecting to it (from inside its network namespace when it has its own, [`netns`]), and
 //!   undoing it all on detach.
@@ -34,6 +36,7 @@ pub mod netns;
 pub mod ps;
 pub mod roles;
 pub mod target;
+pub mod trigger;
 
 pub use borescope_inject::pep768::ThreadChoice;
 pub use error::AttachError;

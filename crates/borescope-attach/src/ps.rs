@@ -105,12 +105,12 @@ fn inspect(pid: u32) -> Option<Candidate> {
                 VersionSource::PyVersionSymbol => "py_version",
                 VersionSource::FileName => "file_name",
             };
-            (version, Some(source.to_string()), attach_problem(pid, &identity))
+            (version, Some(source.to_string()), attach_method(pid, &identity))
         }
         // Its files are out of our reach: list it when its name says Python, with the reason.
         Err(InjectError::Permission { diagnosis, .. }) if looks_like_python(&status.name, &command) => {
             let first = diagnosis.lines().next().unwrap_or_default();
-            (None, None, Some(format!("permission: {first}")))
+            (None, None, Err(format!("permission: {first}")))
         }
         Err(_) => return None,
     };
@@ -126,8 +126,9 @@ fn inspect(pid: u32) -> Option<Candidate> {
         cpu_percent: None,
         rss_bytes: Some(stat.rss_pages * procfs::page_size()),
         command,
-        attachable: why_not.is_none(),
-        why_not,
+        attachable: why_not.is_ok(),
+        method: why_not.as_ref().ok().map(|method| method.to_string()),
+        why_not: why_not.err(),
         role: None,
         server: None,
         ports: procfs::listening_ports(pid).unwrap_or_default(),
@@ -143,13 +144,18 @@ fn looks_like_python(name: &str, command: &[String]) -> bool {
     name.starts_with("python") || first.starts_with("python")
 }
 
-/// Why attach would fail, checked without writing anything.
-fn attach_problem(pid: u32, identity: &runtime::Identity) -> Option<String> {
+/// How attach would run code in the process (`pep768`, `ptrace`), or why it would fail;
+/// checked without writing anything or stopping it.
+fn attach_method(pid: u32, identity: &runtime::Identity) -> Result<&'static str, String> {
     let Some(version) = identity.version else {
-        return Some("unknown Python version".into());
+        return Err("unknown Python version".into());
     };
+    let first_line = |error: InjectError| error.to_string().lines().next().unwrap_or_default().to_string();
     if !version.has_remote_debugging() {
-        return Some(format!("Python {version}: attaching needs 3.14+"));
+        if (version.major, version.minor) < crate::trigger::OLDEST {
+            return Err(format!("Python {version}: attaching needs 3.9+"));
+        }
+        return borescope_inject::pending_call::plan(pid, version).map(|_| "ptrace").map_err(first_line);
     }
     let memory = RemoteMemory::new(pid);
     let result = PythonRuntime::open(pid, &memory).and_then(|rt| {
@@ -157,9 +163,9 @@ fn attach_problem(pid: u32, identity: &runtime::Identity) -> Option<String> {
         rt.remote_debug_enabled(&memory, interp)
     });
     match result {
-        Ok(true) => None,
-        Ok(false) => Some(format!("remote debugging disabled: {}", borescope_inject::pep768::explain_disabled(pid))),
-        Err(error) => Some(error.to_string().lines().next().unwrap_or_default().to_string()),
+        Ok(true) => Ok("pep768"),
+        Ok(false) => Err(format!("remote debugging disabled: {}", borescope_inject::pep768::explain_disabled(pid))),
+        Err(error) => Err(first_line(error)),
     }
 }
 

@@ -36,8 +36,8 @@ pub enum InjectError {
         /// What was looked for.
         why: String,
     },
-    /// The interpreter is too old (or too new) for PEP 768 injection.
-    #[error("pid {pid} runs Python {version}; attaching to a running process needs CPython 3.14 (PEP 768){hint}")]
+    /// The interpreter is too old (or too new) for borescope to run code in it.
+    #[error("pid {pid} runs Python {version}, which borescope cannot attach to{hint}")]
     Unsupported {
         /// The pid.
         pid: u32,
@@ -70,6 +70,42 @@ pub enum InjectError {
         /// Its length.
         len: usize,
     },
+    /// Another tracer (a debugger, `strace`) holds the process; ptrace allows one at a time.
+    #[error("pid {pid} is already being traced by {tracer}, and a process can have only one tracer\nhint: detach that tracer (quit the debugger or strace), then attach again")]
+    Traced {
+        /// The pid.
+        pid: u32,
+        /// `pid N (`comm`)` of the tracer.
+        tracer: String,
+    },
+    /// The interpreter does not export the functions borescope calls (stripped or static).
+    #[error("pid {pid}'s Python (`{binary}`) does not export {missing}, so borescope cannot schedule code in it safely (a stripped or statically linked interpreter without its dynamic symbols)\nhint: use an interpreter that exports its C API (distribution packages, pyenv, uv and python.org builds do), or start the program under borescope: `borescope start -- COMMAND`")]
+    NoSymbols {
+        /// The pid.
+        pid: u32,
+        /// The interpreter binary or libpython it maps.
+        binary: String,
+        /// The functions it lacks.
+        missing: String,
+    },
+    /// borescope cannot inject into processes of this machine's architecture.
+    #[error("pid {pid} runs Python {version}, which borescope can only reach with ptrace, and this build of borescope does that on x86-64 and aarch64 only (this machine is {arch})\nhint: run the program on Python 3.14 (PEP 768 works everywhere), or start it under borescope: `borescope start -- COMMAND`")]
+    UnsupportedArch {
+        /// The pid.
+        pid: u32,
+        /// Its version.
+        version: PythonVersion,
+        /// This machine's architecture.
+        arch: &'static str,
+    },
+    /// Scheduling borescope's code in an older Python failed midway; the process was restored.
+    #[error("could not schedule borescope's code in pid {pid}: {what}")]
+    Injection {
+        /// The pid.
+        pid: u32,
+        /// What went wrong, and what was done about it.
+        what: String,
+    },
     /// A file or `/proc` entry could not be read.
     #[error("{context}: {source}")]
     Io {
@@ -92,6 +128,9 @@ impl InjectError {
                 | InjectError::Unsupported { .. }
                 | InjectError::Disabled { .. }
                 | InjectError::PathTooLong { .. }
+                | InjectError::Traced { .. }
+                | InjectError::NoSymbols { .. }
+                | InjectError::UnsupportedArch { .. }
         )
     }
 }

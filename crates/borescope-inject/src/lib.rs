@@ -18,6 +18,14 @@
 //!   thread states.
 //! * [`pep768`]: the remote-debugger handshake of PEP 768 (Python 3.14): write a script path
 //!   into a thread's `remote_debugger_support`, set the pending flag and the eval-breaker bit.
+//! * [`ptrace`]: borrowing one thread with `PTRACE_SEIZE` to run a system call or a C function
+//!   in it, and giving it back with every register, byte and interrupted system call as it was
+//!   (x86-64 and aarch64).
+//! * [`symbols`]: exported functions of the interpreter at their run-time addresses, and the
+//!   program's entry point.
+//! * [`pending_call`]: the trigger for CPython 3.9–3.13, which has no PEP 768: queue a
+//!   statement with `Py_AddPendingCall(PyRun_SimpleString, page)` through [`ptrace`], so the
+//!   main thread runs it at its next safe point.
 //! * [`stack`]: reading a thread's Python stack from memory (for "the main thread is blocked
 //!   here" diagnoses), with [`linetable`] decoding line numbers.
 //! * [`permission`]: turning `EPERM` into the precise reason (Yama `ptrace_scope`, missing
@@ -32,12 +40,15 @@ mod error;
 pub mod linetable;
 pub mod memory;
 pub mod offsets;
+pub mod pending_call;
 pub mod pep768;
 pub mod permission;
 pub mod procfs;
+pub mod ptrace;
 pub mod rootfs;
 pub mod runtime;
 pub mod stack;
+pub mod symbols;
 
 pub use error::InjectError;
 pub use memory::{ProcessMemory, RemoteMemory};

@@ -32,6 +32,8 @@ pub struct Status {
     pub no_new_privs: bool,
     /// `Threads:`.
     pub threads: u32,
+    /// `TracerPid:`: the process tracing this one (a debugger, `strace`), 0 for none.
+    pub tracer_pid: u32,
 }
 
 impl Status {
@@ -69,6 +71,7 @@ fn parse_status(text: &str) -> Status {
             "Seccomp" => status.seccomp = value.parse().ok(),
             "NoNewPrivs" => status.no_new_privs = value == "1",
             "Threads" => status.threads = value.parse().unwrap_or(0),
+            "TracerPid" => status.tracer_pid = value.parse().unwrap_or(0),
             _ => {}
         }
     }

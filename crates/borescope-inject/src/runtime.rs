@@ -252,12 +252,9 @@ impl PythonRuntime {
 
 fn unsupported(pid: u32, version: PythonVersion) -> InjectError {
     let hint = if version.has_remote_debugging() {
-        "\nhint: this borescope knows the 3.14 layout only; a newer borescope may know this version".to_string()
+        " (this borescope knows the layout of 3.14)\nhint: a newer borescope may know this version".to_string()
     } else {
-        "\nhint: older Pythons cannot run code injected from outside without ptrace tricks that risk \
-         the process; restart it under borescope (`borescope start -- COMMAND`), or have it call \
-         `import debugpy; debugpy.listen(5678)` and attach your editor"
-            .to_string()
+        " through PEP 768 (3.14+); older versions go through `pending_call`".to_string()
     };
     InjectError::Unsupported { pid, version, hint }
 }

@@ -159,6 +159,7 @@ fn describe(reported: &[Reported]) -> Vec<PythonProcess> {
                 rss_bytes: r.rss_bytes,
                 command: r.command.clone(),
                 attachable: why_not.is_none(),
+                method: why_not.is_none().then(|| "pep768".into()),
                 why_not,
                 role: role.map(|r| r.role),
                 server: role.map(|r| r.server.to_string()),

@@ -68,6 +68,10 @@ pub struct PythonProcess {
     /// Why not, when not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why_not: Option<String>,
+    /// How borescope runs code in it: `pep768` (CPython 3.14+, `sys.remote_exec`'s mechanism)
+    /// or `ptrace` (3.9–3.13: a pending call scheduled through ptrace); absent when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// Its role in a reloading or forking server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<ProcessRole>,

@@ -44,7 +44,11 @@ pub(crate) fn process_table(processes: &[PythonProcess], indent: &str) -> String
                 p.cpu_percent.map(|c| format!("{c:.1}")).unwrap_or_else(|| "-".into()),
                 p.rss_bytes.map(human_bytes).unwrap_or_else(|| "-".into()),
                 role_text(p),
-                if p.attachable { "yes".into() } else { "no".into() },
+                match (p.attachable, p.method.as_deref()) {
+                    (true, Some(method)) => method.into(),
+                    (true, None) => "yes".into(),
+                    (false, _) => "no".into(),
+                },
             ]
         })
         .collect();
@@ -74,20 +78,20 @@ pub(crate) fn process_table(processes: &[PythonProcess], indent: &str) -> String
 const PIDS_NAMED: usize = 8;
 
 /// Why processes cannot be attached, each reason said once: every process whose Python is
-/// older than 3.14 in one note, and processes refused for the same reason together.
+/// older than 3.9 in one note, and processes refused for the same reason together.
 fn refusal_notes(processes: &[PythonProcess]) -> Vec<Notice> {
     let refused = processes.iter().filter(|p| !p.attachable);
     let (old, other): (Vec<&PythonProcess>, Vec<&PythonProcess>) =
-        refused.partition(|p| p.why_not.is_some() && p.python.as_deref().is_some_and(older_than_3_14));
+        refused.partition(|p| p.why_not.is_some() && p.python.as_deref().is_some_and(older_than_3_9));
     let mut notes = Vec::new();
     if !old.is_empty() {
         let pids: Vec<u32> = old.iter().map(|p| p.pid).collect();
         let who = match pids.as_slice() {
-            [pid] => format!("pid {pid} runs Python older than 3.14"),
-            _ => format!("{} processes run Python older than 3.14 ({})", pids.len(), pid_list(&pids)),
+            [pid] => format!("pid {pid} runs Python older than 3.9"),
+            _ => format!("{} processes run Python older than 3.9 ({})", pids.len(), pid_list(&pids)),
         };
         notes.push(Notice::with_hint(
-            format!("{who}: attach and exec need 3.14+ (PEP 768)"),
+            format!("{who}: attach and exec need 3.9+"),
             "start such a program under borescope instead: `borescope probe FILE:LINE -- CMD` or `borescope start -- CMD`",
         ));
     }
@@ -117,14 +121,14 @@ fn pid_list(pids: &[u32]) -> String {
     format!("pids {}{tail}", named.join(", "))
 }
 
-/// True for a version such as `3.11.7` before 3.14.
-fn older_than_3_14(version: &str) -> bool {
+/// True for a version such as `3.8.18` before 3.9.
+fn older_than_3_9(version: &str) -> bool {
     let mut parts = version.split('.').map(|part| {
         let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
         digits.parse::<u32>().ok()
     });
     match (parts.next().flatten(), parts.next().flatten()) {
-        (Some(major), Some(minor)) => (major, minor) < (3, 14),
+        (Some(major), Some(minor)) => (major, minor) < (3, 9),
         _ => false,
     }
 }
@@ -225,6 +229,7 @@ mod tests {
             command: vec!["python3".into(), format!("job{pid}.py")],
             attachable: why_not.is_none(),
             why_not: why_not.map(String::from),
+            method: why_not.is_none().then(|| if python.starts_with("3.14") { "pep768" } else { "ptrace" }.into()),
             role: None,
             server: None,
             ports: Vec::new(),
@@ -242,30 +247,30 @@ mod tests {
         let disabled = "remote debugging disabled: PYTHON_DISABLE_REMOTE_DEBUG is set in its environment";
         let mut processes = vec![
             process(100, "3.14.2", None),
-            process(101, "3.11.7", Some("Python 3.11.7: attaching needs 3.14+")),
-            process(102, "3.12.3", Some("Python 3.12.3: attaching needs 3.14+")),
+            process(101, "3.8.18", Some("Python 3.8.18: attaching needs 3.9+")),
+            process(102, "3.12.3", None),
             process(103, "3.14.2", Some(disabled)),
             process(104, "3.14.2", Some(disabled)),
             process(105, "3.14.2", Some("unknown Python version")),
         ];
-        processes.extend((200..212).map(|pid| process(pid, "3.9.2", Some("Python 3.9.2: attaching needs 3.14+"))));
+        processes.extend((200..212).map(|pid| process(pid, "3.7.2", Some("Python 3.7.2: attaching needs 3.9+"))));
         insta::assert_snapshot!("ps_grouped_notes", render_ps(&list(processes)));
     }
 
     #[test]
     fn one_old_process() {
-        let text = render_ps(&list(vec![process(7, "3.11.7", Some("Python 3.11.7: attaching needs 3.14+"))]));
+        let text = render_ps(&list(vec![process(7, "3.8.18", Some("Python 3.8.18: attaching needs 3.9+"))]));
         let notes = text.split_once("--- notes ---\n").map(|(_, notes)| notes).unwrap_or_default();
         assert_eq!(notes.lines().count(), 1, "{text}");
-        assert!(notes.starts_with("- pid 7 runs Python older than 3.14: attach and exec need 3.14+"), "{text}");
+        assert!(notes.starts_with("- pid 7 runs Python older than 3.9: attach and exec need 3.9+"), "{text}");
     }
 
     #[test]
     fn versions_compare_by_number() {
-        assert!(older_than_3_14("3.9.18"));
-        assert!(older_than_3_14("3.13.0rc1"));
-        assert!(!older_than_3_14("3.14.0"));
-        assert!(!older_than_3_14("3.15.0a1"));
-        assert!(!older_than_3_14("?"));
+        assert!(older_than_3_9("3.8.18"));
+        assert!(older_than_3_9("3.7.0rc1"));
+        assert!(!older_than_3_9("3.9.0"));
+        assert!(!older_than_3_9("3.13.0rc1"));
+        assert!(!older_than_3_9("?"));
     }
 }
