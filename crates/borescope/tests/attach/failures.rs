@@ -61,7 +61,7 @@ fn older_pythons_missing_pids_and_non_python_processes() {
     let old = TargetProcess::program(&ctx.work(), borescope_test::interpreters::pyenv_python("3.8"), &["service.py"]);
     ready(&old);
     let too_old = ctx.run(["attach", &old.pid.to_string()]);
-    too_old.expect_code(2).stderr_has("runs Python 3.8").stderr_has("needs CPython 3.9 or newer");
+    too_old.expect_code(2).stderr_has("runs Python 3.8").stderr_has("which borescope cannot attach to").stderr_has("hint: restart it under borescope");
     assert_snapshot!("python_too_old", too_old.snapshot());
     ctx.run(["exec", &old.pid.to_string(), "-c", "1"]).expect_code(2).stderr_has("runs Python 3.8");
     assert!(old.is_running());

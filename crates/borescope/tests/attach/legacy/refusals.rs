@@ -58,10 +58,11 @@ fn a_process_another_tracer_holds_is_refused_naming_the_tracer() {
     let pid = target.pid.to_string();
     let refused = ctx.run(["attach", &pid]);
     refused
-        .expect_code(1)
-        .stderr_has(&format!("pid {pid} is already traced by pid {holder} (strace)"));
+        .expect_code(2)
+        .stderr_has(&format!("pid {pid} is already being traced by pid {holder} (`strace`)"))
+        .stderr_has("hint: detach that tracer");
     assert_snapshot!("legacy_traced", refused.snapshot());
-    ctx.run(["exec", &pid, "-c", "1"]).expect_code(1).stderr_has(&format!("traced by pid {holder} (strace)"));
+    ctx.run(["exec", &pid, "-c", "1"]).expect_code(2).stderr_has(&format!("traced by pid {holder} (`strace`)"));
     let listed = ctx.run(["ps", "--json", "--interval", "0"]).json();
     let entry = listed["processes"].as_array().unwrap().iter().find(|p| p["pid"] == target.pid).cloned().expect("listed");
     assert_eq!(entry["attachable"], false, "{entry:#}");

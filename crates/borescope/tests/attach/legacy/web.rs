@@ -83,14 +83,14 @@ fn flask_under_load(python: std::path::PathBuf, minor: &str) {
 
     ctx.run(["attach", &pid]).expect_code(0).stdout_has(&format!("attached to pid {pid}"));
     load.served(20);
-    ctx.run(["break", "flask_load.py:12"]).expect_code(0).stdout_has("[verified]");
+    ctx.run(["break", "flask_load.py:13"]).expect_code(0).stdout_has("[verified]");
     ctx.run(["continue"])
         .expect_code(0)
-        .stdout_has("Stopped at breakpoint flask_load.py:12 in item")
+        .stdout_has("Stopped at breakpoint flask_load.py:13 in item")
         .stdout_has("item_id: int = ");
     ctx.run(["eval", "price == item_id * 3"]).expect_code(0).stdout_has("True");
     ctx.run(["eval", "__import__('sys').version_info[:2]"]).expect_code(0).stdout_has(&format!("(3, {})", &minor[2..]));
-    ctx.run(["break", "--delete", "flask_load.py:12"]).expect_code(0);
+    ctx.run(["break", "--delete", "flask_load.py:13"]).expect_code(0);
     // Request threads that reached the line before it was deleted may still report a stop.
     let mut resumed = false;
     for _ in 0..10 {
