@@ -4,7 +4,7 @@
 //! nothing to run once the thread runs Python again, and the interrupted system call carries on
 //! as if nothing happened.
 
-use super::{job_dirs_with, per_python, tracer, wait_in_syscall, wchan, Py};
+use super::{job_dirs_with, pending_call_pages, per_python, tracer, wait_in_syscall, wchan, Py};
 use crate::{ctx, fixture};
 use borescope_test::targets::TargetProcess;
 use borescope_test::TestContext;
@@ -108,6 +108,9 @@ fn sleeping(py: Py) {
     // A pending call cannot be taken back; borescope removed its files, so when signals wake
     // the main thread the queued calls (the attach's and the exec's) find nothing to run.
     let (_, marker) = blocked_exec(&ctx, &target);
+    // The page each queued call reads its statement from stays mapped (it is read whenever
+    // the call runs): the attach's and the exec's.
+    assert_eq!(pending_call_pages(target.pid), 2);
     let target_pid = nix::unistd::Pid::from_raw(target.pid as i32);
     exec_while_nudged(&ctx, &target, &marker, move || {
         let _ = nix::sys::signal::kill(target_pid, nix::sys::signal::Signal::SIGUSR1);

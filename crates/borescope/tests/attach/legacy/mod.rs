@@ -160,3 +160,32 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
     panic!("timed out waiting until {what}");
 }
+
+/// Pages of `pid`'s anonymous writable memory that start with the statement borescope writes
+/// for a pending call (malloc and Python's allocators never put data at a page's first byte).
+pub fn pending_call_pages(pid: u32) -> usize {
+    use std::os::unix::fs::FileExt;
+    let statement = borescope_pyagent::jobs::pending_call_source("/x");
+    let head = statement.lines().next().expect("a first line").as_bytes().to_vec();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let memory = std::fs::File::open(format!("/proc/{pid}/mem")).expect("open /proc/PID/mem");
+    let mut found = 0;
+    let mut buf = vec![0u8; head.len()];
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Anonymous: no path (and not [heap], [stack], ...).
+        if fields.len() != 5 || !fields[1].starts_with("rw") {
+            continue;
+        }
+        let Some((start, end)) = fields[0].split_once('-') else { continue };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) else { continue };
+        let mut page = start;
+        while page < end {
+            if memory.read_exact_at(&mut buf, page).is_ok() && buf == head {
+                found += 1;
+            }
+            page += 4096;
+        }
+    }
+    found
+}

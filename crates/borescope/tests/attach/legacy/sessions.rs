@@ -1,7 +1,7 @@
 //! Full sessions and `exec` on Python 3.11–3.13: attach, break, continue, vars, eval, stop, and
 //! attach again; a busy CPU loop; a container stand-in with its own namespaces.
 
-use super::{entry_bytes, per_python, tracer, Py};
+use super::{entry_bytes, pending_call_pages, per_python, tracer, Py};
 use crate::{ctx, fixture, ready};
 use borescope_test::targets::TargetProcess;
 
@@ -24,6 +24,7 @@ fn cycle(py: Py) {
     }
     assert_eq!(tracer(target.pid), 0, "ptrace must be detached once the job is queued");
     assert_eq!(entry_bytes(target.pid), entry, "the entry point must be restored byte for byte");
+    assert_eq!(pending_call_pages(target.pid), 0, "the pending call's page is unmapped once the job reported");
     ctx.run(["break", "service.py:8"]).expect_code(0).stdout_has("#1 service.py:8 [verified]");
     ctx.run(["continue"])
         .expect_code(0)
@@ -46,8 +47,18 @@ fn cycle(py: Py) {
                  len(sys._current_frames()), sorted(m for m in sys.modules if 'pydev' in m or 'debugpy' in m)[:3])";
     let health = ctx.run(["exec", &pid, "-c", probe]);
     health.expect_code(0).stdout_has("None ['MainThread'] 1 ");
+    // debugpy's output redirection and its per-thread state are undone too (the program's
+    // own streams again; `exec` puts its capture in front of them only while it runs).
+    let traces = "import sys, threading; print([type(getattr(s, '_original', s)).__name__ for s in (sys.stdout, sys.stderr)], \
+                  sorted(a for a in vars(threading.main_thread()) if 'pydev' in a or a == 'additional_info'))";
+    ctx.run(["exec", &pid, "-c", traces]).expect_code(0).stdout_has("['TextIOWrapper', 'TextIOWrapper'] []");
     if py.ships_debugpy() {
         health.stdout_has("None ['MainThread'] 1 []");
+        // The copy's files are gone: nothing of it may stay reachable, or the program's own
+        // `breakpoint()` raises `ModuleNotFoundError: No module named 'debugpy'`.
+        ctx.run(["exec", &pid, "-c", "import sys; print(sys.breakpointhook is sys.__breakpointhook__)"])
+            .expect_code(0)
+            .stdout_has("True");
     }
     // And it can be attached again.
     ctx.run(["attach", &pid, "--session", "again", "--break", "service.py:9"]).expect_code(0).stdout_has("attached to pid");
