@@ -102,6 +102,12 @@ fi
 # Every crate Cargo.lock names, for every platform: the install test builds with --offline, and
 # maturin's `cargo metadata` reads them all (a no-op once they are in ~/.cargo).
 cargo fetch --quiet
+# The standard library for aarch64, so the suite can compile-check the aarch64 half of
+# borescope-inject's ptrace code (this machine can only run the x86-64 half).
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  echo "setup: rustup target add aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu
+fi
 
 NPM_DIR="$CACHE/npm"
 INSPECTOR="@modelcontextprotocol/inspector@2.12.0"

@@ -6,15 +6,15 @@
 use crate::job::Injector;
 use borescope_inject::procfs;
 use borescope_inject::runtime::ThreadState;
-use borescope_inject::stack::{thread_stack, PyFrame};
+use borescope_inject::stack::{older_thread_stack, thread_stack, PyFrame};
 use std::time::Duration;
 
 /// Frames shown per thread.
 const FRAMES: usize = 6;
 
 /// The multi-line explanation for an attach that timed out waiting for `thread` (`None`: the
-/// main thread of an older Python, whose stack borescope cannot read). `queued`: the request
-/// could not be taken back and stays queued (a pending call, or a detach).
+/// main thread of a Python before 3.14, which runs pending calls only there). `queued`: a
+/// withdrawn pending call that stays queued, its files removed.
 pub fn diagnose(injector: &Injector, thread: Option<ThreadState>, waited: Duration, queued: bool) -> String {
     let target = &injector.target;
     let pid = target.pid;
@@ -76,12 +76,26 @@ fn main_thread_of_older_python(injector: &Injector, waited: Duration, queued: bo
         Some(wchan) => format!("\n  main thread (tid {pid}) waits in the kernel in `{wchan}`"),
         None => format!("\n  main thread (tid {pid}) is busy outside Python code (a C extension or a long call)"),
     });
+    let pid_inside = u64::from(injector.target.pid_inside);
+    match older_thread_stack(pid, pid_inside, injector.memory(), FRAMES) {
+        Ok(frames) if !frames.is_empty() => {
+            out.push_str(", at:");
+            for frame in &frames {
+                out.push_str(&format!("\n    {}", describe(frame)));
+            }
+        }
+        Ok(_) => out.push_str(" (no Python frames)"),
+        Err(error) => {
+            tracing::debug!(%error, "no Python stack for the blocked main thread");
+            out.push_str(" (its Python stack could not be read)");
+        }
+    }
     out.push_str(
         "\n  Python runs injected code only between bytecodes, and before 3.14 only in the main thread (a pending call); a main thread in a sleep, a blocking call or a long C function never gets there",
     );
     if queued {
         out.push_str(
-            "\n  Python cannot take the request back: it stays queued and, when the main thread next runs Python, removes borescope's files without running anything",
+            "\n  Python cannot take the request back: it stays queued and does nothing when the main thread next runs Python (borescope removed its files)",
         );
     }
     out.push_str("\nhint: attach again while the main thread runs Python (e.g. send the program a request or input), or start the program under borescope: `borescope start -- COMMAND`");

@@ -127,6 +127,22 @@ impl InjectionDir {
     pub fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.outside);
     }
+
+    /// For a request that stays queued (a pending call cannot be taken back), after the
+    /// `cancelled` marker is written: removes the agent and the job first, so that a bootstrap
+    /// starting at this very moment finds nothing to run even if it misses the marker while
+    /// the caller removes the rest.
+    pub fn strip_for_withdrawal(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.outside) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name == "run.py" || name == "cancelled" {
+                continue;
+            }
+            let path = entry.path();
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        }
+    }
 }
 
 /// Creates the directory; returns the owner files must be given to, if any.

@@ -71,7 +71,8 @@ impl Injector {
         dir.write("run.py", borescope_pyagent::jobs::bootstrap(&borescope_pyagent::jobs::string_literal(&dir.inside), &nonce).as_bytes())?;
         let armed = self.trigger.arm(self.target.pid, &self.memory, dir, options.thread)?;
         let result = self.wait(dir, &nonce, &armed, options);
-        if !matches!(result, Err(AttachError::Blocked(_))) {
+        // A blocked request may still run (the page must stay); an ended process has nothing left.
+        if !matches!(result, Err(AttachError::Blocked(_) | AttachError::Inject(borescope_inject::InjectError::Exited { .. }))) {
             self.trigger.finish(armed);
         }
         result
@@ -105,14 +106,12 @@ impl Injector {
                     let thread = self.trigger.thread(armed);
                     if !options.withdraw {
                         dir.mark("abandoned");
-                        return Err(AttachError::Blocked(blocked::diagnose(self, thread, options.pickup_timeout, true)));
+                        return Err(AttachError::Blocked(blocked::diagnose(self, thread, options.pickup_timeout, false)));
                     }
                     match self.trigger.withdraw(armed, &self.memory, dir) {
                         Withdrawal::Withdrawn { queued } => {
                             let report = blocked::diagnose(self, thread, options.pickup_timeout, queued);
-                            if !queued {
-                                dir.remove();
-                            }
+                            dir.remove();
                             return Err(AttachError::Blocked(report));
                         }
                         Withdrawal::PickedUp => {

@@ -39,7 +39,7 @@ pub(crate) enum Withdrawal {
     /// It was picked up after all: wait for the job.
     PickedUp,
     /// Taken back; `queued` when it stays queued in the process (a pending call cannot be
-    /// taken back) and removes borescope's files itself when it runs.
+    /// taken back) and will find nothing to run.
     Withdrawn { queued: bool },
 }
 
@@ -116,6 +116,7 @@ impl Trigger {
                 // there after the marker is written, the bootstrap will see it.
                 dir.mark("cancelled");
                 if dir.has("run.py") {
+                    dir.strip_for_withdrawal();
                     Withdrawal::Withdrawn { queued: true }
                 } else {
                     Withdrawal::PickedUp

@@ -22,7 +22,8 @@ pub struct PsArgs {
 #[derive(Debug, Args)]
 pub struct InjectArgs {
     /// Run borescope's code in this Python thread (its thread id as the process sees it)
-    /// instead of the main thread; useful when the main thread is blocked.
+    /// instead of the main thread; useful when the main thread is blocked (Python 3.14+:
+    /// older Pythons run borescope's code in the main thread only).
     #[arg(long, value_name = "TID")]
     pub thread: Option<u64>,
     /// Seconds the process may take to pick up borescope's code (it does so between

@@ -36,7 +36,7 @@ Quick start:
   borescope probe app.py:12 --if 'n > 3' -- python3 app.py --flag
   borescope start --break app.py:12 -- python3 app.py   interactive session (needs debugpy)
   borescope vars; borescope eval 'order.total'; borescope next; borescope stop
-  borescope ps; borescope attach PID --break app.py:12     debug a running process (3.14+)";
+  borescope ps; borescope attach PID --break app.py:12     debug a running process (3.9+)";
 
 const EXEC_AFTER_HELP: &str = "\
 Namespace: the code runs in the program's main thread (or --thread), in a namespace of its own \
@@ -123,9 +123,9 @@ pub enum Commands {
     /// Start the session's program again (same command, same breakpoints, as `start` did);
     /// the old run is ended first.
     Restart(RestartArgs),
-    /// Attach the debugger to a running Python 3.14+ process (no restart, nothing installed in
-    /// it, containers included), or to debugpy or Node already listening at HOST:PORT. Later
-    /// commands drive it; `stop` detaches.
+    /// Attach the debugger to a running Python 3.9+ process (no restart, nothing installed in
+    /// it, containers included; 3.14 through PEP 768, 3.9–3.13 through ptrace), or to debugpy
+    /// or Node already listening at HOST:PORT. Later commands drive it; `stop` detaches.
     Attach(AttachArgs),
     /// Set, list or delete breakpoints in a session.
     Break(BreakArgs),
@@ -168,7 +168,7 @@ pub enum Commands {
     /// List Kubernetes pods (by Service, label or namespace) and the Python processes in their
     /// containers: version, CPU, memory, role, and whether `attach` can work.
     Pods(PodsArgs),
-    /// Run Python code inside a running Python 3.14+ process and print what it printed.
+    /// Run Python code inside a running Python 3.9+ process and print what it printed.
     #[command(after_help = EXEC_AFTER_HELP)]
     Exec(ExecArgs),
     /// Serve borescope's tools to AI agents over the Model Context Protocol (stdio by default).

@@ -70,8 +70,8 @@ pub enum SnapCommand {
     /// Print snapshots (each like a probe's stop report: source, stack, locals); --follow
     /// prints new ones as they arrive.
     Hits(SnapHitsArgs),
-    /// Load the agent into a running Python 3.14+ process (no restart, PEP 768), or take it
-    /// out again with --detach.
+    /// Load the agent into a running Python 3.9+ process (no restart; PEP 768 on 3.14, ptrace
+    /// on 3.9–3.13), or take it out again with --detach.
     Attach(SnapAttachArgs),
     /// Exception snapshots for a service: `on` makes its instances record the locals of every
     /// frame of an exception that escapes a request handler or a thread, or is logged with its

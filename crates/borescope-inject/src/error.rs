@@ -78,6 +78,12 @@ pub enum InjectError {
         /// `pid N (`comm`)` of the tracer.
         tracer: String,
     },
+    /// The process is stopped by a signal; scheduling code would have to resume it.
+    #[error("pid {pid} is stopped (SIGSTOP or Ctrl-Z), and borescope would have to resume it to schedule its code\nhint: resume it (`kill -CONT {pid}`, or `fg` in its shell), then attach again")]
+    Stopped {
+        /// The pid.
+        pid: u32,
+    },
     /// The interpreter does not export the functions borescope calls (stripped or static).
     #[error("pid {pid}'s Python (`{binary}`) does not export {missing}, so borescope cannot schedule code in it safely (a stripped or statically linked interpreter without its dynamic symbols)\nhint: use an interpreter that exports its C API (distribution packages, pyenv, uv and python.org builds do), or start the program under borescope: `borescope start -- COMMAND`")]
     NoSymbols {
@@ -129,6 +135,7 @@ impl InjectError {
                 | InjectError::Disabled { .. }
                 | InjectError::PathTooLong { .. }
                 | InjectError::Traced { .. }
+                | InjectError::Stopped { .. }
                 | InjectError::NoSymbols { .. }
                 | InjectError::UnsupportedArch { .. }
         )

@@ -26,6 +26,7 @@
 //! * [`pending_call`]: the trigger for CPython 3.9–3.13, which has no PEP 768: queue a
 //!   statement with `Py_AddPendingCall(PyRun_SimpleString, page)` through [`ptrace`], so the
 //!   main thread runs it at its next safe point.
+//! * [`layout`]: where a Python stack lives per version (3.13/3.14 tables, 3.11/3.12 layouts).
 //! * [`stack`]: reading a thread's Python stack from memory (for "the main thread is blocked
 //!   here" diagnoses), with [`linetable`] decoding line numbers.
 //! * [`permission`]: turning `EPERM` into the precise reason (Yama `ptrace_scope`, missing
@@ -36,6 +37,7 @@
 // Reason: everything here reads input from /proc, ELF files and another process's memory.
 
 pub mod elf;
+pub mod layout;
 mod error;
 pub mod linetable;
 pub mod memory;

@@ -83,7 +83,7 @@ pub fn plan(pid: u32, version: PythonVersion) -> Result<Plan, InjectError> {
     if !ptrace::SUPPORTED {
         return Err(InjectError::UnsupportedArch { pid, version, arch: std::env::consts::ARCH });
     }
-    refuse_if_traced(pid)?;
+    refuse_if_held(pid)?;
     let mut names = REQUIRED.to_vec();
     names.extend(HOLD_THE_LOCK.iter().filter(|n| !REQUIRED.contains(n)));
     let exports = symbols::find(pid, &names)
@@ -115,10 +115,14 @@ pub fn plan(pid: u32, version: PythonVersion) -> Result<Plan, InjectError> {
     })
 }
 
-/// Refuses a process someone else traces: ptrace allows one tracer, and a debugger would see
-/// borescope's traps as its own.
-pub fn refuse_if_traced(pid: u32) -> Result<(), InjectError> {
+/// Refuses a process someone else traces (ptrace allows one tracer, and a debugger would see
+/// borescope's traps as its own) or that is stopped (`SIGSTOP`, Ctrl-Z): borescope's remote
+/// calls would have to resume it, and it must stay as it was.
+pub fn refuse_if_held(pid: u32) -> Result<(), InjectError> {
     let status = procfs::status(&pid.to_string()).map_err(|_| InjectError::NoSuchProcess { pid })?;
+    if status.tracer_pid == 0 && status.state == 'T' {
+        return Err(InjectError::Stopped { pid });
+    }
     if status.tracer_pid == 0 {
         return Ok(());
     }
@@ -183,7 +187,7 @@ pub fn free(plan: &Plan, page: Page) -> Result<(), InjectError> {
 
 /// Stops the main thread somewhere it does not hold the pending-call lock.
 fn borrow_main_thread(plan: &Plan) -> Result<Seized, InjectError> {
-    refuse_if_traced(plan.pid)?;
+    refuse_if_held(plan.pid)?;
     for attempt in 0..RETRIES {
         let thread = Seized::stop(plan.pid, plan.entry, STOP_TIMEOUT).map_err(|e| ptrace_error(plan.pid, "stopping the main thread", e))?;
         let at = thread.stopped_at();

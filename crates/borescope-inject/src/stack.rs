@@ -1,13 +1,16 @@
 //! Reading a thread's Python stack straight from memory, the way a sampling profiler does,
-//! using only offsets from the target's own table. borescope uses it to say *where* a thread
-//! is when it cannot run injected code (blocked in `time.sleep`, a C call, I/O).
+//! with the offsets of [`crate::layout`] (the target's own table on 3.13 and 3.14, the known
+//! layouts of 3.11 and 3.12). borescope uses it to say *where* a thread is when it cannot run
+//! injected code (blocked in `time.sleep`, a C call, I/O).
 //!
 //! Everything read here can change under our feet (the thread keeps running), so every value
 //! is bounded and checked, and anything implausible ends the walk rather than being believed.
 
+use crate::layout::{self, CurrentFrame, StackLayout};
 use crate::linetable;
 use crate::memory::ProcessMemory;
-use crate::runtime::{memory_error, PythonRuntime, ThreadState};
+use crate::runtime::{self, memory_error, PythonRuntime, ThreadState};
+use crate::symbols;
 use crate::InjectError;
 
 /// One Python frame.
@@ -24,62 +27,99 @@ pub struct PyFrame {
 /// Frames owned by the C stack or the interpreter itself (entry shims) have no Python code.
 const FIRST_NON_PYTHON_OWNER: u8 = 3;
 
-/// The thread's Python frames, innermost first, at most `limit`.
+/// The thread's Python frames, innermost first, at most `limit` (CPython 3.14).
 pub fn thread_stack(
     runtime: &PythonRuntime,
     memory: &dyn ProcessMemory,
     thread: &ThreadState,
     limit: usize,
 ) -> Result<Vec<PyFrame>, InjectError> {
-    let o = &runtime.offsets;
-    let read = |address: u64| memory.read_u64(address).map_err(|e| memory_error(runtime.pid, "read the memory of", e));
+    walk(&StackLayout::from(&runtime.offsets), runtime.pid, memory, thread.address, limit)
+}
+
+/// The Python frames of the thread with native id `tid` (as the process itself numbers its
+/// threads) in a CPython 3.11–3.13, innermost first, at most `limit`.
+pub fn older_thread_stack(pid: u32, tid: u64, memory: &dyn ProcessMemory, limit: usize) -> Result<Vec<PyFrame>, InjectError> {
+    let identity = runtime::identify(pid)?;
+    let unreadable = |what: &str| InjectError::BadLayout { pid, what: format!("cannot read its Python stack: {what}") };
+    let version = identity.version.ok_or_else(|| unreadable("unknown version"))?;
+    let address = match identity.runtime_address {
+        Some(address) => address,
+        None => symbols::find(pid, &["_PyRuntime"])
+            .ok()
+            .flatten()
+            .and_then(|exports| exports.functions.get("_PyRuntime").map(|f| f.address))
+            .ok_or_else(|| unreadable("no `_PyRuntime` symbol"))?,
+    };
+    let table = memory.read_vec(address, layout::TABLE_SIZE_3_13).ok();
+    let layout = layout::for_version(version, table.as_deref()).ok_or_else(|| unreadable(&format!("Python {version}'s frames are not read")))?;
+    let read = |address: u64| memory.read_u64(address).map_err(|e| memory_error(pid, "read the memory of", e));
+    let interp = read(address + layout.interpreters_head)?;
+    let mut thread = if interp == 0 { 0 } else { read(interp + layout.threads_head)? };
+    let mut steps = 0;
+    while thread != 0 && steps < 4096 {
+        steps += 1;
+        if read(thread + layout.thread_native_id)? == tid {
+            return walk(&layout, pid, memory, thread, limit);
+        }
+        thread = read(thread + layout.thread_next)?;
+    }
+    Err(unreadable(&format!("no thread state with native id {tid} (another build's layout?)")))
+}
+
+fn walk(layout: &StackLayout, pid: u32, memory: &dyn ProcessMemory, thread: u64, limit: usize) -> Result<Vec<PyFrame>, InjectError> {
+    let read = |address: u64| memory.read_u64(address).map_err(|e| memory_error(pid, "read the memory of", e));
     let mut frames = Vec::new();
-    let mut frame = read(thread.address + o.thread_current_frame)?;
+    let mut frame = match layout.current_frame {
+        CurrentFrame::Direct(field) => read(thread + field)?,
+        CurrentFrame::ThroughCFrame { cframe, current_frame } => match read(thread + cframe)? {
+            0 => 0,
+            cframe => read(cframe + current_frame)?,
+        },
+    };
     let mut steps = 0;
     while frame != 0 && frames.len() < limit && steps < 4096 {
         steps += 1;
-        let owner = memory.read_u8(frame + o.frame_owner).unwrap_or(u8::MAX);
-        // f_executable is a tagged stack reference; the low bits are flags.
-        let code = read(frame + o.frame_executable)? & !0b111;
-        if owner < FIRST_NON_PYTHON_OWNER && code != 0 && type_name(runtime, memory, code).as_deref() == Some("code") {
-            frames.push(code_frame(runtime, memory, frame, code));
+        let owner = memory.read_u8(frame + layout.frame_owner).unwrap_or(u8::MAX);
+        // 3.14's f_executable is a tagged stack reference; the low bits are flags.
+        let code = read(frame + layout.frame_code)? & !0b111;
+        if owner < FIRST_NON_PYTHON_OWNER && code != 0 && type_name(layout, memory, code).as_deref() == Some("code") {
+            frames.push(code_frame(layout, memory, frame, code));
         }
-        frame = read(frame + o.frame_previous)?;
+        frame = read(frame + layout.frame_previous)?;
     }
     Ok(frames)
 }
 
-fn code_frame(runtime: &PythonRuntime, memory: &dyn ProcessMemory, frame: u64, code: u64) -> PyFrame {
-    let o = &runtime.offsets;
+fn code_frame(layout: &StackLayout, memory: &dyn ProcessMemory, frame: u64, code: u64) -> PyFrame {
     let text_at = |field: u64| {
         memory
             .read_u64(code + field)
             .ok()
-            .and_then(|address| unicode(runtime, memory, address))
+            .and_then(|address| unicode(layout, memory, address))
             .unwrap_or_else(|| "?".into())
     };
     let line = (|| {
-        let first_line = memory.read_u32(code + o.code_firstlineno).ok()? as i32;
-        let instr = memory.read_u64(frame + o.frame_instr_ptr).ok()?;
-        let index = instr.checked_sub(code + o.code_adaptive)? / 2;
-        let table = memory.read_u64(code + o.code_linetable).ok()?;
-        let size = memory.read_u64(table + o.bytes_size).ok()?;
+        let first_line = memory.read_u32(code + layout.code_firstlineno).ok()? as i32;
+        let instr = memory.read_u64(frame + layout.frame_instr).ok()?;
+        let index = instr.checked_sub(code + layout.code_adaptive)? / 2;
+        let table = memory.read_u64(code + layout.code_linetable).ok()?;
+        let size = memory.read_u64(table + layout.bytes_size).ok()?;
         if size > 1 << 20 {
             return None;
         }
-        let bytes = memory.read_vec(table + o.bytes_data, size as usize).ok()?;
+        let bytes = memory.read_vec(table + layout.bytes_data, size as usize).ok()?;
         linetable::line_at(&bytes, first_line, index as usize)
     })();
     PyFrame {
-        function: text_at(o.code_qualname),
-        file: text_at(o.code_filename),
+        function: text_at(layout.code_qualname),
+        file: text_at(layout.code_filename),
         line,
     }
 }
 
 /// `type(obj).__name__` as the C string `tp_name`.
-fn type_name(runtime: &PythonRuntime, memory: &dyn ProcessMemory, object: u64) -> Option<String> {
-    let o = &runtime.offsets;
+fn type_name(o: &StackLayout, memory: &dyn ProcessMemory, object: u64) -> Option<String> {
     let ty = memory.read_u64(object + o.object_type).ok()?;
     let name = memory.read_u64(ty + o.type_name).ok()?;
     let bytes = memory.read_vec(name, 32).ok()?;
@@ -88,15 +128,14 @@ fn type_name(runtime: &PythonRuntime, memory: &dyn ProcessMemory, object: u64) -
 }
 
 /// Reads a `str` object (compact forms only; others are not worth the risk here).
-fn unicode(runtime: &PythonRuntime, memory: &dyn ProcessMemory, object: u64) -> Option<String> {
-    let o = &runtime.offsets;
+fn unicode(o: &StackLayout, memory: &dyn ProcessMemory, object: u64) -> Option<String> {
     let state = memory.read_u32(object + o.unicode_state).ok()?;
     let length = memory.read_u64(object + o.unicode_length).ok()?;
     if length > 4096 {
         return None;
     }
     // Free-threaded builds keep `interned` in a byte of its own before the bit field.
-    let bits = if runtime.offsets.header.free_threaded { state >> 8 } else { state >> 2 };
+    let bits = if o.free_threaded { state >> 8 } else { state >> 2 };
     let (kind, compact, ascii) = (bits & 0b111, (bits >> 3) & 1 == 1, (bits >> 4) & 1 == 1);
     if !compact {
         return None;
@@ -106,8 +145,7 @@ fn unicode(runtime: &PythonRuntime, memory: &dyn ProcessMemory, object: u64) -> 
         let bytes = memory.read_vec(object + o.unicode_ascii_size, length).ok()?;
         return String::from_utf8(bytes).ok();
     }
-    // PyCompactUnicodeObject adds utf8_length and the utf8 pointer (two words).
-    let data = object + o.unicode_ascii_size + 16;
+    let data = object + o.unicode_compact_size;
     match kind {
         1 => Some(memory.read_vec(data, length).ok()?.iter().map(|b| char::from(*b)).collect()),
         2 => {

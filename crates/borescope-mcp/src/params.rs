@@ -258,7 +258,7 @@ pub struct PsParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachParams {
-    /// Process id of a running Python 3.14+ program (from list_python_processes). Give this
+    /// Process id of a running Python 3.9+ program (from list_python_processes). Give this
     /// or `address`.
     #[serde(default)]
     pub pid: Option<u32>,
@@ -279,7 +279,7 @@ pub struct AttachParams {
     #[serde(default)]
     pub breakpoints: Vec<String>,
     /// Run borescope's start-up code in this thread id instead of the main thread (when the
-    /// main thread is blocked; the error then names candidates).
+    /// main thread is blocked; the error then names candidates). Python 3.14+ only.
     #[serde(default)]
     pub thread: Option<u64>,
     /// Seconds the process may take to pick up borescope's code (default 10).
@@ -352,12 +352,12 @@ pub struct SourceParams {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecParams {
-    /// Process id of a running Python 3.14+ program.
+    /// Process id of a running Python 3.9+ program.
     pub pid: u32,
     /// Python code to run inside it; what it prints is returned. Names it does not assign
     /// are read from the program's `__main__` globals; its assignments stay its own.
     pub code: String,
-    /// Run it in this thread id instead of the main thread.
+    /// Run it in this thread id instead of the main thread (Python 3.14+ only).
     #[serde(default)]
     pub thread: Option<u64>,
     /// Seconds the code may run (default 30).

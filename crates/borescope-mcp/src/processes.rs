@@ -74,7 +74,7 @@ impl BorescopeMcp {
                 };
                 return self.session_call(Request::Connect { session, spec: Box::new(spec) }).await;
             }
-            _ => return Ok(error("give one of `pid` (a local Python 3.14+ process), `address` (\"HOST:PORT\" where debugpy or Node listens) or `kubernetes` (\"svc/NAME\", \"pod/NAME[:PID]\")")),
+            _ => return Ok(error("give one of `pid` (a local Python 3.9+ process), `address` (\"HOST:PORT\" where debugpy or Node listens) or `kubernetes` (\"svc/NAME\", \"pod/NAME[:PID]\")")),
         };
         if !params.path_map.is_empty() {
             return Ok(error("`path_map` applies to attaching by `address`"));

@@ -19,7 +19,7 @@ stepping; use `condition` instead of repeated runs; `hits` samples several itera
 2. For step-by-step work, `start_session` with `breakpoints` (returns the first stop), then \
 `continue`/`step_over`/`step_into`/`step_out` (each returns the next stop report), `variables` \
 (with a path to drill in), `evaluate`, `select_frame`; finish with `stop_session`.\n\
-3. For a program that is already running (Python 3.14+), `list_python_processes` finds it, \
+3. For a program that is already running (Python 3.9+), `list_python_processes` finds it, \
 `attach` starts a session on it without a restart (stop_session detaches), and \
 `exec_in_process` runs a snippet inside it and returns what it printed. A program started with \
 a debug server (debugpy `--listen`, node `--inspect`), also in Docker or elsewhere: `attach` \

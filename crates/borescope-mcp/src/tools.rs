@@ -394,7 +394,7 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Attach a debug session to a running program without restarting it. With `pid`: a Python 3.14+ process, nothing installed in it (containers included); refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and which `thread` could take over. With `address` (\"HOST:PORT\"): debugpy (`python -m debugpy --listen`) or Node's inspector (`node --inspect`) already listening there, also in Docker or on another machine (`path_map` pairs local and remote directories). With `kubernetes` (\"svc/NAME\" or \"pod/NAME[:PID]\", plus `namespace`, `container`): a Python 3.14+ process in a pod, through the Kubernetes API (no kubectl, nothing in the image; breakpoints use the container's paths). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running.",
+        description = "Attach a debug session to a running program without restarting it. With `pid`: a Python 3.9+ process, nothing installed in it (containers included; 3.14 through PEP 768, 3.9–3.13 through a ptrace-scheduled pending call that only the main thread runs); refuses a reloader or master process and names the worker to use; a blocked main thread is reported with where it is and (3.14) which `thread` could take over. With `address` (\"HOST:PORT\"): debugpy (`python -m debugpy --listen`) or Node's inspector (`node --inspect`) already listening there, also in Docker or on another machine (`path_map` pairs local and remote directories). With `kubernetes` (\"svc/NAME\" or \"pod/NAME[:PID]\", plus `namespace`, `container`): a Python 3.14+ process in a pod, through the Kubernetes API (no kubectl, nothing in the image; breakpoints use the container's paths). The program keeps running; set breakpoints (here or with set_breakpoint), then `continue` waits for one to be hit (e.g. by a request you send). All session tools work on it; stop_session detaches and leaves it running.",
         input_schema = schema::<AttachParams>()
     )]
     async fn attach(&self, arguments: JsonObject) -> ToolResult {
@@ -403,7 +403,7 @@ impl BorescopeMcp {
     }
 
     #[tool(
-        description = "Run Python code inside a running Python 3.14+ process and return what it printed (only its own output) and any traceback. Good for reading live state without a breakpoint: the main script's globals are readable by name (`print(CONFIG)`), other modules by importing them (`import app; print(app.cache.stats())`). Assignments stay in the snippet's own namespace; to change a global on purpose: `import __main__; __main__.DEBUG = True`. The code runs in the program's main thread between bytecodes; keep it short.",
+        description = "Run Python code inside a running Python 3.9+ process and return what it printed (only its own output) and any traceback. Good for reading live state without a breakpoint: the main script's globals are readable by name (`print(CONFIG)`), other modules by importing them (`import app; print(app.cache.stats())`). Assignments stay in the snippet's own namespace; to change a global on purpose: `import __main__; __main__.DEBUG = True`. The code runs in the program's main thread between bytecodes; keep it short.",
         input_schema = schema::<ExecParams>()
     )]
     async fn exec_in_process(&self, arguments: JsonObject) -> ToolResult {

@@ -198,7 +198,7 @@ pub(crate) fn neither(address: &Address, what: &str) -> DebuggerError {
     DebuggerError::BadCommand(format!(
         "{address} speaks neither DAP (debugpy) nor Node's inspector protocol ({what} answered)\n\
          hint: give the port debugpy listens on (`--listen`) or Node's inspector (`--inspect`); \
-         `borescope attach PID` attaches to a local Python 3.14+ process without any port"
+         `borescope attach PID` attaches to a local Python 3.9+ process without any port"
     ))
 }
 

@@ -126,7 +126,9 @@ impl Seized {
     }
 
     /// Calls the C function at `function` with integer/pointer `args` (at most 6) on the
-    /// thread's own stack, below anything it uses; returns the integer result.
+    /// thread's own stack, below anything it uses (past x86-64's 128-byte red zone: memory the
+    /// ABI leaves free for signal handlers, which is what the call uses); returns the integer
+    /// result.
     pub fn call(&mut self, function: u64, args: &[u64], timeout: Duration) -> Result<u64, PtraceError> {
         self.write_stub()?;
         let regs = self.saved.for_call(function, args, self.stub_at + arch::TRAP_OFFSET);

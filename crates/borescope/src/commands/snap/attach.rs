@@ -1,5 +1,5 @@
-//! `borescope snap attach PID`: the live-snapshot agent loaded into a running Python 3.14+
-//! process through PEP 768, and `--detach` to take it out. This is where the two capabilities
+//! `borescope snap attach PID`: the live-snapshot agent loaded into a running Python 3.9+
+//! process (PEP 768 on 3.14, ptrace on 3.9–3.13), and `--detach` to take it out. This is where the two capabilities
 //! meet: `borescope-snapshots` says what the job is, `borescope-attach` runs it in the process.
 //!
 //! The start job imports everything the agent needs before it reports, so borescope's

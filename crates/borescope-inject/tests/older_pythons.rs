@@ -1,7 +1,8 @@
-//! The pending-call trigger against real interpreters of this machine: the host's Python 3.11
-//! (a shared libpython) and, when the sid rootfs is there, Debian's 3.13 (a static interpreter
-//! exporting its API). Each target records what borescope's statement did and whether its own
-//! blocking calls were disturbed.
+//! Python 3.9–3.13 against real interpreters of this machine: the host's Python 3.11 (a shared
+//! libpython) and Debian sid's 3.13 (a static interpreter exporting its API, in the sid
+//! rootfs). The pending-call trigger: each target records what borescope's statement did and
+//! whether its own blocking calls were disturbed. Stacks: a blocked main thread's frames, read
+//! from memory.
 
 use borescope_inject::pending_call;
 use borescope_inject::offsets::PythonVersion;
@@ -176,4 +177,47 @@ fn a_traced_process_is_refused_with_its_tracer() {
     assert!(text.contains("already being traced by pid") && text.contains("hint: detach"), "{text}");
     seized.release().expect("release");
     pending_call::plan(pid, version(pid)).expect("free again");
+}
+
+#[test]
+fn a_stopped_process_is_refused_and_stays_stopped() {
+    let target = Target::start(&host_python(), "import time\nprint('ready')\nwhile True:\n    time.sleep(0.05)\n");
+    let pid = target.pid();
+    let plan = pending_call::plan(pid, version(pid)).expect("plan");
+    let state = || borescope_inject::procfs::stat(pid).expect("stat").state;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+    let started = Instant::now();
+    while state() != 'T' && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let text = pending_call::schedule(&plan, "pass").expect_err("stopped").to_string();
+    assert!(text.contains("is stopped") && text.contains(&format!("kill -CONT {pid}")), "{text}");
+    assert_eq!(state(), 'T', "still stopped");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGCONT).expect("SIGCONT");
+}
+
+/// A main thread asleep three calls deep, its frames read from memory with their lines.
+fn blocked_main_thread_stack_is_read(python: &Path) {
+    let code = "import time\n\
+                def inner():\n    print('ready'); time.sleep(3600)\n\
+                def outer():\n    inner()\n\
+                outer()\n";
+    let target = Target::start(python, code);
+    let pid = target.pid();
+    std::thread::sleep(Duration::from_millis(100));
+    let memory = borescope_inject::RemoteMemory::new(pid);
+    let inside = borescope_inject::procfs::status(&pid.to_string()).expect("status").pid_inside().expect("pid inside");
+    let frames = borescope_inject::stack::older_thread_stack(pid, u64::from(inside), &memory, 8).expect("stack");
+    let shown: Vec<String> = frames.iter().map(|f| format!("{} {}:{}", f.function, f.file, f.line.unwrap_or(0))).collect();
+    assert_eq!(shown, ["inner <string>:3", "outer <string>:5", "<module> <string>:6"], "{frames:?}");
+}
+
+#[test]
+fn host_python_blocked_main_thread_stack() {
+    blocked_main_thread_stack_is_read(&host_python());
+}
+
+#[test]
+fn sid_python_3_13_blocked_main_thread_stack() {
+    blocked_main_thread_stack_is_read(Path::new("/usr/bin/python3.13"));
 }
