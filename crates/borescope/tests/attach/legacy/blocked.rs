@@ -81,7 +81,12 @@ fn sleeping(py: Py) {
     let waits_in = wchan(target.pid, target.pid);
 
     let blocked = ctx.run(["attach", &pid, "--timeout", "1"]);
-    blocked.expect_code(1).stderr_has("main thread did not run Python code").stderr_has(&format!("`{waits_in}`"));
+    blocked
+        .expect_code(1)
+        .stderr_has("main thread did not run Python code")
+        .stderr_has(&format!("`{waits_in}`, at:"))
+        .stderr_has("main (")
+        .stderr_has("dozer.py:23)");
     assert!(
         !blocked.stderr.contains(&format!("attach {pid} --thread")),
         "no other thread can run a pending call on Python {}:\n{}",
@@ -137,7 +142,7 @@ fn receiving(py: Py) {
     let waits_in = wchan(target.pid, target.pid);
 
     let (blocked, marker) = blocked_exec(&ctx, &target);
-    blocked.stderr_has(&format!("`{waits_in}`"));
+    blocked.stderr_has(&format!("`{waits_in}`, at:")).stderr_has("receiver.py:22)");
     if py == Py::V311 {
         assert_snapshot!("legacy_blocked_in_recv", blocked.snapshot());
     }
