@@ -3,9 +3,10 @@
 //! at its next safe point. Real interpreters: the host's 3.11 (a pyenv build with a shared
 //! libpython), a pyenv 3.12 (no registry reachable here carries a 3.12), and Debian sid's 3.13
 //! (a non-PIE executable exporting the API itself), as a plain process started through the
-//! rootfs's loader and in a container stand-in with its own PID, mount and network namespaces.
-//! None of them has debugpy installed but the sid 3.13, so borescope's shipped copy is used on
-//! the others.
+//! rootfs's loader and in a container stand-in with its own PID, mount and network namespaces;
+//! pyenv's 3.9 and 3.10 (versions known only from the file name) once each, and its 3.8 as the
+//! refused one. None of them has debugpy installed but the sid 3.13, so borescope's shipped copy
+//! is used on the others.
 
 mod blocked;
 mod refusals;

@@ -71,3 +71,25 @@ fn a_process_another_tracer_holds_is_refused_naming_the_tracer() {
     assert_eq!(tracer(target.pid), holder);
     assert!(target.is_running());
 }
+
+/// A version read from the interpreter's file name (3.8–3.10 export no `Py_Version`) is shown
+/// as far as it is known (`3.9`), never with a patch level borescope did not read (`3.9.0` for a
+/// 3.9.18).
+#[test]
+fn versions_known_from_a_file_name_show_no_made_up_patch_level() {
+    let ctx = ctx();
+    fixture(&ctx, "service.py");
+    let word = format!("namemarker{}", std::process::id());
+    let target = TargetProcess::program(&ctx.work(), interpreters::pyenv_python("3.9"), &["service.py", &word]);
+    ready(&target);
+    let real = std::process::Command::new(interpreters::pyenv_python("3.9"))
+        .args(["-c", "import platform; print(platform.python_version())"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let listed = ctx.run(["ps", "--json", "--interval", "0", "--name", &word]).json();
+    let entry = listed["processes"][0].clone();
+    assert_eq!(entry["python_source"], "file_name", "{entry:#}");
+    let shown = entry["python"].as_str().unwrap_or_default().to_string();
+    assert!(shown == "3.9" || shown == real, "ps shows Python {shown:?} for a {real}: {entry:#}");
+}

@@ -161,3 +161,27 @@ fn python_313_in_a_container_with_its_own_namespaces() {
     ctx.run(["stop", "--session", "again"]).expect_code(0).stdout_has("detached");
     assert!(target.is_running());
 }
+
+/// The oldest supported interpreters (pyenv builds): they export no `Py_Version`, so their
+/// version comes from the file name; the pending call and a session work the same.
+#[test]
+fn python_39_and_310_run_exec_and_a_session() {
+    for minor in ["3.9", "3.10"] {
+        let ctx = ctx();
+        fixture(&ctx, "service.py");
+        let target = TargetProcess::program(&ctx.work(), borescope_test::interpreters::pyenv_python(minor), &["service.py"]);
+        ready(&target);
+        let pid = target.pid.to_string();
+        let tuple = format!("(3, {})", &minor[2..]);
+        ctx.run(["exec", &pid, "-c", "import sys, threading; print(sys.version_info[:2], threading.current_thread().name)"])
+            .expect_code(0)
+            .stdout_has(&format!("{tuple} MainThread"));
+        ctx.run(["attach", &pid, "--break", "service.py:9"]).expect_code(0).stdout_has("shipped in by borescope");
+        ctx.run(["continue"]).expect_code(0).stdout_has("service.py:9 in handle").stdout_has("label: str = 'req-");
+        ctx.run(["eval", "__import__('sys').version_info[:2]"]).expect_code(0).stdout_has(&tuple);
+        ctx.run(["stop"]).expect_code(0).stdout_has("detached");
+        assert!(target.is_running(), "Python {minor}");
+        assert_eq!(tracer(target.pid), 0);
+        assert_eq!(pending_call_pages(target.pid), 0);
+    }
+}
