@@ -70,6 +70,7 @@ def run(directory, previous_state=None):
         python="%d.%d.%d" % sys.version_info[:3],
         executable=sys.executable,
     )
+    _forget_importers(directory)
     _write_status(directory, status)
     if os.path.exists(os.path.join(directory, "abandoned")):
         # borescope stopped waiting (the job ran too long): nobody will clean up but us.
@@ -95,6 +96,13 @@ def _serve_from(directory):
     from . import listen
 
     listen.preload_session_view()
+
+
+def _forget_importers(directory):
+    """Drops the import system's cached finders for a job directory (it is deleted after the
+    job; a later import makes a new finder if one is needed)."""
+    for key in [k for k in sys.path_importer_cache if isinstance(k, str) and k.startswith(directory)]:
+        sys.path_importer_cache.pop(key, None)
 
 
 def _forget_agent_modules():
@@ -126,6 +134,7 @@ def _listen(job, directory):
         _stop_debugpy()
     from . import listen
 
+    _state["before_listen"] = _process_hooks()
     shipped = job.get("debugpy_path")
     try:
         with listen.quiet_pydevd():
@@ -336,9 +345,11 @@ def _stop_debugpy():
         except Exception as exc:
             notes.append("resetting debugpy.listen: %r" % (exc,))
     shipped = _state.pop("shipped", None)
+    notes.extend(_restore_process_hooks(_state.pop("before_listen", None)))
     if shipped:
         while shipped in sys.path:
             sys.path.remove(shipped)
+        _forget_importers(shipped)
         # The copy is about to be deleted: forget every module loaded from it, so a later
         # import finds a real one instead of a module whose files are gone.
         for name, module in list(sys.modules.items()):
@@ -346,8 +357,91 @@ def _stop_debugpy():
             places.extend(getattr(module, "__path__", None) or [])  # namespace packages
             if any(str(place).startswith(shipped) for place in places):
                 del sys.modules[name]
+        # typing's caches of generic aliases (pydevd's annotations use Optional[...] of its own
+        # classes) are the last references to the copy: clear them and collect the copy now,
+        # instead of holding several megabytes per attach until a full collection happens.
+        for clear in getattr(sys.modules.get("typing"), "_cleanups", ()):
+            try:
+                clear()
+            except Exception:
+                pass
+        import gc
+
+        gc.collect()
     _state.pop("listening", None)
     return notes
+
+
+# What debugpy changes in the process beyond its modules: (module, function) pairs it registers
+# with atexit when imported, and the modules whose attributes pydevd replaces (sys.stdout and
+# sys.breakpointhook, builtins' runfile, threading's enumerate and trace hook, _thread's
+# start_new_thread).
+_ATEXIT = (("pydevd", "stoptrace"), ("debugpy.common.log", "_close_files"))
+_PATCHED_MODULES = ("sys", "builtins", "threading", "_thread")
+_DEBUGGER_MODULES = ("debugpy", "pydevd", "_pydevd", "_pydev", "pydev")
+
+
+def _process_hooks():
+    """What listen may change, as it is before: the attributes of the modules pydevd patches,
+    and which of the modules that register atexit callbacks are already loaded."""
+    return {
+        "modules": {name: dict(vars(sys.modules[name])) for name in _PATCHED_MODULES if name in sys.modules},
+        "loaded": [name for name, _ in _ATEXIT if name in sys.modules],
+    }
+
+
+def _from_debugger(obj):
+    """True for a function, method, class or instance defined by debugpy or pydevd."""
+    import functools
+
+    if isinstance(obj, functools.partial):
+        obj = obj.func
+    module = getattr(obj, "__module__", None)
+    if not isinstance(module, str):
+        module = getattr(type(obj), "__module__", None) or ""
+    return module.split(".")[0].startswith(_DEBUGGER_MODULES)
+
+
+def _restore_process_hooks(before):
+    """Puts back what debugpy changed beyond its modules, so the program is as it was (its
+    output not going through pydevd, a `breakpoint()` after detach not importing a debugpy
+    whose files are gone) and nothing keeps a shipped copy alive: atexit callbacks of modules
+    borescope's listen loaded, the patched module attributes, the state pydevd keeps on Thread
+    objects, the trace functions left on running frames."""
+    import atexit
+
+    notes = []
+    if not before:
+        return notes
+    try:
+        for module_name, function in _ATEXIT:
+            module = sys.modules.get(module_name)
+            if module is not None and module_name not in before["loaded"] and hasattr(module, function):
+                atexit.unregister(getattr(module, function))
+        for name, saved in before["modules"].items():
+            module = sys.modules.get(name)
+            for attribute, value in list(vars(module).items()) if module is not None else []:
+                if saved.get(attribute, _MISSING) is value or not _from_debugger(value):
+                    continue
+                if attribute in saved:
+                    setattr(module, attribute, saved[attribute])
+                else:
+                    delattr(module, attribute)
+        for thread in list(threading._active.values()) + list(getattr(threading, "_limbo", {}).values()):
+            for name, value in list(vars(thread).items()):
+                if _from_debugger(type(value)) or _from_debugger(value):
+                    delattr(thread, name)
+        for frame in sys._current_frames().values():
+            while frame is not None:
+                if frame.f_trace is not None and _from_debugger(frame.f_trace):
+                    frame.f_trace = None
+                frame = frame.f_back
+    except Exception as exc:
+        notes.append("restoring the process after debugpy: %r" % (exc,))
+    return notes
+
+
+_MISSING = object()
 
 
 def _connection_waiters():
@@ -390,6 +484,7 @@ def _detach(job):
     notes = _stop_debugpy()
     directories = [d for d in [_state.pop("directory", None)] + list(job.get("remove", [])) if d]
     for directory in directories:
+        _forget_importers(directory)
         _remove_tree(directory)
     return {"state": "detached", "notes": notes}
 

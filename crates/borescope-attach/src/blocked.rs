@@ -30,11 +30,7 @@ pub fn diagnose(injector: &Injector, thread: Option<ThreadState>, waited: Durati
         "pid {pid}'s {name} did not run Python code for {:.1}s, so it never picked up borescope's request",
         waited.as_secs_f64()
     );
-    let waiting = host_tid.and_then(|tid| procfs::wchan(pid, tid));
-    out.push_str(&match waiting {
-        Some(wchan) => format!("\n  {name} (tid {}) waits in the kernel in `{wchan}`", host_tid.unwrap_or(0)),
-        None => format!("\n  {name} (tid {}) is busy outside Python code (a C extension or a long call)", host_tid.unwrap_or(0)),
-    });
+    out.push_str(&kernel_wait(pid, host_tid.unwrap_or(0), &name));
     match thread_stack(runtime, memory, thread, FRAMES) {
         Ok(frames) if !frames.is_empty() => {
             out.push_str(", at:");
@@ -72,10 +68,7 @@ fn main_thread_of_older_python(injector: &Injector, waited: Duration, queued: bo
         "pid {pid}'s main thread did not run Python code for {:.1}s, so it never picked up borescope's request",
         waited.as_secs_f64()
     );
-    out.push_str(&match procfs::wchan(pid, pid) {
-        Some(wchan) => format!("\n  main thread (tid {pid}) waits in the kernel in `{wchan}`"),
-        None => format!("\n  main thread (tid {pid}) is busy outside Python code (a C extension or a long call)"),
-    });
+    out.push_str(&kernel_wait(pid, pid, "main thread"));
     let pid_inside = u64::from(injector.target.pid_inside);
     match older_thread_stack(pid, pid_inside, injector.memory(), FRAMES) {
         Ok(frames) if !frames.is_empty() => {
@@ -100,6 +93,18 @@ fn main_thread_of_older_python(injector: &Injector, waited: Duration, queued: bo
     }
     out.push_str("\nhint: attach again while the main thread runs Python (e.g. send the program a request or input), or start the program under borescope: `borescope start -- COMMAND`");
     out
+}
+
+/// "main thread (tid N) waits in the kernel in `wchan` (system call `recvfrom` on fd 5, a
+/// socket)", or that it is busy outside Python.
+fn kernel_wait(pid: u32, tid: u32, name: &str) -> String {
+    match procfs::wchan(pid, tid) {
+        Some(wchan) => {
+            let call = borescope_inject::syscalls::blocking_call(pid, tid).map(|call| format!(" ({call})")).unwrap_or_default();
+            format!("\n  {name} (tid {tid}) waits in the kernel in `{wchan}`{call}")
+        }
+        None => format!("\n  {name} (tid {tid}) is busy outside Python code (a C extension or a long call)"),
+    }
 }
 
 fn describe(frame: &PyFrame) -> String {

@@ -145,7 +145,7 @@ impl Trigger {
 }
 
 fn too_old_hint() -> String {
-    "\nhint: restart it under borescope (`borescope start -- COMMAND`), or have it call \
+    " (borescope attaches to CPython 3.9 and newer)\nhint: restart it under borescope (`borescope start -- COMMAND`), or have it call \
      `import debugpy; debugpy.listen(5678)` and attach your editor"
         .to_string()
 }

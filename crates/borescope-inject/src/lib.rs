@@ -27,6 +27,7 @@
 //!   statement with `Py_AddPendingCall(PyRun_SimpleString, page)` through [`ptrace`], so the
 //!   main thread runs it at its next safe point.
 //! * [`layout`]: where a Python stack lives per version (3.13/3.14 tables, 3.11/3.12 layouts).
+//! * [`syscalls`]: the system call a blocked thread is in, and the file it waits on.
 //! * [`stack`]: reading a thread's Python stack from memory (for "the main thread is blocked
 //!   here" diagnoses), with [`linetable`] decoding line numbers.
 //! * [`permission`]: turning `EPERM` into the precise reason (Yama `ptrace_scope`, missing
@@ -51,6 +52,7 @@ pub mod rootfs;
 pub mod runtime;
 pub mod stack;
 pub mod symbols;
+pub mod syscalls;
 
 pub use error::InjectError;
 pub use memory::{ProcessMemory, RemoteMemory};

@@ -23,7 +23,8 @@ pub struct PythonVersion {
     pub minor: u8,
     /// Patch level.
     pub micro: u8,
-    /// 0xA alpha, 0xB beta, 0xC release candidate, 0xF final.
+    /// 0xA alpha, 0xB beta, 0xC release candidate, 0xF final; 0 when only major.minor is
+    /// known (read from a file name).
     pub level: u8,
     /// Pre-release serial.
     pub serial: u8,
@@ -41,9 +42,9 @@ impl PythonVersion {
         }
     }
 
-    /// A version known only as major.minor (from a file name).
+    /// A version known only as major.minor (from a file name); it prints as `3.9`.
     pub fn minor_only(major: u8, minor: u8) -> PythonVersion {
-        PythonVersion { major, minor, micro: 0, level: 0xf, serial: 0 }
+        PythonVersion { major, minor, micro: 0, level: 0, serial: 0 }
     }
 
     /// True for 3.14 and later.
@@ -54,6 +55,9 @@ impl PythonVersion {
 
 impl fmt::Display for PythonVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.level == 0 {
+            return write!(f, "{}.{}", self.major, self.minor);
+        }
         write!(f, "{}.{}.{}", self.major, self.minor, self.micro)?;
         match self.level {
             0xa => write!(f, "a{}", self.serial),
@@ -278,5 +282,6 @@ pub(crate) mod tests {
         assert_eq!(PythonVersion::from_hex(0x030e00c2).to_string(), "3.14.0rc2");
         assert!(PythonVersion::from_hex(0x030e00f0).has_remote_debugging());
         assert!(!PythonVersion::minor_only(3, 11).has_remote_debugging());
+        assert_eq!(PythonVersion::minor_only(3, 9).to_string(), "3.9", "no made-up patch level");
     }
 }
