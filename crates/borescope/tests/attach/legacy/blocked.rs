@@ -84,7 +84,7 @@ fn sleeping(py: Py) {
     blocked
         .expect_code(1)
         .stderr_has("main thread did not run Python code")
-        .stderr_has(&format!("`{waits_in}`, at:"))
+        .stderr_has(&format!("`{waits_in}` (system call `clock_nanosleep`), at:"))
         .stderr_has("main (")
         .stderr_has("dozer.py:23)");
     assert!(
@@ -142,7 +142,10 @@ fn receiving(py: Py) {
     let waits_in = wchan(target.pid, target.pid);
 
     let (blocked, marker) = blocked_exec(&ctx, &target);
-    blocked.stderr_has(&format!("`{waits_in}`, at:")).stderr_has("receiver.py:22)");
+    blocked
+        .stderr_has(&format!("`{waits_in}` (system call `recvfrom` on fd "))
+        .stderr_has(", a socket), at:")
+        .stderr_has("receiver.py:22)");
     if py == Py::V311 {
         assert_snapshot!("legacy_blocked_in_recv", blocked.snapshot());
     }
