@@ -69,6 +69,15 @@ impl InjectionDir {
         Err(AttachError::NoPlace { pid: target.pid, tried: bases.join(", "), why: last_error })
     }
 
+    /// A new directory of borescope's own outside any target (mode 0700), whose files go to
+    /// `owner` when given (for a program borescope runs as that user).
+    pub fn staging(dir: &Path, owner: Option<(u32, u32)>) -> std::io::Result<InjectionDir> {
+        std::fs::DirBuilder::new().mode(0o700).create(dir)?;
+        let staged = InjectionDir { inside: dir.display().to_string(), outside: dir.to_path_buf(), owner };
+        staged.give_away(dir);
+        Ok(staged)
+    }
+
     /// The directory again, from what an earlier call returned (for detach).
     pub fn from_parts(inside: String, outside: PathBuf) -> InjectionDir {
         InjectionDir { inside, outside, owner: None }
@@ -103,7 +112,13 @@ impl InjectionDir {
     /// Copies a directory tree (a Python package) under `name`, skipping byte-code caches and
     /// whatever `skip` says.
     pub fn copy_tree(&self, name: &str, from: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<(), AttachError> {
-        let copy = TreeCopy { give_away: &|path| self.give_away(path), skip };
+        let copy = TreeCopy { give_away: &|path| self.give_away(path), skip, keep_bytecode: false };
+        copy.run(from, &self.outside.join(name))
+    }
+
+    /// Copies a directory tree with its byte-code caches (a tree compiled for this target).
+    pub fn copy_compiled_tree(&self, name: &str, from: &Path) -> Result<(), AttachError> {
+        let copy = TreeCopy { give_away: &|path| self.give_away(path), skip: &|_| false, keep_bytecode: true };
         copy.run(from, &self.outside.join(name))
     }
 
@@ -163,6 +178,7 @@ fn create_private(dir: &Path, target: &Target) -> std::io::Result<Option<(u32, u
 struct TreeCopy<'a> {
     give_away: &'a dyn Fn(&Path),
     skip: &'a dyn Fn(&Path) -> bool,
+    keep_bytecode: bool,
 }
 
 impl TreeCopy<'_> {
@@ -172,7 +188,7 @@ impl TreeCopy<'_> {
         let entries = std::fs::read_dir(from).map_err(AttachError::io(format!("reading `{}`", from.display())))?;
         for entry in entries.flatten() {
             let (source, dest) = (entry.path(), to.join(entry.file_name()));
-            if entry.file_name() == "__pycache__" || (self.skip)(&source) {
+            if (entry.file_name() == "__pycache__" && !self.keep_bytecode) || (self.skip)(&source) {
                 continue;
             }
             let kind = entry.file_type().map_err(AttachError::io(format!("reading `{}`", source.display())))?;

@@ -14,6 +14,7 @@
 //!   ([`blocked`]) and the request withdrawn.
 //! * [`trigger`]: how a job starts: PEP 768 on CPython 3.14+, a pending call scheduled through
 //!   ptrace (`borescope-inject`) on 3.9–3.13.
+//! * [`bytecode`]: debugpy compiled once per interpreter on this machine, shipped with the copy.
 //! * [`listen`]: starting debugpy inside the target (shipping a copy in when it has none),
 //!   connecting to it (from inside its network namespace when it has its own, [`netns`]), and
 //!   undoing it all on detach.
@@ -27,6 +28,7 @@
 // Reason: everything here reacts to another process, /proc and files it can change.
 
 pub mod blocked;
+pub mod bytecode;
 mod error;
 pub mod exec;
 pub mod files;

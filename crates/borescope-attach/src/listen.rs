@@ -23,6 +23,9 @@ pub struct ListenOptions {
     pub thread: ThreadChoice,
     /// How long that thread may take to pick it up.
     pub pickup_timeout: Duration,
+    /// After shipping debugpy, compile it for this interpreter in the background for the next
+    /// attach ([`crate::bytecode`]); only for a process that outlives the compile (the daemon).
+    pub cache_bytecode: bool,
 }
 
 /// debugpy listening inside a process.
@@ -79,7 +82,15 @@ pub fn start_debugpy(
         if status["state"] == "no_debugpy" {
             let executable = status["executable"].as_str().unwrap_or("python3").to_string();
             let source = debugpy_copy().map_err(|why| AttachError::NoDebugpy { pid, executable: executable.clone(), why })?;
-            dir.copy_tree("lib/debugpy", &source.join("debugpy"), &|path: &Path| !borescope_pyagent::jobs::debugpy_part_needed_in_process(path))?;
+            match crate::bytecode::cached(&source, &injector.target) {
+                Some(compiled) => dir.copy_compiled_tree("lib/debugpy", &compiled.join("debugpy"))?,
+                None => {
+                    dir.copy_tree("lib/debugpy", &source.join("debugpy"), &not_needed_in_process)?;
+                    if options.cache_bytecode {
+                        crate::bytecode::compile_in_background(source.clone(), &injector.target, not_needed_in_process);
+                    }
+                }
+            }
             let inside = dir.inside_path("lib");
             status = injector.run(&dir, job(Some(&inside)), &job_options)?;
             shipped = true;
@@ -115,6 +126,11 @@ pub fn start_debugpy(
         target: injector.target,
         dir,
     })
+}
+
+/// The parts of debugpy a process it is shipped into never loads.
+fn not_needed_in_process(path: &Path) -> bool {
+    !borescope_pyagent::jobs::debugpy_part_needed_in_process(path)
 }
 
 /// Connects to the listener, from inside the target's network namespace when it has its own.

@@ -47,6 +47,7 @@ async fn attach_session(ctx: &Context, name: &str, spec: AttachRequest) -> Resul
         token: Some(token.clone()),
         thread: spec.thread.map(ThreadChoice::Native).unwrap_or(ThreadChoice::Main),
         pickup_timeout: Duration::from_millis(spec.timeout_ms),
+        cache_bytecode: true,
     };
     let cache = ctx.cache_dir.clone();
     let ship = spec.ship_debugpy;

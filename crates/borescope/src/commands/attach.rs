@@ -137,6 +137,8 @@ fn listen_only(cli: &Cli, args: &AttachArgs, pid: u32) -> Result<ExitCode, Failu
         token: None,
         thread: settings::thread(args.inject.thread),
         pickup_timeout: settings::seconds(args.inject.timeout, "--timeout")?,
+        // This process ends right after; a cached compilation is still used.
+        cache_bytecode: false,
     };
     let cache = borescope_static::cache_dir();
     let runtime = super::runtime()?;
