@@ -2,6 +2,8 @@
 # Installs what the benchmarks in bench/ need beyond scripts/test-setup.sh, idempotently, cached
 # under ~/.cache/borescope/bench (override the root with BORESCOPE_TEST_CACHE):
 #   wrk                    the HTTP load generator (Debian package)
+#   gdb                    what debugpy `--pid` injects with on Python < 3.14: the peer
+#                          bench/attach_legacy.py times borescope's attach against (Debian package)
 #   bench/venv-ddtrace/    host Python (3.11) with Flask, gunicorn and Datadog's ddtrace (pinned):
 #                          the app bench/ddtrace_compare.py runs bare, under ddtrace and under
 #                          borescope (the borescope agent is the standard library only)
@@ -20,6 +22,14 @@ if ! command -v wrk >/dev/null; then
   echo "bench-setup: apt-get install wrk"
   apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
 fi
+
+# gdb: only the attach bench's peer needs it (debugpy --pid); borescope itself never uses it, and
+# no test may (scripts/test-setup.sh does not install it).
+if ! command -v gdb >/dev/null; then
+  echo "bench-setup: apt-get install gdb"
+  apt-get install -y gdb >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y gdb >/dev/null; }
+fi
+
 PKGS=(flask==3.1.2 gunicorn==27.0.1 ddtrace==4.16.0)
 TAG=$(IFS=-; echo "${PKGS[*]}")
 

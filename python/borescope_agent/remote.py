@@ -134,6 +134,10 @@ def _listen(job, directory):
         _stop_debugpy()
     from . import listen
 
+    if _state.pop("collect_before_listen", False):
+        import gc
+
+        gc.collect()
     _state["before_listen"] = _process_hooks()
     shipped = job.get("debugpy_path")
     try:
@@ -358,16 +362,15 @@ def _stop_debugpy():
             if any(str(place).startswith(shipped) for place in places):
                 del sys.modules[name]
         # typing's caches of generic aliases (pydevd's annotations use Optional[...] of its own
-        # classes) are the last references to the copy: clear them and collect the copy now,
-        # instead of holding several megabytes per attach until a full collection happens.
+        # classes) are the last references to the copy once pydevd's threads have ended (after
+        # this job): clear them, and have the next attach collect the copy before it imports
+        # another, instead of holding several megabytes per attach until a full collection.
         for clear in getattr(sys.modules.get("typing"), "_cleanups", ()):
             try:
                 clear()
             except Exception:
                 pass
-        import gc
-
-        gc.collect()
+        _state["collect_before_listen"] = True
     _state.pop("listening", None)
     return notes
 
@@ -427,9 +430,11 @@ def _restore_process_hooks(before):
                     setattr(module, attribute, saved[attribute])
                 else:
                     delattr(module, attribute)
+        # pydevd hangs its per-thread state (and its id for the thread) on the program's
+        # Thread objects.
         for thread in list(threading._active.values()) + list(getattr(threading, "_limbo", {}).values()):
             for name, value in list(vars(thread).items()):
-                if _from_debugger(type(value)) or _from_debugger(value):
+                if name == "__pydevd_id__" or _from_debugger(type(value)) or _from_debugger(value):
                     delattr(thread, name)
         for frame in sys._current_frames().values():
             while frame is not None:

@@ -40,6 +40,10 @@ fn location(source: &Path, target: &Target) -> Option<PathBuf> {
         return None;
     }
     let exe = std::fs::read_link(format!("/proc/{}/exe", target.pid)).ok()?;
+    // A Python started through its dynamic loader (`ld.so python3 ...`) is not run that way.
+    if !exe.file_name()?.to_string_lossy().contains("python") {
+        return None;
+    }
     let meta = std::fs::metadata(&exe).ok()?;
     let (uid, _) = target.owner();
     let identity = format!("{}|{}|{}|{}|{}|{}", exe.display(), meta.dev(), meta.ino(), meta.size(), meta.mtime(), uid);

@@ -116,10 +116,12 @@ impl InjectionDir {
         copy.run(from, &self.outside.join(name))
     }
 
-    /// Copies a directory tree with its byte-code caches (a tree compiled for this target).
+    /// Copies a directory tree with its byte-code caches (a tree compiled for this target),
+    /// hard-linking its files when they are on the same filesystem: they are borescope's,
+    /// read-only to the target, which can still remove the links with the directory.
     pub fn copy_compiled_tree(&self, name: &str, from: &Path) -> Result<(), AttachError> {
         let copy = TreeCopy { give_away: &|path| self.give_away(path), skip: &|_| false, keep_bytecode: true };
-        copy.run(from, &self.outside.join(name))
+        copy.run_linking(from, &self.outside.join(name))
     }
 
     /// Creates an empty marker file.
@@ -183,6 +185,14 @@ struct TreeCopy<'a> {
 
 impl TreeCopy<'_> {
     fn run(&self, from: &Path, to: &Path) -> Result<(), AttachError> {
+        self.walk(from, to, false)
+    }
+
+    fn run_linking(&self, from: &Path, to: &Path) -> Result<(), AttachError> {
+        self.walk(from, to, true)
+    }
+
+    fn walk(&self, from: &Path, to: &Path, link: bool) -> Result<(), AttachError> {
         std::fs::create_dir_all(to).map_err(AttachError::io(format!("creating `{}`", to.display())))?;
         (self.give_away)(to);
         let entries = std::fs::read_dir(from).map_err(AttachError::io(format!("reading `{}`", from.display())))?;
@@ -193,7 +203,9 @@ impl TreeCopy<'_> {
             }
             let kind = entry.file_type().map_err(AttachError::io(format!("reading `{}`", source.display())))?;
             if kind.is_dir() {
-                self.run(&source, &dest)?;
+                self.walk(&source, &dest, link)?;
+            } else if kind.is_file() && link && std::fs::hard_link(&source, &dest).is_ok() {
+                continue;
             } else if kind.is_file() {
                 std::fs::copy(&source, &dest).map_err(AttachError::io(format!("copying `{}`", source.display())))?;
                 let _ = std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o644));

@@ -152,3 +152,36 @@ fn attached_values_follow_the_probe_rule_even_after_an_exec() {
     ctx.run(["stop"]).expect_code(0).stdout_has("detached");
     assert!(target.is_running());
 }
+
+#[test]
+fn a_shipped_debugpy_is_compiled_once_for_the_interpreter_and_shipped_compiled() {
+    let ctx = ctx();
+    fixture(&ctx, "service.py");
+    // A virtualenv of the host's Python without debugpy: borescope ships its copy.
+    let python = borescope_test::interpreters::bare_venv_python();
+    let target = TargetProcess::program(&ctx.work(), &python, &["service.py"]);
+    ready(&target);
+    let pid = target.pid.to_string();
+    let cached = "import debugpy; c = debugpy.__spec__.cached; print(c.split('/lib/')[1], open(c, 'rb').read(8)[4:8].hex())";
+    ctx.run(["attach", &pid]).expect_code(0).stdout_has("shipped in by borescope");
+    ctx.run(["stop"]).expect_code(0);
+    // The daemon compiles the copy for this interpreter after the first attach.
+    let stamp = || {
+        std::fs::read_dir(ctx.cache.join("debugpy/1.8.22-bytecode"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| entry.path().join(".borescope-compiled").is_file())
+    };
+    let started = std::time::Instant::now();
+    while !stamp() && started.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(stamp(), "no compiled copy in {}", ctx.cache.display());
+    ctx.run(["attach", &pid]).expect_code(0).stdout_has("shipped in by borescope");
+    // Hash-based, unchecked byte-code (flags 01): loaded whatever the copied files' times.
+    ctx.run(["exec", &pid, "-c", cached]).expect_code(0).stdout_has("debugpy/__pycache__/__init__.cpython-311.pyc 01000000");
+    ctx.run(["stop"]).expect_code(0);
+    let modules = "import sys; print(sorted(m for m in sys.modules if 'pydev' in m or 'debugpy' in m))";
+    ctx.run(["exec", &pid, "-c", modules]).expect_code(0).stdout_has("[]");
+}
