@@ -7,7 +7,8 @@
 #   npm/         the MCP Inspector (a second, independent MCP client)
 #   venv-moto/   moto in server mode (an AWS stand-in for the Lambda control-plane tests)
 #   venv-web/    host Python with Flask, FastAPI, uvicorn and gunicorn (the live-snapshot apps)
-#   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in), with
+#   sid-rootfs/  Debian sid root filesystem with Python 3.13/3.14 (the container stand-in; both
+#                also run as plain processes: scripts/sid-python, scripts/sid-python3.13), with
 #                Flask, FastAPI, uvicorn and gunicorn for 3.14, and AWS's Lambda runtime
 #                interface client for 3.13 in opt/lambda-runtime (the Lambda tests)
 #   kube/        Kubernetes v1.20.2 binaries built from Debian's source package and the OCI
@@ -30,6 +31,7 @@ command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 [ -x /usr/bin/fish ] || need_apt+=(fish)
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)   # the Lambda relay's stand-in broker
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)   # scripts/postgres-private: the server's Postgres tests and bench
+command -v strace >/dev/null || need_apt+=(strace)               # a tracer already attached: attach to Python < 3.14 refuses it
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)                  # the web page's browser test (headless)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)     # ... driven over WebDriver
 command -v cc >/dev/null || need_apt+=(gcc)                   # borescope-inject's register test builds a tiny C target
@@ -139,6 +141,13 @@ if [ ! -f "$LAMBDA_STAMP" ]; then
     --implementation cp --platform manylinux2014_x86_64 --target "$CACHE/sid-rootfs/opt/lambda-runtime" "${LAMBDA_RIC[@]}"
   touch "$LAMBDA_STAMP"
 fi
+# The attach tests' CPython 3.12 and 3.8 (the oldest refused) are pyenv builds: no registry
+# reachable here carries them (PyPI has no python-build-standalone-style interpreter wheel,
+# Debian's suites no python3.12), and machines of this kind ship them beside the host's 3.11.
+for minor in 3.12 3.8; do
+  compgen -G "${PYENV_ROOT:-$HOME/.pyenv}/versions/$minor.*/bin/python$minor" >/dev/null \
+    || echo "setup: warning: CPython $minor is missing under ${PYENV_ROOT:-$HOME/.pyenv}/versions; the attach tests need it: \`pyenv install $minor\`" >&2
+done
 # The Kubernetes tests' cluster: packages, binaries (minutes, once) and images (needs the sid rootfs).
 BORESCOPE_TEST_CACHE="$CACHE" scripts/kube-cluster setup
 echo "setup: done"

@@ -107,6 +107,50 @@ pub fn sid_python() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sid-python")
 }
 
+/// Python 3.13 from the sid rootfs as a plain process of this machine (`scripts/sid-python3.13`,
+/// like [`sid_python`]: started through the rootfs's dynamic loader, so the kernel's `AT_ENTRY`
+/// is the loader's entry point, not the interpreter's). In a container stand-in it is
+/// `in-sid FLAGS python3.13 ...` ([`crate::targets::TargetProcess::container`]).
+pub fn sid_python313() -> PathBuf {
+    require(shared_cache().join("sid-rootfs/usr/bin/python3.13"), "the sid rootfs (Python 3.13)");
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sid-python3.13")
+}
+
+/// A pyenv build of CPython `minor` (e.g. `"3.12"`, `"3.8"`): `~/.pyenv/versions/MINOR.*/bin/pythonMINOR`,
+/// the newest patch release present. Neither PyPI nor Debian's suites reachable here carry a
+/// CPython 3.12 or 3.8 (no python-build-standalone-style wheel on PyPI; no python3.12 in any
+/// Debian suite), and machines of this kind come with pyenv builds of 3.8–3.13 beside the host's
+/// 3.11; a missing one fails the test with the command that builds it.
+pub fn pyenv_python(minor: &str) -> PathBuf {
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root")).join(".pyenv"));
+    let versions = root.join("versions");
+    let prefix = format!("{minor}.");
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(&versions)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let patch = name.strip_prefix(&prefix)?.parse::<u32>().ok()?;
+                    Some((patch, e.path().join("bin").join(format!("python{minor}"))))
+                })
+                .filter(|(_, python)| python.exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    match found.pop() {
+        Some((_, python)) => python,
+        None => panic!(
+            "CPython {minor} is missing: no {}/{minor}.*/bin/python{minor}; install it with `pyenv install {minor}` \
+             (machines of this kind ship it under ~/.pyenv/versions)",
+            versions.display()
+        ),
+    }
+}
+
 /// Python 3.13 from the sid rootfs with AWS's Lambda runtime interface client (`awslambdaric`)
 /// importable (`scripts/lambda-python`, a plain process of this machine like [`sid_python`]):
 /// the interpreter a managed runtime's bootstrap would exec in the Lambda tests.

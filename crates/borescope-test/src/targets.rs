@@ -1,6 +1,7 @@
-//! Running Python processes for attach tests to find: Python 3.14 from the sid rootfs as a
-//! plain process of this machine (`scripts/sid-python`) or in a container stand-in
-//! (`scripts/in-sid`, own mount/PID/network namespaces), and the host's older Python; and
+//! Running Python processes for attach tests to find: Python 3.14 (or 3.13) from the sid rootfs
+//! as a plain process of this machine (`scripts/sid-python`) or in a container stand-in
+//! (`scripts/in-sid`, own mount/PID/network namespaces), the host's older Python, any other
+//! interpreter, or a Python started under another program (a tracer); and
 //! programs with a debug server listening (debugpy's `--listen`, Node's `--inspect`).
 //!
 //! A [`TargetProcess`] collects the program's output (so a test can wait for a "ready" line
@@ -67,6 +68,14 @@ impl TargetProcess {
         TargetProcess::start(command, cwd, env, false)
     }
 
+    /// A program that starts the Python as a descendant (a tracer such as `strace -f`, a
+    /// shell): [`TargetProcess::pid`] is the first process under it whose command is `python3*`.
+    pub fn under(cwd: &std::path::Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str], env: &[(&str, &str)]) -> TargetProcess {
+        let mut command = Command::new(program);
+        command.args(args);
+        TargetProcess::start(command, cwd, env, true)
+    }
+
     fn start(mut command: Command, cwd: &std::path::Path, env: &[(&str, &str)], wrapped: bool) -> TargetProcess {
         command
             .current_dir(cwd)
@@ -114,6 +123,17 @@ impl TargetProcess {
     /// Everything the program printed so far (stdout and stderr, interleaved by line).
     pub fn output(&self) -> String {
         self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// A `kB` field of `/proc/PID/status` (`VmRSS`, `VmSize`, ...); panics when the process or
+    /// the field is gone.
+    pub fn status_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
+            .unwrap_or_else(|e| panic!("read /proc/{}/status: {e}; its output:\n{}", self.pid, self.output()));
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':')?.trim().strip_suffix("kB")?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in /proc/{}/status:\n{status}", self.pid))
     }
 
     /// True while the program runs.

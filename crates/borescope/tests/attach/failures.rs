@@ -57,11 +57,14 @@ fn disabled_remote_debugging_is_respected() {
 fn older_pythons_missing_pids_and_non_python_processes() {
     let ctx = ctx();
     fixture(&ctx, "service.py");
-    let old = TargetProcess::host(&ctx.work(), &["service.py"]);
+    // 3.9–3.13 are attached through ptrace and a pending call (`legacy`); 3.8 is refused.
+    let old = TargetProcess::program(&ctx.work(), borescope_test::interpreters::pyenv_python("3.8"), &["service.py"]);
     ready(&old);
     let too_old = ctx.run(["attach", &old.pid.to_string()]);
-    too_old.expect_code(2).stderr_has("runs Python 3.11").stderr_has("needs CPython 3.14 (PEP 768)");
+    too_old.expect_code(2).stderr_has("runs Python 3.8").stderr_has("which borescope cannot attach to").stderr_has("hint: restart it under borescope");
     assert_snapshot!("python_too_old", too_old.snapshot());
+    ctx.run(["exec", &old.pid.to_string(), "-c", "1"]).expect_code(2).stderr_has("runs Python 3.8");
+    assert!(old.is_running());
     ctx.run(["attach", "4194303"]).expect_code(2).stderr_has("no process with pid 4194303");
     let mut shell = std::process::Command::new("sleep").arg("30").spawn().unwrap();
     let not_python = ctx.run(["exec", &shell.id().to_string(), "-c", "1"]);

@@ -1,10 +1,12 @@
 //! Attaching to running Python processes: real Python 3.14 targets from the Debian sid rootfs,
 //! as plain processes and in container stand-ins (own mount, PID and network namespaces; one
 //! entered with `pivot_root`, so the host cannot name its root, as with runc),
-//! web servers with reloaders, and every way an attach can be refused. Needs root (namespaces,
-//! and the permission test runs borescope as `nobody`).
+//! web servers with reloaders, and every way an attach can be refused; Python 3.9–3.13 through
+//! ptrace and a pending call (`legacy`). Needs root (namespaces, ptrace, and the permission test
+//! runs borescope as `nobody`).
 
 mod failures;
+mod legacy;
 mod listen_only;
 mod processes;
 mod rooted;

@@ -9,10 +9,12 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     let ctx = ctx();
     fixture(&ctx, "service.py");
     let new = TargetProcess::plain(&ctx.work(), &["service.py", "plainmarker"], &[]);
-    let old = TargetProcess::host(&ctx.work(), &["service.py", "oldmarker"]);
-    let old_too = TargetProcess::host(&ctx.work(), &["service.py", "oldmarker"]);
+    let legacy = TargetProcess::host(&ctx.work(), &["service.py", "legacymarker"]);
+    let python38 = borescope_test::interpreters::pyenv_python("3.8");
+    let old = TargetProcess::program(&ctx.work(), &python38, &["service.py", "oldmarker"]);
+    let old_too = TargetProcess::program(&ctx.work(), &python38, &["service.py", "oldmarker"]);
     let boxed = TargetProcess::container(&ctx.work(), &["--pid"], &["python3.14", "service.py", "boxmarker"], &[]);
-    for target in [&new, &old, &old_too, &boxed] {
+    for target in [&new, &legacy, &old, &old_too, &boxed] {
         ready(target);
     }
     let listed = ctx.run(["ps", "--json", "--name", "marker"]);
@@ -27,11 +29,18 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     assert_eq!(plain["container"], false);
     assert!(plain["rss_bytes"].as_u64().unwrap() > 1_000_000);
     assert!(plain["cpu_percent"].as_f64().is_some());
+    assert_eq!(plain["method"], "pep768");
+    let through_ptrace = find(legacy.pid);
+    assert!(through_ptrace["python"].as_str().unwrap().starts_with("3.11"), "{through_ptrace:#}");
+    assert_eq!(through_ptrace["python_source"], "py_version");
+    assert_eq!(through_ptrace["attachable"], true);
+    assert_eq!(through_ptrace["method"], "ptrace");
     let older = find(old.pid);
-    assert!(older["python"].as_str().unwrap().starts_with("3.11"), "{older:#}");
-    assert_eq!(older["python_source"], "py_version");
+    assert!(older["python"].as_str().unwrap().starts_with("3.8"), "{older:#}");
+    assert_eq!(older["python_source"], "file_name");
     assert_eq!(older["attachable"], false);
-    assert!(older["why_not"].as_str().unwrap().contains("needs 3.14"));
+    assert_eq!(older["method"], serde_json::Value::Null);
+    assert!(older["why_not"].as_str().unwrap().contains("needs 3.9"), "{older:#}");
     let container = find(boxed.pid);
     assert_eq!(container["container"], true);
     assert_eq!(container["pid_inside"], 1);
@@ -41,12 +50,13 @@ fn ps_lists_versions_read_from_the_processes_and_who_can_be_attached() {
     let text = ctx.run(["ps", "--name", "oldmarker", "--interval", "0"]);
     let (first, second) = (old.pid.min(old_too.pid), old.pid.max(old_too.pid));
     text.expect_code(0)
-        .stdout_has("3.11.7")
-        .stdout_has(&format!("2 processes run Python older than 3.14 (pids {first}, {second}): attach and exec need 3.14+"));
-    assert_eq!(text.stdout.matches("3.14").count(), 2, "one note, not one per process:\n{}", text.stdout);
-    let columns = regex::Regex::new(r"3\.11\.7 +\S+ +\S+").unwrap();
+        .stdout_has(&format!("2 processes run Python older than 3.9 (pids {first}, {second}): attach and exec need 3.9+"));
+    assert_eq!(text.stdout.matches("3.9").count(), 2, "one note, not one per process:\n{}", text.stdout);
+    // The version cell as ps shows it, then CPU% and RSS, which change from run to run.
+    let columns = regex::Regex::new(r" (3\.8\S*) +\S+ +\S+ ").unwrap();
+    assert_eq!(columns.find_iter(&text.stdout).count(), 2, "{}", text.stdout);
     let stable = columns
-        .replace_all(&text.stdout, "3.11.7  [CPU]  [RSS]")
+        .replace_all(&text.stdout, " $1  [CPU]  [RSS] ")
         .replace(&first.to_string(), "[PID1]")
         .replace(&second.to_string(), "[PID2]")
         .replace(&std::process::id().to_string(), "[PPID]");
