@@ -240,6 +240,8 @@ def test_every_register_comes_back_even_after_code_that_clobbers_vector_register
     # borescope's. strtod returns a double in xmm0 (and uses more vector registers inside).
     target = local(BLOCKED)
     plan = plan_of(target.pid)
+    # "ready" is printed just before the read: wait until the thread is in it.
+    wait_until(lambda: "pipe" in open("/proc/%d/wchan" % target.pid).read(), "the target to block in read(2)")
     libc = [p for p in pod.mapped_files(target.pid) if os.path.basename(p).startswith("libc.so")][0]
     _, found, lowest = pod.elf_symbols(libc, ["strtod"])
     strtod = pod.mapped_files(target.pid)[libc] + found["strtod"] - lowest
@@ -320,7 +322,9 @@ def test_signals_that_would_end_the_injector_wait_until_the_target_is_let_go(loc
     previous = signal.signal(signal.SIGUSR1, lambda *args: got.append("handled"))
     try:
         with pod_ptrace.Tracee(target.pid, plan):
-            os.kill(os.getpid(), signal.SIGUSR1)
+            # To this thread (the one holding the signals): a process-directed signal may go to
+            # any other thread pytest has running.
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
             time.sleep(0.01)
             assert got == [], "a signal reached this program while the target was stopped"
         for _ in range(100):
