@@ -3,13 +3,13 @@
 //! thread's frames the way a sampling profiler does ([`crate::stack`]).
 //!
 //! 3.14 and 3.13 describe themselves: their `_Py_DebugOffsets` table (in a different order per
-//! version) gives every offset. 3.11 and 3.12 publish nothing, so their offsets are written
+//! version) gives every offset (3.14's is parsed by [`crate::offsets`]). 3.11 and 3.12 publish nothing, so their offsets are written
 //! here — those of the default (release, GIL) build on 64-bit Linux, where x86-64 and aarch64
 //! share the layout — and every walk checks what it reads (the thread's own id, the `code`
 //! type) so another build's layout ends the walk instead of being believed. 3.9 and 3.10 keep
 //! their frames and line numbers in another form entirely and are not read.
 
-use crate::offsets::{self, DebugOffsets, PythonVersion};
+use crate::offsets::{self, PythonVersion};
 
 /// How a thread state leads to its innermost frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,36 +74,6 @@ pub struct StackLayout {
     pub unicode_ascii_size: u64,
     /// `sizeof(PyCompactUnicodeObject)`: where other compact text starts.
     pub unicode_compact_size: u64,
-}
-
-impl From<&DebugOffsets> for StackLayout {
-    fn from(o: &DebugOffsets) -> StackLayout {
-        StackLayout {
-            free_threaded: o.header.free_threaded,
-            interpreters_head: o.interpreters_head,
-            threads_head: o.threads_head,
-            thread_next: o.thread_next,
-            thread_native_id: o.thread_native_id,
-            current_frame: CurrentFrame::Direct(o.thread_current_frame),
-            frame_previous: o.frame_previous,
-            frame_code: o.frame_executable,
-            frame_instr: o.frame_instr_ptr,
-            frame_owner: o.frame_owner,
-            code_filename: o.code_filename,
-            code_qualname: o.code_qualname,
-            code_linetable: o.code_linetable,
-            code_firstlineno: o.code_firstlineno,
-            code_adaptive: o.code_adaptive,
-            object_type: o.object_type,
-            type_name: o.type_name,
-            bytes_size: o.bytes_size,
-            bytes_data: o.bytes_data,
-            unicode_state: o.unicode_state,
-            unicode_length: o.unicode_length,
-            unicode_ascii_size: o.unicode_ascii_size,
-            unicode_compact_size: o.unicode_ascii_size + 16,
-        }
-    }
 }
 
 impl StackLayout {
@@ -227,9 +197,9 @@ mod tests {
     use crate::offsets::tests::table_3_14;
 
     #[test]
-    fn the_3_14_table_gives_the_same_walk_offsets() {
-        let offsets = DebugOffsets::parse(&table_3_14()).expect("table");
-        let layout = StackLayout::from(&offsets);
+    fn the_3_14_table_gives_the_walk_offsets() {
+        let offsets = crate::offsets::DebugOffsets::parse(&table_3_14()).expect("table");
+        let layout = offsets.stack;
         assert_eq!(layout.current_frame, CurrentFrame::Direct(72));
         assert!(!layout.instr_is_previous());
         assert_eq!(layout.unicode_compact_size, layout.unicode_ascii_size + 16);

@@ -6,6 +6,7 @@
 //! is fixed per minor version. borescope reads the 3.14 order (760 bytes): every address it
 //! computes later is `base + offset read from this table`, never a number from a header.
 
+use crate::layout::{CurrentFrame, StackLayout};
 use std::fmt;
 
 /// The cookie every table starts with.
@@ -92,55 +93,16 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
     bytes.get(at..at + 8).and_then(|b| b.try_into().ok()).map(u64::from_ne_bytes)
 }
 
-/// The offsets borescope uses, from a 3.14 table.
+/// The offsets borescope uses, from a 3.14 table: where a stack walk goes ([`StackLayout`],
+/// shared with older versions' layouts) and what PEP 768 arming writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DebugOffsets {
     /// Version and build flavour.
     pub header: Header,
-    /// `_PyRuntimeState.interpreters.head`.
-    pub interpreters_head: u64,
-    /// `PyInterpreterState.threads.head`.
-    pub threads_head: u64,
+    /// Runtime, interpreter, thread, frame, code and object offsets for walking stacks.
+    pub stack: StackLayout,
     /// `PyInterpreterState.threads.main`.
     pub threads_main: u64,
-    /// `PyThreadState.next`.
-    pub thread_next: u64,
-    /// `PyThreadState.current_frame`.
-    pub thread_current_frame: u64,
-    /// `PyThreadState.native_thread_id`.
-    pub thread_native_id: u64,
-    /// `_PyInterpreterFrame.previous`.
-    pub frame_previous: u64,
-    /// `_PyInterpreterFrame.f_executable` (a tagged stack reference).
-    pub frame_executable: u64,
-    /// `_PyInterpreterFrame.instr_ptr`.
-    pub frame_instr_ptr: u64,
-    /// `_PyInterpreterFrame.owner` (one byte).
-    pub frame_owner: u64,
-    /// `PyCodeObject.co_filename`.
-    pub code_filename: u64,
-    /// `PyCodeObject.co_qualname`.
-    pub code_qualname: u64,
-    /// `PyCodeObject.co_linetable`.
-    pub code_linetable: u64,
-    /// `PyCodeObject.co_firstlineno` (an `int`).
-    pub code_firstlineno: u64,
-    /// `PyCodeObject.co_code_adaptive` (the bytecode, inline).
-    pub code_adaptive: u64,
-    /// `PyObject.ob_type`.
-    pub object_type: u64,
-    /// `PyTypeObject.tp_name`.
-    pub type_name: u64,
-    /// `PyBytesObject.ob_size`.
-    pub bytes_size: u64,
-    /// `PyBytesObject.ob_sval`.
-    pub bytes_data: u64,
-    /// `PyASCIIObject.state` (bit field).
-    pub unicode_state: u64,
-    /// `PyASCIIObject.length`.
-    pub unicode_length: u64,
-    /// `sizeof(PyASCIIObject)`: where compact ASCII data starts.
-    pub unicode_ascii_size: u64,
     /// `PyThreadState.eval_breaker`.
     pub eval_breaker: u64,
     /// `PyThreadState.remote_debugger_support`.
@@ -179,28 +141,32 @@ impl DebugOffsets {
         let at = |offset: usize| u64_at(bytes, offset).unwrap_or(u64::MAX);
         let offsets = DebugOffsets {
             header,
-            interpreters_head: at(40),
-            threads_head: at(72),
+            stack: StackLayout {
+                free_threaded: header.free_threaded,
+                interpreters_head: at(40),
+                threads_head: at(72),
+                thread_next: at(192),
+                thread_native_id: at(224),
+                current_frame: CurrentFrame::Direct(at(208)),
+                frame_previous: at(256),
+                frame_code: at(264),
+                frame_instr: at(272),
+                frame_owner: at(288),
+                code_filename: at(320),
+                code_qualname: at(336),
+                code_linetable: at(344),
+                code_firstlineno: at(352),
+                code_adaptive: at(384),
+                object_type: at(408),
+                type_name: at(424),
+                bytes_size: at(600),
+                bytes_data: at(608),
+                unicode_state: at(624),
+                unicode_length: at(632),
+                unicode_ascii_size: at(640),
+                unicode_compact_size: at(640).saturating_add(16),
+            },
             threads_main: at(80),
-            thread_next: at(192),
-            thread_current_frame: at(208),
-            thread_native_id: at(224),
-            frame_previous: at(256),
-            frame_executable: at(264),
-            frame_instr_ptr: at(272),
-            frame_owner: at(288),
-            code_filename: at(320),
-            code_qualname: at(336),
-            code_linetable: at(344),
-            code_firstlineno: at(352),
-            code_adaptive: at(384),
-            object_type: at(408),
-            type_name: at(424),
-            bytes_size: at(600),
-            bytes_data: at(608),
-            unicode_state: at(624),
-            unicode_length: at(632),
-            unicode_ascii_size: at(640),
             eval_breaker: at(712),
             remote_debugger_support: at(720),
             remote_debugging_enabled: at(728),
@@ -226,7 +192,7 @@ impl DebugOffsets {
             || self.threads_main + 8 > interp_size
             || self.remote_debugger_support + self.debugger_script_path + 512 > thread_size
             || self.eval_breaker + 8 > thread_size
-            || self.thread_native_id + 8 > thread_size
+            || self.stack.thread_native_id + 8 > thread_size
         {
             return bad("offsets point outside the structures they belong to".into());
         }
@@ -262,7 +228,7 @@ pub(crate) mod tests {
         let offsets = DebugOffsets::parse(&table_3_14()).expect("valid table");
         assert_eq!(offsets.header.version.to_string(), "3.14.10");
         assert!(!offsets.header.free_threaded);
-        assert_eq!((offsets.interpreters_head, offsets.threads_main), (808, 7360));
+        assert_eq!((offsets.stack.interpreters_head, offsets.threads_main), (808, 7360));
         assert_eq!((offsets.remote_debugger_support, offsets.remote_debugging_enabled), (304, 8076));
     }
 

@@ -134,11 +134,11 @@ mod tests {
         let table = table_3_14();
         memory.write(RUNTIME, &table).expect("table");
         let offsets = DebugOffsets::parse(&table).expect("offsets");
-        memory.write(RUNTIME + offsets.interpreters_head, &INTERP.to_ne_bytes()).expect("head");
-        memory.write(INTERP + offsets.threads_head, &THREAD.to_ne_bytes()).expect("threads");
+        memory.write(RUNTIME + offsets.stack.interpreters_head, &INTERP.to_ne_bytes()).expect("head");
+        memory.write(INTERP + offsets.stack.threads_head, &THREAD.to_ne_bytes()).expect("threads");
         memory.write(INTERP + offsets.threads_main, &THREAD.to_ne_bytes()).expect("main");
         memory.write(INTERP + offsets.remote_debugging_enabled, &(enabled as u32).to_ne_bytes()).expect("flag");
-        memory.write(THREAD + offsets.thread_native_id, &4242u64.to_ne_bytes()).expect("tid");
+        memory.write(THREAD + offsets.stack.thread_native_id, &4242u64.to_ne_bytes()).expect("tid");
         memory.write(THREAD + offsets.eval_breaker, &0b1_0000_0001u64.to_ne_bytes()).expect("breaker");
         let identity = Identity {
             binary: "/usr/bin/python3.14".into(),

@@ -197,7 +197,7 @@ impl PythonRuntime {
     /// The main interpreter's `PyInterpreterState`.
     pub fn interpreter(&self, memory: &dyn ProcessMemory) -> Result<u64, InjectError> {
         let interp = memory
-            .read_u64(self.address + self.offsets.interpreters_head)
+            .read_u64(self.address + self.offsets.stack.interpreters_head)
             .map_err(|e| memory_error(self.pid, "read the memory of", e))?;
         if interp == 0 {
             return Err(InjectError::BadLayout {
@@ -231,12 +231,12 @@ impl PythonRuntime {
     pub fn threads(&self, memory: &dyn ProcessMemory, interp: u64) -> Result<Vec<ThreadState>, InjectError> {
         let mut threads = Vec::new();
         let mut address = memory
-            .read_u64(interp + self.offsets.threads_head)
+            .read_u64(interp + self.offsets.stack.threads_head)
             .map_err(|e| memory_error(self.pid, "read the memory of", e))?;
         while address != 0 && threads.len() < 4096 {
             threads.push(self.thread_at(memory, address)?);
             address = memory
-                .read_u64(address + self.offsets.thread_next)
+                .read_u64(address + self.offsets.stack.thread_next)
                 .map_err(|e| memory_error(self.pid, "read the memory of", e))?;
         }
         Ok(threads)
@@ -244,7 +244,7 @@ impl PythonRuntime {
 
     fn thread_at(&self, memory: &dyn ProcessMemory, address: u64) -> Result<ThreadState, InjectError> {
         let native_id = memory
-            .read_u64(address + self.offsets.thread_native_id)
+            .read_u64(address + self.offsets.stack.thread_native_id)
             .map_err(|e| memory_error(self.pid, "read the memory of", e))?;
         Ok(ThreadState { address, native_id })
     }

@@ -34,7 +34,7 @@ pub fn thread_stack(
     thread: &ThreadState,
     limit: usize,
 ) -> Result<Vec<PyFrame>, InjectError> {
-    walk(&StackLayout::from(&runtime.offsets), runtime.pid, memory, thread.address, limit)
+    walk(&runtime.offsets.stack, runtime.pid, memory, thread.address, limit)
 }
 
 /// The Python frames of the thread with native id `tid` (as the process itself numbers its
