@@ -74,17 +74,8 @@ fn attach_drive_detach_and_attach_again() {
 #[test]
 fn container_with_its_own_namespaces_and_files() {
     let ctx = ctx();
-    // Inside the container /tmp is the rootfs's own, so the program lives there; the test
-    // names its breakpoint by the container's path, which does not exist on the host.
-    let rootfs_tmp = borescope_test::interpreters::shared_cache().join("sid-rootfs/tmp");
-    let dir = tempfile::Builder::new().prefix("bstest-ctr-").tempdir_in(&rootfs_tmp).expect("dir in the rootfs");
-    let inside = format!("/tmp/{}", dir.path().file_name().unwrap().to_string_lossy());
-    let source = std::fs::read_to_string(fixture(&ctx, "service.py")).unwrap();
-    std::fs::write(dir.path().join("service.py"), source).unwrap();
-    let script = format!("{inside}/service.py");
-    let target = TargetProcess::container(&ctx.work(), &["--pid", "--net", "--private-tmp"], &["python3.14", &script], &[]);
-    ready(&target);
-    assert!(!std::path::Path::new(&script).exists(), "the container's file must not be visible on the host");
+    // The test names its breakpoint by the container's path, which does not exist on the host.
+    let (_dir, script, target) = crate::service_in_container(&ctx, "python3.14");
     let pid = target.pid.to_string();
 
     let attached = ctx.run(["attach", &pid, "--break", &format!("{script}:9")]);

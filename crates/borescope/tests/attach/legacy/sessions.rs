@@ -129,15 +129,7 @@ fn busy(py: Py) {
 #[test]
 fn python_313_in_a_container_with_its_own_namespaces() {
     let ctx = ctx();
-    let rootfs_tmp = borescope_test::interpreters::shared_cache().join("sid-rootfs/tmp");
-    let dir = tempfile::Builder::new().prefix("bstest-ctr-").tempdir_in(&rootfs_tmp).expect("dir in the rootfs");
-    let inside = format!("/tmp/{}", dir.path().file_name().unwrap().to_string_lossy());
-    let source = std::fs::read_to_string(fixture(&ctx, "service.py")).unwrap();
-    std::fs::write(dir.path().join("service.py"), source).unwrap();
-    let script = format!("{inside}/service.py");
-    let target = TargetProcess::container(&ctx.work(), &["--pid", "--net", "--private-tmp"], &["python3.13", &script], &[]);
-    ready(&target);
-    assert!(!std::path::Path::new(&script).exists(), "the container's file must not be visible on the host");
+    let (_dir, script, target) = crate::service_in_container(&ctx, "python3.13");
     let pid = target.pid.to_string();
     let entry = entry_bytes(target.pid);
 
