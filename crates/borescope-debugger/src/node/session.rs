@@ -117,7 +117,7 @@ impl NodeSession {
         } else {
             session.report_now(&spec.budget).await?
         };
-        report.notices.extend(crate::session::launch_notices(&spec));
+        report.notices.extend(crate::session::launch_notices(&spec, report.state));
         Ok((session, report))
     }
 

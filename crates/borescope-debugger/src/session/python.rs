@@ -89,7 +89,7 @@ impl PythonSession {
         } else {
             session.report_now(&spec.budget).await?
         };
-        report.notices.extend(launch_notices(&spec));
+        report.notices.extend(launch_notices(&spec, report.state));
         Ok((session, report))
     }
 
@@ -420,11 +420,12 @@ pub(crate) fn not_started_for_out() -> DebuggerError {
     )
 }
 
-/// What `start` (and `restart`) add to their first report: how the program was started and
-/// where its standard input comes from.
-pub(crate) fn launch_notices(spec: &LaunchSpec) -> Vec<Notice> {
+/// What `start` (and `restart`) add to their first report: how the program was started (only
+/// while it still runs: a program that stopped or ended before `start` answered shows that
+/// instead) and where its standard input comes from.
+pub(crate) fn launch_notices(spec: &LaunchSpec, state: SessionState) -> Vec<Notice> {
     let mut notices = Vec::new();
-    if spec.mode == StartMode::Run {
+    if spec.mode == StartMode::Run && state == SessionState::Running {
         notices.push(Notice::with_hint(
             "the program runs; set breakpoints with `borescope break FILE:LINE`",
             "`borescope continue` waits for the next stop",

@@ -76,8 +76,14 @@ fn exception_stop_and_pause() {
 #[test]
 fn initial_pause_is_silent_and_exit_is_prompt() {
     let ctx = ctx();
-    let start = ctx.run(["start", "--run", "--", "node", "never.js"]);
+    // The program ends only once the test lets it, so `start` always answers while it runs.
+    ctx.write(
+        "gated.js",
+        "const fs = require('fs');\nconst timer = setInterval(() => {\n  if (fs.existsSync('go')) {\n    clearInterval(timer);\n    process.exit(3);\n  }\n}, 10);\n",
+    );
+    let start = ctx.run(["start", "--run", "--", "node", "gated.js"]);
     start.expect_code(0).stdout_has("is running");
+    ctx.write("go", "");
     ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
     ctx.run(["status"]).expect_code(0).stdout_has("exited (exit code 3)");
 }

@@ -78,8 +78,20 @@ fn uncaught_exception_stops_with_its_frames() {
 #[test]
 fn a_stop_nobody_waited_for_is_shown_before_resuming() {
     let ctx = ctx();
-    let file = ctx.fixture("python", "boom.py");
-    ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()]).expect_code(0).stdout_has("is running");
+    // The program raises only once the test lets it, so `start` always answers while it runs.
+    let go = ctx.work().join("go");
+    let file = ctx.write(
+        "late_boom.py",
+        &format!(
+            "import os, time\nwhile not os.path.exists({go:?}):\n    time.sleep(0.01)\n{{'a': 1}}['missing']\n",
+            go = go.to_str().unwrap()
+        ),
+    );
+    ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()])
+        .expect_code(0)
+        .stdout_has("is running")
+        .stdout_has("the program runs; set breakpoints");
+    std::fs::write(&go, "").unwrap();
     // Wait until the exception has stopped the program, without resuming it.
     for _ in 0..200 {
         if ctx.run(["status"]).stdout.contains("paused") {

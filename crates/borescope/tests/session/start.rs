@@ -37,10 +37,15 @@ fn next_as_the_first_command_stops_at_the_first_line() {
 #[test]
 fn run_flag_starts_at_once() {
     let ctx = ctx();
-    let file = ctx.fixture("python", "never.py");
+    // The program ends only once the test lets it, so `start` always answers while it runs.
+    let file = ctx.write(
+        "gated.py",
+        "import os, sys, time\nwhile not os.path.exists('go'):\n    time.sleep(0.01)\nprint('hello from gated.py')\nsys.exit(3)\n",
+    );
     ctx.run(["start", "--run", "--", &python(), file.to_str().unwrap()]).expect_code(0).stdout_has("is running");
+    ctx.write("go", "");
     ctx.run(["continue"]).expect_code(0).stdout_has("Program exited (exit code 3)");
-    ctx.run(["output"]).expect_code(0).stdout_has("out| hello from never.py");
+    ctx.run(["output"]).expect_code(0).stdout_has("out| hello from gated.py");
     ctx.run(["start", "--run", "--stop-on-entry", "--", &python(), file.to_str().unwrap()])
         .expect_code(2)
         .stderr_has("cannot be used with");
