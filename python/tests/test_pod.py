@@ -532,18 +532,18 @@ def test_unsafe_tar_members_are_refused_and_nothing_is_left(container):
 
 
 def test_sources_are_bounded_and_skip_environments(tmp_path):
-    from borescope_agent import pod
+    from borescope_agent import pod_job
 
     app = tmp_path / "app"
     (app / "venv" / "lib").mkdir(parents=True)
     (app / "venv" / "lib" / "skipped.py").write_text("x = 1\n")
-    for index in range(pod.SOURCE_FILES + 1):
+    for index in range(pod_job.SOURCE_FILES + 1):
         (app / ("m%04d.py" % index)).write_text("x = %d\n" % index)
-    result = pod.collect_sources({"cwd": str(app), "main": str(app / "m0000.py")}, "/nowhere")
-    assert result["sources_files"] == pod.SOURCE_FILES and result["sources_truncated"] is True
+    result = pod_job.collect_sources({"cwd": str(app), "main": str(app / "m0000.py")}, "/nowhere")
+    assert result["sources_files"] == pod_job.SOURCE_FILES and result["sources_truncated"] is True
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(result["sources"])), mode="r:gz") as archive:
         names = archive.getnames()
-    assert len(names) == pod.SOURCE_FILES and names[0] == str(app / "m0000.py").lstrip("/")
+    assert len(names) == pod_job.SOURCE_FILES and names[0] == str(app / "m0000.py").lstrip("/")
     assert not any("venv" in name for name in names)
 
 

@@ -33,6 +33,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("borescope_agent/lines.py", include_str!("../../../python/borescope_agent/lines.py")),
     ("borescope_agent/listen.py", include_str!("../../../python/borescope_agent/listen.py")),
     ("borescope_agent/pod.py", include_str!("../../../python/borescope_agent/pod.py")),
+    ("borescope_agent/pod_job.py", include_str!("../../../python/borescope_agent/pod_job.py")),
     ("borescope_agent/pod_ptrace.py", include_str!("../../../python/borescope_agent/pod_ptrace.py")),
     ("borescope_agent/probe.py", include_str!("../../../python/borescope_agent/probe.py")),
     ("borescope_agent/remote.py", include_str!("../../../python/borescope_agent/remote.py")),

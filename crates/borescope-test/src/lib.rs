@@ -222,6 +222,10 @@ impl TestContext {
 impl TestContext {
     /// Pids of the session daemons running in this test's runtime directory (one per borescope
     /// build that was used: each build has its own `build-<id>/` directory there).
+    ///
+    /// A `daemon.pid` outlives a daemon that was killed, and its number may since belong to
+    /// another test's process: a pid counts only while that process holds the directory's
+    /// `daemon.lock` open (every daemon does, for its whole life).
     pub fn daemon_pids(&self) -> Vec<i32> {
         let Ok(entries) = std::fs::read_dir(&self.runtime) else {
             return Vec::new();
@@ -229,8 +233,10 @@ impl TestContext {
         entries
             .flatten()
             .filter(|e| e.file_name().to_string_lossy().starts_with("build-"))
-            .filter_map(|e| std::fs::read_to_string(e.path().join("daemon.pid")).ok())
-            .filter_map(|text| text.trim().parse::<i32>().ok())
+            .filter_map(|e| {
+                let pid = std::fs::read_to_string(e.path().join("daemon.pid")).ok()?.trim().parse::<i32>().ok()?;
+                holds_open(pid, &e.path().join("daemon.lock")).then_some(pid)
+            })
             .collect()
     }
 }
@@ -321,6 +327,22 @@ impl Run {
         }
         self
     }
+}
+
+/// True when process `pid` has `file` open.
+fn holds_open(pid: i32, file: &Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let file = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == file))
+}
+
+/// When process `pid` started, in clock ticks since boot (`/proc/PID/stat` field 22); `None`
+/// when it is gone.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// True when no process has this pid (the debuggee was cleaned up).

@@ -18,6 +18,9 @@ pub struct TargetProcess {
     wrapper: Child,
     /// The Python process's pid (in our PID namespace).
     pub pid: u32,
+    /// When `pid` started (`/proc/PID/stat` field 22): a pid that ended may be reused by
+    /// another test's process, which must not be killed with it.
+    started: Option<u64>,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
@@ -104,7 +107,7 @@ impl TargetProcess {
             });
         }
         let pid = if wrapped { find_python_under(wrapper.id()) } else { wrapper.id() };
-        TargetProcess { wrapper, pid, lines }
+        TargetProcess { wrapper, pid, started: crate::start_time(pid), lines }
     }
 
     /// Waits until the program printed a line containing `needle`; panics with its output
@@ -147,8 +150,11 @@ impl Drop for TargetProcess {
     fn drop(&mut self) {
         // The whole tree: a reloader's worker or a pre-fork server's children would otherwise
         // outlive the test (reparented to init) and keep running.
+        // The wrapper is our unreaped child, so its pid is still its own; the Python under a
+        // wrapper is not, and is left alone once its pid belongs to another process.
+        let own = self.started.is_some() && crate::start_time(self.pid) == self.started;
         let mut tree = descendants(self.wrapper.id());
-        for pid in descendants(self.pid) {
+        for pid in if own { descendants(self.pid) } else { Vec::new() } {
             if !tree.contains(&pid) {
                 tree.push(pid);
             }
@@ -158,7 +164,9 @@ impl Drop for TargetProcess {
                 crate::kill9(i64::from(*pid));
             }
         }
-        crate::kill9(i64::from(self.pid));
+        if own {
+            crate::kill9(i64::from(self.pid));
+        }
         let _ = self.wrapper.kill();
         let _ = self.wrapper.wait();
     }

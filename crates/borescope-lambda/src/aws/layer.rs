@@ -27,8 +27,9 @@ pub const COMPATIBLE_RUNTIMES: &[&str] = &[
 pub const WRAPPER_SOURCE: &str = "borescope_agent/lambda_wrapper.sh";
 /// The wrapper's path inside the zip (`/opt/borescope/wrapper` in the function).
 pub const WRAPPER_ZIP_PATH: &str = "borescope/wrapper";
-/// Agent files that never go into the layer (the Kubernetes exec program).
-const EXCLUDED: &[&str] = &["borescope_agent/pod.py"];
+/// Agent files that never go into the layer (the Kubernetes exec program and the modules it
+/// loads).
+const EXCLUDED: &[&str] = &["borescope_agent/pod.py", "borescope_agent/pod_job.py", "borescope_agent/pod_ptrace.py"];
 
 /// A built layer zip.
 #[derive(Clone)]
@@ -220,7 +221,7 @@ mod tests {
         assert!(
             !names
                 .iter()
-                .any(|n| n.ends_with("pod.py") || n.ends_with("sitecustomize.py")),
+                .any(|n| n.contains("/pod") || n.ends_with("sitecustomize.py")),
             "{names:?}"
         );
         let mut wrapper = archive.by_name(WRAPPER_ZIP_PATH).expect("wrapper");
