@@ -103,12 +103,17 @@ fi
 # Every crate Cargo.lock names, for every platform: the install test builds with --offline, and
 # maturin's `cargo metadata` reads them all (a no-op once they are in ~/.cargo).
 cargo fetch --quiet
-# The standard library for aarch64, so the suite can compile-check the aarch64 half of
-# borescope-inject's ptrace code (this machine can only run the x86-64 half).
+# The standard library for aarch64, and an emulated arm64 machine (QEMU, Debian's cross
+# compiler, a sid arm64 root file system with its kernel and Python 3.13), so the suite runs the
+# aarch64 half of borescope-inject's ptrace code for real.
 if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
   echo "setup: rustup target add aarch64-unknown-linux-gnu"
   rustup target add aarch64-unknown-linux-gnu
 fi
+if [ ! -f "$CACHE/arm64-vm/ready" ]; then
+  echo "setup: an arm64 machine (scripts/arm64-vm)"
+fi
+scripts/arm64-vm setup
 
 NPM_DIR="$CACHE/npm"
 INSPECTOR="@modelcontextprotocol/inspector@2.12.0"

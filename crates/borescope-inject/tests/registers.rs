@@ -1,43 +1,40 @@
 //! A borrowed thread gets every register back: a C program keeps a value in a vector register
-//! (`xmm7`) and checks it in a tight loop; borescope stops it there, calls a function in it that
-//! zeroes that register, and lets it go. Only a full floating-point/vector restore keeps the
-//! program from noticing. x86-64 only (the instructions are).
-#![cfg(target_arch = "x86_64")]
+//! (`xmm7` on x86-64, `v7` on aarch64) and checks it in a tight loop; borescope stops it there,
+//! calls a function in it that zeroes that register, and lets it go. Only a full
+//! floating-point/vector restore keeps the program from noticing.
+//!
+//! The program is built here with `cc`, or taken ready-built from
+//! `BORESCOPE_TEST_VECTOR_WATCHER` (the arm64 machine the suite boots has no compiler: the
+//! host cross-compiles it, see `crates/borescope/tests/attach/arm64.rs`).
+#![cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 
 use borescope_inject::ptrace::Seized;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const PROGRAM: &str = r#"
-#include <stdio.h>
-__attribute__((noinline)) void clobber(void) { __asm__ volatile("pxor %%xmm7, %%xmm7" ::: "xmm7"); }
-int main(void) {
-    setvbuf(stdout, NULL, _IONBF, 0);
-    printf("ready %p\n", (void *)clobber);
-    unsigned long long expected = 0x0123456789abcdefULL, seen;
-    __asm__ volatile(
-        "movq %[k], %%xmm7\n"
-        "1:\n"
-        "movq %%xmm7, %%rax\n"
-        "cmpq %[k], %%rax\n"
-        "je 1b\n"
-        "movq %%rax, %[seen]\n"
-        : [seen] "=m"(seen) : [k] "r"(expected) : "rax", "xmm7", "cc");
-    printf("clobbered %llx\n", seen);
-    return 1;
+#[cfg(target_arch = "x86_64")]
+const PROGRAM: &str = include_str!("fixtures/vector_watcher_x86_64.c");
+#[cfg(target_arch = "aarch64")]
+const PROGRAM: &str = include_str!("fixtures/vector_watcher_aarch64.c");
+
+/// The watcher program: ready-built, or compiled into `dir`.
+fn watcher(dir: &std::path::Path) -> std::path::PathBuf {
+    if let Some(built) = std::env::var_os("BORESCOPE_TEST_VECTOR_WATCHER") {
+        return built.into();
+    }
+    let source = dir.join("watcher.c");
+    let binary = dir.join("watcher");
+    std::fs::write(&source, PROGRAM).expect("write");
+    let built = Command::new("cc").args(["-O1", "-o"]).arg(&binary).arg(&source).status();
+    assert!(built.is_ok_and(|s| s.success()), "cc failed (scripts/test-setup.sh installs gcc)");
+    binary
 }
-"#;
 
 #[test]
 fn vector_registers_come_back_after_a_call_that_clobbers_them() {
     let dir = tempfile::tempdir().expect("dir");
-    let source = dir.path().join("xmm.c");
-    let binary = dir.path().join("xmm");
-    std::fs::write(&source, PROGRAM).expect("write");
-    let built = Command::new("cc").args(["-O1", "-o"]).arg(&binary).arg(&source).status();
-    assert!(built.is_ok_and(|s| s.success()), "cc failed (scripts/test-setup.sh installs gcc)");
-    let mut child = Command::new(&binary).stdout(Stdio::piped()).spawn().expect("start");
+    let mut child = Command::new(watcher(dir.path())).stdout(Stdio::piped()).spawn().expect("start");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let mut line = String::new();
     out.read_line(&mut line).expect("ready");

@@ -6,8 +6,10 @@
 //! rootfs's loader and in a container stand-in with its own PID, mount and network namespaces;
 //! pyenv's 3.9 and 3.10 (versions known only from the file name) once each, and its 3.8 as the
 //! refused one. None of them has debugpy installed but the sid 3.13, so borescope's shipped copy
-//! is used on the others.
+//! is used on the others. `arm64` runs the aarch64 build against Debian sid's arm64 3.13 in an
+//! emulated arm64 machine.
 
+mod arm64;
 mod blocked;
 mod refusals;
 mod sessions;
