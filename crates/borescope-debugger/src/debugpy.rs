@@ -20,6 +20,9 @@ pub fn cached_dir(cache_dir: &Path) -> PathBuf {
 /// it is missing.
 pub async fn provision(cache_dir: &Path) -> Result<PathBuf, DebuggerError> {
     let dir = cached_dir(cache_dir);
+    if let Some(parent) = dir.parent() {
+        remove_abandoned_staging(parent);
+    }
     if dir.join("debugpy").join("__init__.py").is_file() {
         return Ok(dir);
     }
@@ -60,6 +63,24 @@ pub async fn provision(cache_dir: &Path) -> Result<PathBuf, DebuggerError> {
     }
 }
 
+/// Removes the half-made copies (`*.staging-PID`) left by borescope processes killed while
+/// downloading; one whose process still runs is left to it.
+fn remove_abandoned_staging(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.rsplit_once(".staging-").and_then(|(_, pid)| pid.parse::<i32>().ok()) else {
+            continue;
+        };
+        if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH) {
+            tracing::debug!(path = %entry.path().display(), "removing an abandoned debugpy download");
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A random hex token (128 bits from the kernel), for debugpy's access check.
 pub fn random_token() -> Result<String, DebuggerError> {
     let mut bytes = [0u8; 16];
@@ -67,4 +88,26 @@ pub fn random_token() -> Result<String, DebuggerError> {
         .map_err(DebuggerError::io("opening /dev/urandom"))?;
     std::io::Read::read_exact(&mut file, &mut bytes).map_err(DebuggerError::io("reading /dev/urandom"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_downloads_of_processes_that_are_gone_are_removed() {
+        let cache = tempfile::tempdir().unwrap();
+        let parent = cache.path().join("debugpy");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let gone = child.id();
+        child.wait().unwrap();
+        let dead = parent.join(format!("1.8.staging-{gone}"));
+        let live = parent.join(format!("1.8.staging-{}", std::process::id()));
+        let kept = parent.join(DEBUGPY_VERSION);
+        for dir in [&dead, &live, &kept] {
+            std::fs::create_dir_all(dir.join("debugpy")).unwrap();
+        }
+        remove_abandoned_staging(&parent);
+        assert!(!dead.exists() && live.exists() && kept.exists());
+    }
 }
