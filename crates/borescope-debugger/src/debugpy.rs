@@ -8,8 +8,11 @@ use crate::DebuggerError;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-/// The debugpy version borescope provisions.
-pub const DEBUGPY_VERSION: &str = "1.8.22";
+pub use borescope_static::DEBUGPY_VERSION;
+
+/// How many times pip runs before provisioning gives up: a download from a package index can
+/// fail once on a busy network, and the user would otherwise have to attach again.
+const PIP_ATTEMPTS: u32 = 3;
 
 /// Directory holding the cached `debugpy` package (put it on `sys.path`).
 pub fn cached_dir(cache_dir: &Path) -> PathBuf {
@@ -31,24 +34,29 @@ pub async fn provision(cache_dir: &Path) -> Result<PathBuf, DebuggerError> {
         dir: dir.clone(),
         message,
     };
-    let _ = std::fs::remove_dir_all(&staging);
-    let output = tokio::process::Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"])
-        .args(["--only-binary=:all:", "--platform", "any", "--target"])
-        .arg(&staging)
-        .arg(format!("debugpy=={DEBUGPY_VERSION}"))
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|e| fail(format!("cannot run `python3 -m pip`: {e}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+    let mut attempt = 1;
+    loop {
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(fail(format!(
-            "pip failed: {}",
-            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        )));
+        let output = tokio::process::Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"])
+            .args(["--only-binary=:all:", "--platform", "any", "--target"])
+            .arg(&staging)
+            .arg(format!("debugpy=={DEBUGPY_VERSION}"))
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(|e| fail(format!("cannot run `python3 -m pip`: {e}")))?;
+        if output.status.success() {
+            break;
+        }
+        let _ = std::fs::remove_dir_all(&staging);
+        let reason = pip_failure(&String::from_utf8_lossy(&output.stderr));
+        if attempt == PIP_ATTEMPTS {
+            return Err(fail(format!("pip failed {PIP_ATTEMPTS} times: {reason}")));
+        }
+        tracing::warn!(attempt, %reason, "downloading debugpy failed; trying again");
+        tokio::time::sleep(std::time::Duration::from_millis(500 * u64::from(attempt))).await;
+        attempt += 1;
     }
     if let Some(parent) = dir.parent() {
         std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
@@ -60,6 +68,27 @@ pub async fn provision(cache_dir: &Path) -> Result<PathBuf, DebuggerError> {
             Ok(dir)
         }
         Err(e) => Err(fail(e.to_string())),
+    }
+}
+
+/// The part of pip's stderr that says why it failed: its `ERROR:` lines, else its last lines
+/// that are not warnings or a pyenv shim's chatter.
+fn pip_failure(stderr: &str) -> String {
+    let errors: Vec<&str> = stderr.lines().map(str::trim).filter(|l| l.starts_with("ERROR:")).collect();
+    let chosen: Vec<&str> = if errors.is_empty() {
+        let meaningful: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("WARNING:") && !l.starts_with("pyenv:") && !l.starts_with("rm: "))
+            .collect();
+        meaningful[meaningful.len().saturating_sub(3)..].to_vec()
+    } else {
+        errors
+    };
+    if chosen.is_empty() {
+        "it printed no reason".to_string()
+    } else {
+        chosen.join(" / ")
     }
 }
 
@@ -109,5 +138,22 @@ mod tests {
         }
         remove_abandoned_staging(&parent);
         assert!(!dead.exists() && live.exists() && kept.exists());
+    }
+
+    #[test]
+    fn a_pip_failure_is_told_by_its_errors_not_its_warnings() {
+        let stderr = "WARNING: Retrying (Retry(total=4)) after connection broken\n\
+            ERROR: Could not find a version that satisfies the requirement debugpy==1.8.22\n\
+            ERROR: No matching distribution found for debugpy==1.8.22\n\
+            WARNING: Running pip as the 'root' user can result in broken permissions\n\
+            rm: cannot remove '/root/.pyenv/shims/tmp.x': No such file or directory\n\
+            pyenv: cannot rehash: /root/.pyenv/shims isn't writable\n";
+        assert_eq!(
+            pip_failure(stderr),
+            "ERROR: Could not find a version that satisfies the requirement debugpy==1.8.22 / \
+             ERROR: No matching distribution found for debugpy==1.8.22"
+        );
+        assert_eq!(pip_failure("WARNING: only a warning\nTraceback\nOSError: disk full\n"), "Traceback / OSError: disk full");
+        assert_eq!(pip_failure("pyenv: cannot rehash\n"), "it printed no reason");
     }
 }

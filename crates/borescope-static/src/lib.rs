@@ -85,6 +85,10 @@ impl EnvVars {
 /// `BORESCOPE_SERVER` says otherwise (`borescope server` listens there by default).
 pub const DEFAULT_SNAPSHOT_SERVER: &str = "http://127.0.0.1:7300";
 
+/// The debugpy version borescope provisions into its cache for programs that lack one (the
+/// universal wheel, importable by any CPython 3.8+).
+pub const DEBUGPY_VERSION: &str = "1.8.22";
+
 /// Default session name.
 pub const DEFAULT_SESSION: &str = "default";
 

@@ -179,3 +179,54 @@ pub fn mcp_inspector() -> PathBuf {
 pub fn packaging_tool(name: &str) -> PathBuf {
     require(shared_cache().join("pkgtools/bin").join(name), "the packaging tools (maturin, uv, pipx)")
 }
+
+/// A directory holding the debugpy wheel borescope provisions
+/// ([`borescope_static::DEBUGPY_VERSION`]), downloaded once under the shared cache (`wheels/`,
+/// under a file lock, retried) and handed to every borescope a test runs as pip's only source
+/// (`PIP_FIND_LINKS` + `PIP_NO_INDEX`, see [`crate::TestContext::isolated`]). borescope still
+/// runs pip to put its copy together, exactly as for a user; only the index download is taken
+/// out of the tests, where dozens of parallel downloads made a run depend on the network's mood.
+pub fn debugpy_wheels() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let cache = shared_cache();
+        let dir = cache.join("wheels");
+        std::fs::create_dir_all(&dir).expect("create the shared wheel directory");
+        let wanted = format!("debugpy-{}-", borescope_static::DEBUGPY_VERSION);
+        let present = |dir: &std::path::Path| {
+            std::fs::read_dir(dir).map(|entries| {
+                entries.flatten().any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with(&wanted) && name.ends_with("-none-any.whl")
+                })
+            })
+        };
+        if present(&dir).unwrap_or(false) {
+            return dir;
+        }
+        let lock = std::fs::File::create(cache.join("wheels.lock")).expect("create wheels.lock");
+        lock.lock().expect("lock wheels.lock");
+        let mut last = String::new();
+        for attempt in 1..=4 {
+            if present(&dir).unwrap_or(false) {
+                return dir;
+            }
+            let got = Command::new(host_python())
+                .args(["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps"])
+                .args(["--only-binary=:all:", "--platform", "any", "--dest"])
+                .arg(&dir)
+                .arg(format!("debugpy=={}", borescope_static::DEBUGPY_VERSION))
+                .env_remove("PYTHONPATH")
+                .output()
+                .expect("run `python3 -m pip download`");
+            if got.status.success() {
+                continue;
+            }
+            last = String::from_utf8_lossy(&got.stderr).into_owned();
+            std::thread::sleep(std::time::Duration::from_secs(attempt));
+        }
+        assert!(present(&dir).unwrap_or(false), "cannot download the debugpy wheel into {}: {last}", dir.display());
+        dir
+    })
+    .clone()
+}

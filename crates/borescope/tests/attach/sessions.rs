@@ -101,6 +101,28 @@ fn container_with_its_own_namespaces_and_files() {
 }
 
 #[test]
+fn a_debugpy_download_that_keeps_failing_says_why_and_leaves_nothing_behind() {
+    let ctx = ctx();
+    fixture(&ctx, "service.py");
+    let target = TargetProcess::plain(&ctx.work(), &["-S", "service.py"], &[]);
+    ready(&target);
+    let empty = ctx.root.join("no-wheels");
+    std::fs::create_dir_all(&empty).unwrap();
+    // The first command starts the daemon, which runs pip with this environment.
+    let mut attach = ctx.command();
+    attach.args(["attach", &target.pid.to_string()]).env("PIP_FIND_LINKS", &empty);
+    ctx.run_command(attach)
+        .expect_code(1)
+        .stderr_has("cannot import debugpy, and borescope could not provide a copy")
+        .stderr_has("pip failed 3 times: ERROR: ")
+        .stderr_has("No matching distribution found for debugpy==")
+        .stderr_has("-m pip install debugpy");
+    let left: Vec<_> = std::fs::read_dir(ctx.cache.join("debugpy")).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    assert!(left.is_empty(), "no half-made copy is left: {left:?}");
+    assert!(target.is_running());
+}
+
+#[test]
 fn a_program_without_debugpy_gets_borescopes_copy_and_loses_it_on_detach() {
     let ctx = ctx();
     fixture(&ctx, "service.py");
