@@ -125,7 +125,7 @@ impl Server {
             _ => None,
         };
         let sessions = Arc::new(session::Sessions::new(&settings.token_digest));
-        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default(), sessions };
+        let state = AppState { store, settings: Arc::new(settings), wakeups: Arc::default(), ingest, cache: Arc::default(), sessions, sweeps_run: Arc::default() };
         Ok(Server { state, token, database, postgres })
     }
 
@@ -154,6 +154,14 @@ impl Server {
         retention::sweep(&self.state)
             .await
             .map_err(|source| ServerError::Database { database: self.database.clone(), source })
+    }
+
+    /// Waits until the serving server's own retention task has run `count` sweeps (the first
+    /// runs at start), so a caller knows what that sweep saw: e.g. data written after it waits
+    /// for the next one, a minute later at most.
+    pub async fn own_sweeps(&self, count: u64) {
+        let mut runs = self.state.sweeps_run.subscribe();
+        let _ = runs.wait_for(|done| *done >= count).await;
     }
 
     /// Serves the API on `listener` until `shutdown` completes; then stops accepting, answers

@@ -31,6 +31,7 @@ pub async fn run(state: AppState) {
         if let Err(error) = sweep(&state).await {
             tracing::warn!(%error, "retention sweep failed");
         }
+        state.sweeps_run.send_modify(|runs| *runs += 1);
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = shutdown.wait_for(|down| *down) => return,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub cache: Arc<Cache>,
     /// The web page's session key and login throttle.
     pub sessions: Arc<Sessions>,
+    /// How many sweeps the server's own retention task has run (see [`crate::Server::own_sweeps`]).
+    pub sweeps_run: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Settings fixed at start.

@@ -181,16 +181,16 @@ pub fn packaging_tool(name: &str) -> PathBuf {
 }
 
 /// A directory holding the debugpy wheel borescope provisions
-/// ([`borescope_static::DEBUGPY_VERSION`]), downloaded once under the shared cache (`wheels/`,
+/// ([`borescope_static::DEBUGPY_VERSION`]), downloaded once under the shared cache (`debugpy-wheel/`,
 /// under a file lock, retried) and handed to every borescope a test runs as pip's only source
 /// (`PIP_FIND_LINKS` + `PIP_NO_INDEX`, see [`crate::TestContext::isolated`]). borescope still
 /// runs pip to put its copy together, exactly as for a user; only the index download is taken
 /// out of the tests, where dozens of parallel downloads made a run depend on the network's mood.
-pub fn debugpy_wheels() -> PathBuf {
+pub fn debugpy_wheel_dir() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let cache = shared_cache();
-        let dir = cache.join("wheels");
+        let dir = cache.join("debugpy-wheel");
         std::fs::create_dir_all(&dir).expect("create the shared wheel directory");
         let wanted = format!("debugpy-{}-", borescope_static::DEBUGPY_VERSION);
         let present = |dir: &std::path::Path| {
@@ -204,8 +204,8 @@ pub fn debugpy_wheels() -> PathBuf {
         if present(&dir).unwrap_or(false) {
             return dir;
         }
-        let lock = std::fs::File::create(cache.join("wheels.lock")).expect("create wheels.lock");
-        lock.lock().expect("lock wheels.lock");
+        let lock = std::fs::File::create(cache.join("debugpy-wheel.lock")).expect("create debugpy-wheel.lock");
+        lock.lock().expect("lock debugpy-wheel.lock");
         let mut last = String::new();
         for attempt in 1..=4 {
             if present(&dir).unwrap_or(false) {

@@ -112,7 +112,7 @@ impl TestContext {
             .env(borescope_static::EnvVars::BORESCOPE_RUNTIME_DIR, &self.runtime)
             .env(borescope_static::EnvVars::BORESCOPE_CACHE_DIR, &self.cache)
             .env("NO_COLOR", "1")
-            .env("PIP_FIND_LINKS", interpreters::debugpy_wheels())
+            .env("PIP_FIND_LINKS", interpreters::debugpy_wheel_dir())
             .env("PIP_NO_INDEX", "1")
             .env_remove("PYTHONPATH");
         command

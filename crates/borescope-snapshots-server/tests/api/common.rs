@@ -122,6 +122,9 @@ impl TestServer {
                 })
                 .await
         });
+        // The retention task sweeps once at start; a test's own sweeps come after it, so they
+        // see everything the test wrote.
+        server.own_sweeps(1).await;
         TestServer { addr, token, server, shutdown: Some(tx), task: Some(task) }
     }
 
