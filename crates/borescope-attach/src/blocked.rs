@@ -1,5 +1,5 @@
 //! Saying where a thread is when it does not pick up injected code: its Python stack (read
-//! from memory, 3.14), what it waits for in the kernel, and which other threads run Python and
+//! from memory; on 3.9–3.13 the main thread's), what it waits for in the kernel, and which other threads run Python and
 //! could take the job instead (`--thread TID`, 3.14; older Pythons run pending calls in the main
 //! thread only).
 

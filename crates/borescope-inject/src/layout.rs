@@ -6,8 +6,12 @@
 //! version) gives every offset (3.14's is parsed by [`crate::offsets`]). 3.11 and 3.12 publish nothing, so their offsets are written
 //! here — those of the default (release, GIL) build on 64-bit Linux, where x86-64 and aarch64
 //! share the layout — and every walk checks what it reads (the thread's own id, the `code`
-//! type) so another build's layout ends the walk instead of being believed. 3.9 and 3.10 keep
-//! their frames and line numbers in another form entirely and are not read.
+//! type) so another build's layout ends the walk instead of being believed.
+//!
+//! 3.9 and 3.10 keep their frames in another form: heap `frame` objects linked by `f_back`,
+//! line numbers in `co_lnotab` (3.9) or the first form of `co_linetable` (3.10), and thread
+//! states that know their `pthread_t` but not their kernel thread id. [`FrameObjectLayout`]
+//! holds their offsets, written here the same way.
 
 use crate::offsets::{self, PythonVersion};
 
@@ -191,6 +195,82 @@ const LAYOUT_3_12: StackLayout = StackLayout {
     unicode_compact_size: 56,
 };
 
+/// How a 3.9/3.10 code object maps instructions to lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineNumbers {
+    /// 3.9's `co_lnotab`: (bytes advanced, lines advanced) pairs; `f_lasti` counts bytes.
+    Lnotab,
+    /// 3.10's `co_linetable`: (bytes covered, line delta or -128 for none) pairs; `f_lasti`
+    /// counts two-byte code units.
+    LineTable310,
+}
+
+/// The offsets a stack walk needs on CPython 3.9 and 3.10 (release build, 64-bit Linux, where
+/// x86-64 and aarch64 share the layout). `str`, `bytes` and type offsets are the ones in
+/// [`StackLayout`], unchanged since 3.9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameObjectLayout {
+    /// `_PyRuntimeState.interpreters.head`.
+    pub interpreters_head: u64,
+    /// `_PyRuntimeState.main_thread` (the main thread's `pthread_t`).
+    pub main_thread: u64,
+    /// `PyInterpreterState.tstate_head`.
+    pub threads_head: u64,
+    /// `PyThreadState.next`.
+    pub thread_next: u64,
+    /// `PyThreadState.frame`: the innermost `PyFrameObject`.
+    pub thread_frame: u64,
+    /// `PyThreadState.thread_id` (its `pthread_t`).
+    pub thread_id: u64,
+    /// `PyFrameObject.f_back`.
+    pub frame_back: u64,
+    /// `PyFrameObject.f_code`.
+    pub frame_code: u64,
+    /// `PyFrameObject.f_lasti` (an `int`).
+    pub frame_lasti: u64,
+    /// `PyCodeObject.co_filename`.
+    pub code_filename: u64,
+    /// `PyCodeObject.co_name` (these versions have no `co_qualname`).
+    pub code_name: u64,
+    /// `PyCodeObject.co_firstlineno` (an `int`).
+    pub code_firstlineno: u64,
+    /// `PyCodeObject.co_lnotab` (3.9) or `co_linetable` (3.10).
+    pub code_lines: u64,
+    /// Which form that table has.
+    pub lines: LineNumbers,
+    /// `str`, `bytes` and type offsets (the `StackLayout` fields of the same names).
+    pub objects: StackLayout,
+}
+
+/// The 3.9/3.10 layout of `version`, `None` for other versions.
+pub fn frame_objects_for(version: PythonVersion) -> Option<FrameObjectLayout> {
+    match (version.major, version.minor) {
+        (3, 9) => Some(LAYOUT_3_9),
+        (3, 10) => Some(FrameObjectLayout { frame_lasti: 96, lines: LineNumbers::LineTable310, ..LAYOUT_3_9 }),
+        _ => None,
+    }
+}
+
+/// CPython 3.9, release build, 64-bit Linux (3.10 differs only in `f_lasti` and its table).
+const LAYOUT_3_9: FrameObjectLayout = FrameObjectLayout {
+    interpreters_head: 32,
+    main_thread: 72,
+    threads_head: 8,
+    thread_next: 8,
+    thread_frame: 24,
+    thread_id: 176,
+    frame_back: 24,
+    frame_code: 32,
+    frame_lasti: 104,
+    code_filename: 104,
+    code_name: 112,
+    code_firstlineno: 40,
+    code_lines: 120,
+    lines: LineNumbers::Lnotab,
+    // The same object header, `str` and `bytes` layout as 3.11.
+    objects: LAYOUT_3_11,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +291,9 @@ mod tests {
         assert!(for_version(PythonVersion::minor_only(3, 12), None).is_some());
         assert_eq!(for_version(PythonVersion::minor_only(3, 13), None), None);
         assert_eq!(for_version(PythonVersion::minor_only(3, 10), None), None);
+        assert_eq!(frame_objects_for(PythonVersion::minor_only(3, 10)).map(|l| l.lines), Some(LineNumbers::LineTable310));
+        assert_eq!(frame_objects_for(PythonVersion::minor_only(3, 9)).map(|l| l.frame_lasti), Some(104));
+        assert_eq!(frame_objects_for(PythonVersion::minor_only(3, 11)), None);
         let mut table = vec![0u8; TABLE_SIZE_3_13];
         table[..8].copy_from_slice(offsets::COOKIE);
         table[8..16].copy_from_slice(&0x030d05f0u64.to_ne_bytes());

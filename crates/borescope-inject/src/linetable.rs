@@ -1,6 +1,8 @@
-//! Decoding CPython's location table (`co_linetable`, 3.11+) to turn an instruction index
-//! into a line number.
+//! Decoding CPython's location tables to turn an instruction's position into a line number:
+//! [`line_at`] for 3.11+ (`co_linetable`), [`line_at_lnotab`] for 3.9 and [`line_at_310`] for
+//! 3.10's first `co_linetable` form.
 //!
+//! The 3.11+ table:
 //! The table is a sequence of entries. The first byte of each has the high bit set, a 4-bit
 //! kind and the entry's length in code units minus one; the kind says how the line changes:
 //! 15 no location, 14 long form (signed varint delta plus end line and columns), 13 delta
@@ -46,6 +48,46 @@ pub fn line_at(table: &[u8], first_line: i32, index: usize) -> Option<i32> {
             return here;
         }
         address += length;
+    }
+    None
+}
+
+/// 3.9: the line of the instruction at byte `offset`. `co_lnotab` is a list of (bytes
+/// advanced, signed lines advanced) pairs; the line is the one in force at `offset`.
+pub fn line_at_lnotab(table: &[u8], first_line: i32, offset: i64) -> Option<i32> {
+    let mut line = first_line;
+    let mut address = 0i64;
+    for pair in table.chunks_exact(2) {
+        address += i64::from(pair[0]);
+        if address > offset {
+            break;
+        }
+        line += i32::from(pair[1] as i8);
+    }
+    Some(line)
+}
+
+/// 3.10: the line of the instruction at byte `offset`. Each (bytes covered, signed line delta)
+/// pair covers the next range of bytes; a delta of -128 means the range has no line.
+pub fn line_at_310(table: &[u8], first_line: i32, offset: i64) -> Option<i32> {
+    if offset < 0 {
+        return Some(first_line);
+    }
+    let mut line = first_line;
+    let mut end = 0i64;
+    for pair in table.chunks_exact(2) {
+        let start = end;
+        end += i64::from(pair[0]);
+        let delta = pair[1] as i8;
+        let here = if delta == -128 {
+            None
+        } else {
+            line += i32::from(delta);
+            Some(line)
+        };
+        if (start..end).contains(&offset) {
+            return here;
+        }
     }
     None
 }
@@ -102,6 +144,30 @@ mod tests {
         assert_eq!(line_at(&table, 10, 6), Some(13));
         assert_eq!(line_at(&table, 10, 7), Some(12));
         assert_eq!(line_at(&table, 10, 8), None, "past the end");
+    }
+
+    #[test]
+    fn reads_39_lnotab() {
+        // Line 5 from byte 0, line 7 from byte 6, line 6 from byte 10 (a negative step).
+        let table = [6, 2, 4, 0xff];
+        assert_eq!(line_at_lnotab(&table, 5, 0), Some(5));
+        assert_eq!(line_at_lnotab(&table, 5, 4), Some(5));
+        assert_eq!(line_at_lnotab(&table, 5, 6), Some(7));
+        assert_eq!(line_at_lnotab(&table, 5, 10), Some(6));
+        assert_eq!(line_at_lnotab(&table, 5, 400), Some(6));
+    }
+
+    #[test]
+    fn reads_310_linetable() {
+        // Bytes 0-1 on the first line, 2-7 two lines on, 8-9 no line, 10-13 one line back.
+        let table = [2, 0, 6, 2, 2, 0x80, 4, 0xff];
+        assert_eq!(line_at_310(&table, 5, -2), Some(5));
+        assert_eq!(line_at_310(&table, 5, 0), Some(5));
+        assert_eq!(line_at_310(&table, 5, 2), Some(7));
+        assert_eq!(line_at_310(&table, 5, 7), Some(7));
+        assert_eq!(line_at_310(&table, 5, 8), None);
+        assert_eq!(line_at_310(&table, 5, 12), Some(6));
+        assert_eq!(line_at_310(&table, 5, 14), None, "past the end");
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Reading a thread's Python stack straight from memory, the way a sampling profiler does,
 //! with the offsets of [`crate::layout`] (the target's own table on 3.13 and 3.14, the known
-//! layouts of 3.11 and 3.12). borescope uses it to say *where* a thread is when it cannot run
+//! layouts of 3.9 to 3.12; 3.9 and 3.10 chain heap frame objects instead of interpreter frames). borescope uses it to say *where* a thread is when it cannot run
 //! injected code (blocked in `time.sleep`, a C call, I/O).
 //!
 //! Everything read here can change under our feet (the thread keeps running), so every value
 //! is bounded and checked, and anything implausible ends the walk rather than being believed.
 
-use crate::layout::{self, CurrentFrame, StackLayout};
+use crate::layout::{self, CurrentFrame, FrameObjectLayout, LineNumbers, StackLayout};
 use crate::linetable;
 use crate::memory::ProcessMemory;
 use crate::runtime::{self, memory_error, PythonRuntime, ThreadState};
@@ -38,7 +38,8 @@ pub fn thread_stack(
 }
 
 /// The Python frames of the thread with native id `tid` (as the process itself numbers its
-/// threads) in a CPython 3.11–3.13, innermost first, at most `limit`.
+/// threads) in a CPython 3.9–3.13, innermost first, at most `limit`. On 3.9 and 3.10, whose
+/// thread states do not record their kernel thread id, only the main thread's are found.
 pub fn older_thread_stack(pid: u32, tid: u64, memory: &dyn ProcessMemory, limit: usize) -> Result<Vec<PyFrame>, InjectError> {
     let identity = runtime::identify(pid)?;
     let unreadable = |what: &str| InjectError::BadLayout { pid, what: format!("cannot read its Python stack: {what}") };
@@ -51,6 +52,13 @@ pub fn older_thread_stack(pid: u32, tid: u64, memory: &dyn ProcessMemory, limit:
             .and_then(|exports| exports.functions.get("_PyRuntime").map(|f| f.address))
             .ok_or_else(|| unreadable("no `_PyRuntime` symbol"))?,
     };
+    if let Some(layout) = layout::frame_objects_for(version) {
+        let main = crate::procfs::status(&pid.to_string()).ok().and_then(|s| s.pid_inside()).map(u64::from);
+        if main != Some(tid) {
+            return Err(unreadable(&format!("Python {version} records no kernel thread ids; only the main thread's stack is found")));
+        }
+        return main_thread_frame_objects(&layout, pid, memory, address, limit);
+    }
     let table = memory.read_vec(address, layout::TABLE_SIZE_3_13).ok();
     let layout = layout::for_version(version, table.as_deref()).ok_or_else(|| unreadable(&format!("Python {version}'s frames are not read")))?;
     let read = |address: u64| memory.read_u64(address).map_err(|e| memory_error(pid, "read the memory of", e));
@@ -87,6 +95,65 @@ fn walk(layout: &StackLayout, pid: u32, memory: &dyn ProcessMemory, thread: u64,
             frames.push(code_frame(layout, memory, frame, code));
         }
         frame = read(frame + layout.frame_previous)?;
+    }
+    Ok(frames)
+}
+
+/// 3.9/3.10: finds the main thread's state (its `pthread_t` is `_PyRuntime.main_thread`) and
+/// follows its `PyFrameObject`s through `f_back`.
+fn main_thread_frame_objects(
+    layout: &FrameObjectLayout,
+    pid: u32,
+    memory: &dyn ProcessMemory,
+    runtime: u64,
+    limit: usize,
+) -> Result<Vec<PyFrame>, InjectError> {
+    let read = |address: u64| memory.read_u64(address).map_err(|e| memory_error(pid, "read the memory of", e));
+    let main = read(runtime + layout.main_thread)?;
+    let interp = read(runtime + layout.interpreters_head)?;
+    let mut thread = if interp == 0 { 0 } else { read(interp + layout.threads_head)? };
+    let mut steps = 0;
+    while thread != 0 && read(thread + layout.thread_id)? != main {
+        steps += 1;
+        if steps > 4096 {
+            thread = 0;
+            break;
+        }
+        thread = read(thread + layout.thread_next)?;
+    }
+    if thread == 0 {
+        return Err(InjectError::BadLayout { pid, what: "cannot read its Python stack: no thread state for the main thread".into() });
+    }
+    let objects = &layout.objects;
+    let mut frames = Vec::new();
+    let mut frame = read(thread + layout.thread_frame)?;
+    steps = 0;
+    while frame != 0 && frames.len() < limit && steps < 4096 {
+        steps += 1;
+        if type_name(objects, memory, frame).as_deref() != Some("frame") {
+            break;
+        }
+        let code = read(frame + layout.frame_code)?;
+        if type_name(objects, memory, code).as_deref() != Some("code") {
+            break;
+        }
+        let text_at = |field: u64| memory.read_u64(code + field).ok().and_then(|a| unicode(objects, memory, a)).unwrap_or_else(|| "?".into());
+        let line = (|| {
+            let first_line = memory.read_u32(code + layout.code_firstlineno).ok()? as i32;
+            let lasti = i64::from(memory.read_u32(frame + layout.frame_lasti).ok()? as i32);
+            let table = memory.read_u64(code + layout.code_lines).ok()?;
+            let size = memory.read_u64(table + objects.bytes_size).ok()?;
+            if size > 1 << 20 {
+                return None;
+            }
+            let bytes = memory.read_vec(table + objects.bytes_data, size as usize).ok()?;
+            match layout.lines {
+                LineNumbers::Lnotab => linetable::line_at_lnotab(&bytes, first_line, lasti),
+                LineNumbers::LineTable310 => linetable::line_at_310(&bytes, first_line, lasti.saturating_mul(2)),
+            }
+        })();
+        frames.push(PyFrame { function: text_at(layout.code_name), file: text_at(layout.code_filename), line });
+        frame = read(frame + layout.frame_back)?;
     }
     Ok(frames)
 }

@@ -1,6 +1,6 @@
 //! Python 3.9–3.13 against real interpreters of this machine: the host's Python 3.11 (a shared
-//! libpython) and Debian sid's 3.13 (a static interpreter exporting its API, in the sid
-//! rootfs). The pending-call trigger: each target records what borescope's statement did and
+//! libpython), Debian sid's 3.13 (a static interpreter exporting its API, in the sid
+//! rootfs), and pyenv's 3.9, 3.10 and 3.12 for the stacks. The pending-call trigger: each target records what borescope's statement did and
 //! whether its own blocking calls were disturbed. Stacks: a blocked main thread's frames, read
 //! from memory.
 
@@ -215,6 +215,14 @@ fn blocked_main_thread_stack_is_read(python: &Path) {
 #[test]
 fn host_python_blocked_main_thread_stack() {
     blocked_main_thread_stack_is_read(&host_python());
+}
+
+/// 3.9 and 3.10 keep heap frame objects and older line tables; 3.12 has its own written layout.
+#[test]
+fn pyenv_pythons_blocked_main_thread_stacks() {
+    for minor in ["3.9", "3.10", "3.12"] {
+        blocked_main_thread_stack_is_read(&borescope_test::interpreters::pyenv_python(minor));
+    }
 }
 
 #[test]

@@ -17,8 +17,29 @@ use std::time::Duration;
 per_python!(a_sleeping_main_thread_is_diagnosed_and_thread_is_refused, sleeping);
 per_python!(a_main_thread_in_recv_keeps_its_data_and_the_withdrawn_job_never_runs, receiving);
 
+/// 3.9 and 3.10 (frame objects, older line tables): the same diagnosis with the same stack.
+mod a_sleeping_main_thread_is_diagnosed_on_older_pythons {
+    #[test]
+    fn py39() {
+        super::sleeping(super::Py::V39)
+    }
+    #[test]
+    fn py310() {
+        super::sleeping(super::Py::V310)
+    }
+}
+
 /// x86-64 system call numbers.
 const CLOCK_NANOSLEEP: u32 = 230;
+const PSELECT6: u32 = 270;
+
+/// The system call `time.sleep` blocks in: `select` (glibc: `pselect6`) before 3.11, `clock_nanosleep` since.
+fn sleep_call(py: Py) -> (u32, &'static str) {
+    match py {
+        Py::V39 | Py::V310 => (PSELECT6, "pselect6"),
+        _ => (CLOCK_NANOSLEEP, "clock_nanosleep"),
+    }
+}
 const RECVFROM: u32 = 45;
 
 /// Another thread of the process (its host tid).
@@ -76,7 +97,8 @@ fn sleeping(py: Py) {
     fixture(&ctx, "dozer.py");
     let target = py.start(&ctx, &["dozer.py"]);
     target.wait_for("ready pid=", Duration::from_secs(20));
-    wait_in_syscall(&target, target.pid, CLOCK_NANOSLEEP);
+    let (sleep_number, sleep_name) = sleep_call(py);
+    wait_in_syscall(&target, target.pid, sleep_number);
     let pid = target.pid.to_string();
     let waits_in = wchan(target.pid, target.pid);
 
@@ -84,7 +106,7 @@ fn sleeping(py: Py) {
     blocked
         .expect_code(1)
         .stderr_has("main thread did not run Python code")
-        .stderr_has(&format!("`{waits_in}` (system call `clock_nanosleep`), at:"))
+        .stderr_has(&format!("`{waits_in}` (system call `{sleep_name}`), at:"))
         .stderr_has("main (")
         .stderr_has("dozer.py:23)");
     assert!(
@@ -101,7 +123,7 @@ fn sleeping(py: Py) {
     let refused = ctx.run(["exec", &pid, "--thread", &tid, "-c", "1"]);
     refused
         .expect_code(2)
-        .stderr_has(&format!("runs Python {}.", py.minor()))
+        .stderr_has(&format!("runs Python {}", py.minor()))
         .stderr_has("borescope's code runs there as a pending call, which CPython runs only in the main thread")
         .stderr_has(&format!("`--thread {tid}` cannot be honoured (choosing a thread needs Python 3.14, PEP 768)"));
     ctx.run(["attach", &pid, "--thread", &tid]).expect_code(2).stderr_has("choosing a thread needs Python 3.14");
@@ -122,7 +144,7 @@ fn sleeping(py: Py) {
     });
     assert!(target.output().contains("woken"));
     // And it sleeps on.
-    wait_in_syscall(&target, target.pid, CLOCK_NANOSLEEP);
+    wait_in_syscall(&target, target.pid, sleep_number);
 }
 
 fn receiving(py: Py) {

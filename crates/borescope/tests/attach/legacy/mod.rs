@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 /// The interpreters attach supports through ptrace and a pending call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Py {
+    /// pyenv's 3.9 (`libpython3.9.so`; heap frame objects, `co_lnotab`).
+    V39,
+    /// pyenv's 3.10 (`libpython3.10.so`; heap frame objects, the first `co_linetable`).
+    V310,
     /// The host's pyenv 3.11 (`python3.11` linked to `libpython3.11.so`).
     V311,
     /// pyenv's 3.12 (`libpython3.12.so`).
@@ -33,9 +37,11 @@ pub enum Py {
 }
 
 impl Py {
-    /// `3.11`, `3.12`, `3.13`.
+    /// `3.9` … `3.13`.
     pub fn minor(self) -> &'static str {
         match self {
+            Py::V39 => "3.9",
+            Py::V310 => "3.10",
             Py::V311 => "3.11",
             Py::V312 => "3.12",
             Py::V313 => "3.13",
@@ -50,8 +56,8 @@ impl Py {
     /// The interpreter's command.
     pub fn python(self) -> std::path::PathBuf {
         match self {
+            Py::V39 | Py::V310 | Py::V312 => interpreters::pyenv_python(self.minor()),
             Py::V311 => interpreters::host_python(),
-            Py::V312 => interpreters::pyenv_python("3.12"),
             Py::V313 => interpreters::sid_python313(),
         }
     }
