@@ -1,7 +1,8 @@
 //! Reading a thread's Python stack straight from memory, the way a sampling profiler does,
 //! with the offsets of [`crate::layout`] (the target's own table on 3.13 and 3.14, the known
-//! layouts of 3.9 to 3.12; 3.9 and 3.10 chain heap frame objects instead of interpreter frames). borescope uses it to say *where* a thread is when it cannot run
-//! injected code (blocked in `time.sleep`, a C call, I/O).
+//! layouts of 3.9 to 3.12; 3.9 and 3.10 chain heap frame objects instead of interpreter
+//! frames). borescope uses it to say *where* a thread is when it cannot run injected code
+//! (blocked in `time.sleep`, a C call, I/O).
 //!
 //! Everything read here can change under our feet (the thread keeps running), so every value
 //! is bounded and checked, and anything implausible ends the walk rather than being believed.
@@ -137,52 +138,56 @@ fn main_thread_frame_objects(
         if type_name(objects, memory, code).as_deref() != Some("code") {
             break;
         }
-        let text_at = |field: u64| memory.read_u64(code + field).ok().and_then(|a| unicode(objects, memory, a)).unwrap_or_else(|| "?".into());
         let line = (|| {
             let first_line = memory.read_u32(code + layout.code_firstlineno).ok()? as i32;
             let lasti = i64::from(memory.read_u32(frame + layout.frame_lasti).ok()? as i32);
-            let table = memory.read_u64(code + layout.code_lines).ok()?;
-            let size = memory.read_u64(table + objects.bytes_size).ok()?;
-            if size > 1 << 20 {
-                return None;
-            }
-            let bytes = memory.read_vec(table + objects.bytes_data, size as usize).ok()?;
+            let bytes = bytes_object(objects, memory, memory.read_u64(code + layout.code_lines).ok()?)?;
             match layout.lines {
                 LineNumbers::Lnotab => linetable::line_at_lnotab(&bytes, first_line, lasti),
                 LineNumbers::LineTable310 => linetable::line_at_310(&bytes, first_line, lasti.saturating_mul(2)),
             }
         })();
-        frames.push(PyFrame { function: text_at(layout.code_name), file: text_at(layout.code_filename), line });
+        frames.push(PyFrame {
+            function: text_field(objects, memory, code, layout.code_name),
+            file: text_field(objects, memory, code, layout.code_filename),
+            line,
+        });
         frame = read(frame + layout.frame_back)?;
     }
     Ok(frames)
 }
 
 fn code_frame(layout: &StackLayout, memory: &dyn ProcessMemory, frame: u64, code: u64) -> PyFrame {
-    let text_at = |field: u64| {
-        memory
-            .read_u64(code + field)
-            .ok()
-            .and_then(|address| unicode(layout, memory, address))
-            .unwrap_or_else(|| "?".into())
-    };
     let line = (|| {
         let first_line = memory.read_u32(code + layout.code_firstlineno).ok()? as i32;
         let instr = memory.read_u64(frame + layout.frame_instr).ok()?;
         let index = instr.checked_sub(code + layout.code_adaptive)? / 2;
-        let table = memory.read_u64(code + layout.code_linetable).ok()?;
-        let size = memory.read_u64(table + layout.bytes_size).ok()?;
-        if size > 1 << 20 {
-            return None;
-        }
-        let bytes = memory.read_vec(table + layout.bytes_data, size as usize).ok()?;
+        let bytes = bytes_object(layout, memory, memory.read_u64(code + layout.code_linetable).ok()?)?;
         linetable::line_at(&bytes, first_line, index as usize)
     })();
     PyFrame {
-        function: text_at(layout.code_qualname),
-        file: text_at(layout.code_filename),
+        function: text_field(layout, memory, code, layout.code_qualname),
+        file: text_field(layout, memory, code, layout.code_filename),
         line,
     }
+}
+
+/// The `str` an object's field points to (a code object's name or file), `?` when unreadable.
+fn text_field(o: &StackLayout, memory: &dyn ProcessMemory, object: u64, field: u64) -> String {
+    memory
+        .read_u64(object + field)
+        .ok()
+        .and_then(|address| unicode(o, memory, address))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// The contents of a `bytes` object (a line table), when it is under 1 MiB.
+fn bytes_object(o: &StackLayout, memory: &dyn ProcessMemory, object: u64) -> Option<Vec<u8>> {
+    let size = memory.read_u64(object + o.bytes_size).ok()?;
+    if size > 1 << 20 {
+        return None;
+    }
+    memory.read_vec(object + o.bytes_data, size as usize).ok()
 }
 
 /// `type(obj).__name__` as the C string `tp_name`.

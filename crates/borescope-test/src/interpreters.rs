@@ -219,11 +219,10 @@ pub fn debugpy_wheel_dir() -> PathBuf {
                 .env_remove("PYTHONPATH")
                 .output()
                 .expect("run `python3 -m pip download`");
-            if got.status.success() {
-                continue;
+            if !got.status.success() {
+                last = String::from_utf8_lossy(&got.stderr).into_owned();
+                std::thread::sleep(std::time::Duration::from_secs(attempt));
             }
-            last = String::from_utf8_lossy(&got.stderr).into_owned();
-            std::thread::sleep(std::time::Duration::from_secs(attempt));
         }
         assert!(present(&dir).unwrap_or(false), "cannot download the debugpy wheel into {}: {last}", dir.display());
         dir
