@@ -13,10 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[cfg(target_arch = "x86_64")]
-const PROGRAM: &str = include_str!("fixtures/vector_watcher_x86_64.c");
-#[cfg(target_arch = "aarch64")]
-const PROGRAM: &str = include_str!("fixtures/vector_watcher_aarch64.c");
+const PROGRAM: &str = include_str!("fixtures/vector_watcher.c");
 
 /// The watcher program: ready-built, or compiled into `dir`.
 fn watcher(dir: &std::path::Path) -> std::path::PathBuf {

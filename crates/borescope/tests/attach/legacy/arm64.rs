@@ -104,7 +104,7 @@ fn python_3_13_on_arm64_through_ptrace() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(&borescope, dir.join("borescope")).unwrap();
     std::fs::copy(registers_test(&build), dir.join("registers")).unwrap();
-    let watcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("../borescope-inject/tests/fixtures/vector_watcher_aarch64.c");
+    let watcher = Path::new(env!("CARGO_MANIFEST_DIR")).join("../borescope-inject/tests/fixtures/vector_watcher.c");
     let compiled = Command::new("aarch64-linux-gnu-gcc").args(["-O1", "-o"]).arg(dir.join("watcher")).arg(&watcher).status();
     assert!(compiled.is_ok_and(|s| s.success()), "aarch64-linux-gnu-gcc failed (scripts/arm64-vm setup installs it)");
     for (name, text) in [("service.py", SERVICE), ("sleeper.py", SLEEPER), ("reader.py", READER), ("run.sh", RUN)] {
